@@ -1,0 +1,82 @@
+import { DateTime } from 'luxon';
+import { InputError } from '../errors.js';
+
+/**
+ * The term of a detail, computed (never typed): the last day of access is start + days − 1 in the
+ * host's zone, and access ends at 00:00 of the following day in that zone.
+ */
+export interface Term {
+  start: string; // ISO date
+  timezone: string;
+  days: number; // total days including renewals applied so far
+  lastDay: string; // ISO date
+  startsAt: string; // ISO instant with the zone's offset: 00:00 of start
+  endsAt: string; // ISO instant with the zone's offset: 00:00 after lastDay
+}
+
+export const MAX_PERIOD_DAYS = 120;
+
+function checkDays(days: number, what: string): void {
+  if (!Number.isInteger(days) || days < 1 || days > MAX_PERIOD_DAYS) {
+    throw new InputError(`${what} must be a whole number from 1 to ${MAX_PERIOD_DAYS}; got ${days}.`, {
+      code: 'term.days',
+      actions: ['5 U.S.C. 3341 limits a detail, and each renewal, to 120 days.'],
+    });
+  }
+}
+
+function midnight(date: string, zone: string): DateTime {
+  // startOf('day') resolves a midnight that DST skips to the first instant of the day.
+  const dt = DateTime.fromISO(date, { zone }).startOf('day');
+  if (!dt.isValid) {
+    throw new InputError(`Cannot place ${date} in time zone ${zone}: ${dt.invalidExplanation ?? dt.invalidReason}`, {
+      code: 'term.date',
+      actions: ['Use a real calendar date (YYYY-MM-DD) and an IANA time zone.'],
+    });
+  }
+  return dt;
+}
+
+export function computeTerm(start: string, days: number, timezone: string): Term {
+  checkDays(days, 'term.days');
+  const startsAt = midnight(start, timezone);
+  // Calendar arithmetic on dates, not 24-hour periods: a DST change does not move the end.
+  const lastDay = startsAt.plus({ days: days - 1 });
+  const endsAt = midnight(lastDay.plus({ days: 1 }).toISODate()!, timezone);
+  return {
+    start,
+    timezone,
+    days,
+    lastDay: lastDay.toISODate()!,
+    startsAt: startsAt.toISO({ suppressMilliseconds: true })!,
+    endsAt: endsAt.toISO({ suppressMilliseconds: true })!,
+  };
+}
+
+/** Renewal adds whole periods to the current end; it never shortens and never restarts the clock. */
+export function renewTerm(term: Term, renewalDays: number): Term {
+  checkDays(renewalDays, 'renewalDays');
+  return computeTerm(term.start, term.days + renewalDays, term.timezone);
+}
+
+/** "Due" means endsAt <= now; nothing keys on an exact date, so a missed night is caught up. */
+export function isDue(term: Pick<Term, 'endsAt'>, now: Date): boolean {
+  return Date.parse(term.endsAt) <= now.getTime();
+}
+
+export function hasStarted(term: Pick<Term, 'startsAt'>, now: Date): boolean {
+  return Date.parse(term.startsAt) <= now.getTime();
+}
+
+/** Whole days of access left, counted in the host's zone (0 on and after the end). */
+export function daysLeft(term: Pick<Term, 'endsAt' | 'timezone'>, now: Date): number {
+  const end = DateTime.fromISO(term.endsAt, { zone: term.timezone });
+  const today = DateTime.fromJSDate(now, { zone: term.timezone }).startOf('day');
+  const d = Math.round(end.startOf('day').diff(today, 'days').days);
+  return Math.max(0, Date.parse(term.endsAt) <= now.getTime() ? 0 : d);
+}
+
+/** The ISO date of `now` in a zone. */
+export function dateIn(now: Date, zone: string): string {
+  return DateTime.fromJSDate(now, { zone }).toISODate()!;
+}

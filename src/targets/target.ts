@@ -1,0 +1,82 @@
+/**
+ * One interface for every account system. A target inspects the live account, a pure planner
+ * turns (observed, intent) into steps, each step is applied idempotently, and verify re-reads the
+ * live state and compares it with what the intent promised.
+ */
+export type TargetName = 'ldap' | 'aws';
+export const TARGET_NAMES: readonly TargetName[] = ['ldap', 'aws'];
+
+/** What an assignment wants to exist on a target. */
+export interface Desired {
+  assignmentId: string;
+  username: string;
+  givenName: string;
+  familyName: string;
+  email: string;
+  /** Group names on this target (LDAP cn, or IAM group name). */
+  groups: string[];
+  /** Managed policy ARNs (IAM only; empty for LDAP). */
+  policies: string[];
+  /** ISO instants: access begins and ends (exclusive) here. */
+  startsAt: string;
+  endsAt: string;
+}
+
+export type Intent =
+  | { kind: 'provision'; desired: Desired }
+  | { kind: 'revoke'; assignmentId: string; username: string; revokedAt: string }
+  | { kind: 'renew'; desired: Desired }
+  | { kind: 'purge'; assignmentId: string; username: string };
+
+/** The live account as the target reports it. */
+export interface Observed {
+  target: TargetName;
+  username: string;
+  exists: boolean;
+  /** The assignment id recorded on the account (LDAP description / IAM tag), if any. */
+  assignmentId?: string | undefined;
+  /** Whether the target would let the account in now (ignoring the term window). */
+  enabled: boolean;
+  groups: string[];
+  policies: string[];
+  startsAt?: string | undefined;
+  endsAt?: string | undefined;
+  revokedAt?: string | undefined;
+  /** Target-specific facts the planner needs (e.g. access key ids, inline policy names). */
+  facts: Record<string, unknown>;
+}
+
+export interface Step {
+  /** Stable across runs for the same change, e.g. `ldap.group.add:analysts`, so the journal can name it. */
+  id: string;
+  target: TargetName;
+  /** A short verb for the plan table, e.g. "create entry". */
+  action: string;
+  /** Human detail for the plan table. Never a secret. */
+  detail: string;
+  params: Record<string, unknown>;
+}
+
+export interface VerifyResult {
+  target: TargetName;
+  ok: boolean;
+  /** What did not match, one line each; empty when ok. */
+  problems: string[];
+  observed: Observed;
+}
+
+export interface Target {
+  readonly name: TargetName;
+  /** Refuse (before any write) what the target cannot do, e.g. an unknown group. */
+  preflight(intent: Intent): Promise<void>;
+  inspect(username: string): Promise<Observed>;
+  /** Pure: the steps that take `observed` to what `intent` asks. Empty when already there. */
+  plan(observed: Observed, intent: Intent): Step[];
+  /** Apply one step; applying it twice has the effect of applying it once. */
+  apply(step: Step): Promise<void>;
+  /** Re-read the live account and check it against the intent. */
+  verify(intent: Intent): Promise<VerifyResult>;
+  /** Every account on the target that is marked as managed by detailee (for reconcile). */
+  listManaged(): Promise<Observed[]>;
+  close(): Promise<void>;
+}
