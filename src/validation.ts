@@ -31,8 +31,8 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what: s
   });
 }
 
-/** Read a file as strict UTF-8 text, refusing oversize, binary and non-UTF-8 content. */
-export function readTextFile(path: string, what: string): { text: string; bytes: Buffer } {
+/** Read a file's bytes, refusing anything that is not a regular file of at most MAX_DOCUMENT_BYTES. */
+export function readBoundedFile(path: string, what: string): Buffer {
   let size: number;
   try {
     const st = statSync(path);
@@ -51,7 +51,12 @@ export function readTextFile(path: string, what: string): { text: string; bytes:
       actions: ['Pass the right file; documents detailee reads are small.'],
     });
   }
-  const bytes = readFileSync(path);
+  return readFileSync(path);
+}
+
+/** Read a file as strict UTF-8 text, refusing oversize, binary and non-UTF-8 content. */
+export function readTextFile(path: string, what: string): { text: string; bytes: Buffer } {
+  const bytes = readBoundedFile(path, what);
   return { text: decodeText(bytes, `${what} ${JSON.stringify(path)}`), bytes };
 }
 

@@ -39,6 +39,11 @@ function midnight(date: string, zone: string): DateTime {
 
 export function computeTerm(start: string, days: number, timezone: string): Term {
   checkDays(days, 'term.days');
+  return termSpanning(start, days, timezone);
+}
+
+/** The term covering `days` calendar days from start; the 120-day cap applies per period, not here. */
+function termSpanning(start: string, days: number, timezone: string): Term {
   const startsAt = midnight(start, timezone);
   // Calendar arithmetic on dates, not 24-hour periods: a DST change does not move the end.
   const lastDay = startsAt.plus({ days: days - 1 });
@@ -56,7 +61,7 @@ export function computeTerm(start: string, days: number, timezone: string): Term
 /** Renewal adds whole periods to the current end; it never shortens and never restarts the clock. */
 export function renewTerm(term: Term, renewalDays: number): Term {
   checkDays(renewalDays, 'renewalDays');
-  return computeTerm(term.start, term.days + renewalDays, term.timezone);
+  return termSpanning(term.start, term.days + renewalDays, term.timezone);
 }
 
 /** "Due" means endsAt <= now; nothing keys on an exact date, so a missed night is caught up. */

@@ -1,0 +1,28 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../../src/cli/base.js';
+import { signJws } from '../../src/assignment/signatures.js';
+import { readBoundedFile } from '../../src/validation.js';
+
+export default class AssignmentSign extends BaseCommand {
+  static override summary = 'Add a detached JWS signature (EdDSA or ES256) over FILE to FILE.jws.';
+  static override description =
+    'Creates FILE.jws when absent; signing again with the same --kid replaces that signer\'s entry. The key is read from a PEM file and never printed. Works on amendments as well as assignments.';
+  static override args = { file: Args.string({ description: 'manifest or amendment to sign', required: true }) };
+  static override flags = {
+    key: Flags.string({ description: 'private key, PKCS#8 PEM (Ed25519 or P-256)', required: true }),
+    kid: Flags.string({ description: 'signer name, as listed in trust.signers', required: true }),
+    out: Flags.string({ description: 'signature file to write (default FILE.jws)' }),
+  };
+
+  async run(): Promise<{ file: string; signature: string; kid: string }> {
+    const { args, flags } = await this.parse(AssignmentSign);
+    const payload = readBoundedFile(args.file, 'document to sign');
+    const out = flags.out ?? `${args.file}.jws`;
+    const existing = existsSync(out) ? readFileSync(out, 'utf8') : undefined;
+    const keyPem = readBoundedFile(flags.key, 'signing key').toString('utf8');
+    writeFileSync(out, signJws(payload, existing, keyPem, flags.kid));
+    this.log(`Signed ${args.file} as ${flags.kid}: ${out}`);
+    return { file: args.file, signature: out, kid: flags.kid };
+  }
+}

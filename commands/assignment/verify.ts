@@ -1,0 +1,34 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../../src/cli/base.js';
+import { clockFromEnv } from '../../src/clock.js';
+import { verifyAssignment, type AssignmentVerifyResult } from '../../src/assignment/verify.js';
+import { ExitCode } from '../../src/errors.js';
+
+export default class AssignmentVerify extends BaseCommand {
+  static override summary = 'Check an assignment manifest: schema, detached signatures, signing policy and the computed term. Changes nothing.';
+  static override description = `Without --signature, FILE.jws and FILE.p7s beside the manifest are used.
+Exit 0 when every signature verifies and every required role has signed; 3 when a signature or the policy fails; 2 when the manifest itself is invalid.`;
+  static override args = { file: Args.string({ description: 'assignment manifest (YAML or JSON)', required: true }) };
+  static override flags = {
+    signature: Flags.string({ char: 's', description: 'detached signature file (.jws or .p7s); repeatable', multiple: true }),
+  };
+  static override examples = ['<%= config.bin %> assignment verify irs-2025-0042.yaml', '<%= config.bin %> assignment verify a.yaml --signature a.yaml.p7s --json'];
+
+  async run(): Promise<AssignmentVerifyResult> {
+    const { args, flags } = await this.parse(AssignmentVerify);
+    const config = await this.loadConfig();
+    const r = await verifyAssignment(args.file, flags.signature, config, clockFromEnv().now());
+    if (r.valid) {
+      this.log(`Assignment ${r.id}: signatures VALID`);
+      for (const s of r.signers) this.log(`  signed by ${s.name} (${s.role}, ${s.form})`);
+    } else {
+      this.setExit(ExitCode.verificationFailed);
+      this.log(`Assignment ${r.id}: signatures NOT VALID`);
+      for (const s of r.signers) this.log(`  valid: ${s.name} (${s.role}, ${s.form})`);
+      for (const f of r.failures) this.log(`  FAILED: ${f.file}${f.signer ? ` [${f.signer}]` : ''}: ${f.reason}`);
+      for (const role of r.missingRoles) this.log(`  MISSING: no valid signature from role "${role}"`);
+    }
+    this.log(`  term: ${r.term.start} → last day ${r.term.lastDay}; access ends ${r.term.endsAt} (${r.term.days} days, ${r.term.timezone}); renewals left ${r.term.renewalsLeft}`);
+    return r;
+  }
+}

@@ -1,0 +1,37 @@
+import { writeFileSync } from 'node:fs';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../src/cli/base.js';
+import { clockFromEnv } from '../../src/clock.js';
+import { loadEd25519PrivateKey, makeCheckpoint, type SignedCheckpoint } from '../../src/audit/audit.js';
+import { InputError } from '../../src/errors.js';
+
+export default class AuditCheckpoint extends BaseCommand {
+  static override summary = 'Write a signed checkpoint of the audit log\'s head (size and hash).';
+  static override description = 'Keep checkpoints somewhere the store\'s writers cannot change (another host, WORM storage): `audit verify --checkpoint` then detects truncation or rollback of the log behind them.';
+  static override flags = {
+    out: Flags.string({ description: 'file to write (default: stdout)' }),
+    key: Flags.string({ description: 'Ed25519 private key, PEM (default: certificates.signingKey)' }),
+  };
+
+  async run(): Promise<SignedCheckpoint> {
+    const { flags } = await this.parse(AuditCheckpoint);
+    const config = await this.loadConfig();
+    const keyPath = flags.key ?? config.certificates.signingKey;
+    if (!keyPath) {
+      throw new InputError('No key to sign the checkpoint with.', {
+        code: 'audit.no-key',
+        actions: ['Pass --key, or set certificates.signingKey in the config (detailee init makes one).'],
+      });
+    }
+    const store = await this.openStore();
+    const cp = await makeCheckpoint(store, loadEd25519PrivateKey(keyPath), clockFromEnv().now());
+    const text = `${JSON.stringify(cp, null, 2)}\n`;
+    if (flags.out) {
+      writeFileSync(flags.out, text, { mode: 0o644 });
+      this.log(`Checkpoint of event ${cp.checkpoint.size} written to ${flags.out}`);
+    } else if (!this.jsonEnabled()) {
+      process.stdout.write(text);
+    }
+    return cp;
+  }
+}

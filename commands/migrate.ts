@@ -1,0 +1,14 @@
+import { BaseCommand } from '../src/cli/base.js';
+import { LATEST_SCHEMA } from '../src/store/migrations.js';
+
+export default class Migrate extends BaseCommand {
+  static override summary = 'Apply the store\'s schema migrations (a shared PostgreSQL store is migrated only by this command).';
+
+  async run(): Promise<{ store: string; schemaVersion: number }> {
+    await this.parse(Migrate);
+    const store = await this.openStore({ migrate: true });
+    const to = await store.schemaVersion();
+    this.log(`Store ${store.location} is at schema version ${to} (this detailee: ${LATEST_SCHEMA}).`);
+    return { store: store.location, schemaVersion: to };
+  }
+}

@@ -1,0 +1,27 @@
+import { status, type StatusResult } from '../src/lifecycle/status.js';
+import { BaseCommand } from '../src/cli/base.js';
+import { clockFromEnv } from '../src/clock.js';
+import { table } from '../src/ui/table.js';
+
+export default class Status extends BaseCommand {
+  static override summary = 'List every assignment with its state, last day, days left and next action.';
+  static override description =
+    'An active assignment whose start is still ahead shows as "scheduled". Warns when the nightly job has not completed a run in the last 26 hours. With --json: {"assignments": [...], "heartbeat": {...}}.';
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
+
+  async run(): Promise<StatusResult> {
+    await this.parse(Status);
+    const store = await this.openStore();
+    const result = await status(store, clockFromEnv().now());
+    if (result.assignments.length === 0) this.log('No assignments recorded.');
+    else
+      this.log(
+        table(
+          ['ID', 'USER', 'STATE', 'LAST DAY', 'DAYS LEFT', 'RENEWALS LEFT', 'NEXT ACTION'],
+          result.assignments.map((a) => [a.id, a.username, a.display, a.lastDay, String(a.daysLeft), String(a.renewalsLeft), a.nextAction]),
+        ),
+      );
+    if (result.heartbeat.warning) this.note(`Warning: ${result.heartbeat.warning}`);
+    return result;
+  }
+}

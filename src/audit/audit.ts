@@ -1,0 +1,153 @@
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { InputError, VerificationError } from '../errors.js';
+import type { AuditEvent, Store } from '../store/types.js';
+import { canonicalJson, ChainVerifier, sha256Hex } from './chain.js';
+
+const BATCH = 20_000;
+
+export interface Checkpoint {
+  format: 'detailee/audit-checkpoint/v1';
+  size: number;
+  hash: string;
+  at: string;
+  store: string;
+}
+
+export interface SignedCheckpoint {
+  checkpoint: Checkpoint;
+  keyId: string;
+  publicKey: string;
+  signature: string;
+}
+
+export interface AuditVerifyResult {
+  ok: boolean;
+  events: number;
+  head: { seq: number; hash: string } | null;
+  firstBadSeq: number | null;
+  reason: string | null;
+  checkpoint: { size: number; hash: string; ok: boolean; reason: string | null } | null;
+}
+
+/** Stream the chain in batches: memory stays flat however long the log is. */
+export async function* iterateAudit(store: Store): AsyncGenerator<AuditEvent> {
+  let after = 0;
+  for (;;) {
+    const batch = await store.readAudit(after, BATCH);
+    if (batch.length === 0) return;
+    yield* batch;
+    after = batch[batch.length - 1]!.seq;
+  }
+}
+
+export async function verifyAudit(store: Store, checkpoint?: SignedCheckpoint, trustedKey?: KeyObject): Promise<AuditVerifyResult> {
+  if (checkpoint) verifyCheckpointSignature(checkpoint, trustedKey);
+  const v = new ChainVerifier(checkpoint ? [checkpoint.checkpoint.size] : []);
+  for await (const e of iterateAudit(store)) {
+    v.add(e);
+    if (v.problem) break;
+  }
+  let cp: AuditVerifyResult['checkpoint'] = null;
+  if (checkpoint) {
+    const { size, hash } = checkpoint.checkpoint;
+    const seen = v.hashAt(size);
+    let reason: string | null = null;
+    if (v.problem && v.problem.seq <= size) reason = `the chain is broken at event ${v.problem.seq}, inside the checkpointed range`;
+    else if ((v.head?.seq ?? 0) < size) reason = `the log holds ${v.head?.seq ?? 0} events but the checkpoint vouches for ${size}: events were truncated or rolled back`;
+    else if (seen !== hash) reason = `event ${size} does not match the checkpoint's hash: the log was rewritten behind the checkpoint`;
+    cp = { size, hash, ok: reason === null, reason };
+  }
+  const ok = !v.problem && (cp === null || cp.ok);
+  return {
+    ok,
+    events: v.count,
+    head: v.head ?? null,
+    firstBadSeq: v.problem?.seq ?? (cp && !cp.ok ? Math.min(cp.size, (v.head?.seq ?? 0) + 1) : null),
+    reason: v.problem?.reason ?? cp?.reason ?? null,
+    checkpoint: cp,
+  };
+}
+
+export function keyId(publicKey: KeyObject): string {
+  return `sha256:${sha256Hex(publicKey.export({ type: 'spki', format: 'der' }))}`;
+}
+
+export function loadEd25519PrivateKey(path: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(readFileSync(path));
+  } catch (e) {
+    throw new InputError(`Cannot read the signing key ${path}: ${(e as Error).message}`, {
+      code: 'key.unreadable',
+      actions: ['Point certificates.signingKey at an Ed25519 private key in PEM (detailee init makes one).'],
+    });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new InputError(`The signing key ${path} is ${key.asymmetricKeyType}, not Ed25519.`, {
+      code: 'key.type',
+      actions: ['Generate an Ed25519 key: openssl genpkey -algorithm ed25519'],
+    });
+  }
+  return key;
+}
+
+export function loadPublicKey(path: string): KeyObject {
+  try {
+    return createPublicKey(readFileSync(path));
+  } catch (e) {
+    throw new InputError(`Cannot read the public key ${path}: ${(e as Error).message}`, {
+      code: 'key.unreadable',
+      actions: ['Pass a PEM public (or private) key.'],
+    });
+  }
+}
+
+export async function makeCheckpoint(store: Store, key: KeyObject, now: Date): Promise<SignedCheckpoint> {
+  const head = await store.auditHead();
+  if (!head) {
+    throw new InputError('The audit log is empty; there is nothing to checkpoint.', {
+      code: 'audit.empty',
+      actions: ['Checkpoint after the first recorded change.'],
+    });
+  }
+  const checkpoint: Checkpoint = { format: 'detailee/audit-checkpoint/v1', size: head.seq, hash: head.hash, at: now.toISOString(), store: store.location };
+  const pub = createPublicKey(key);
+  const signature = sign(null, Buffer.from(canonicalJson(checkpoint)), key).toString('base64url');
+  return { checkpoint, keyId: keyId(pub), publicKey: pub.export({ type: 'spki', format: 'pem' }).toString(), signature };
+}
+
+/**
+ * A checkpoint is only as good as the key that vouches for it: verification uses the trusted key
+ * from config (or --key), never the key embedded in the file, so a forged checkpoint fails.
+ */
+export function verifyCheckpointSignature(cp: SignedCheckpoint, trusted: KeyObject | undefined): void {
+  if (!trusted) {
+    throw new InputError('No key to check the checkpoint against.', {
+      code: 'audit.no-key',
+      actions: ['Set certificates.signingKey in the config, or pass --key with the public key that signed checkpoints.'],
+    });
+  }
+  const trustedPub = trusted.type === 'private' ? createPublicKey(trusted) : trusted;
+  if (cp?.checkpoint?.format !== 'detailee/audit-checkpoint/v1' || typeof cp.signature !== 'string') {
+    throw new VerificationError('The checkpoint file is not a detailee audit checkpoint.', {
+      code: 'audit.checkpoint-format',
+      actions: ['Pass a file written by `detailee audit checkpoint`.'],
+    });
+  }
+  const ok = verify(null, Buffer.from(canonicalJson(cp.checkpoint)), trustedPub, Buffer.from(cp.signature, 'base64url'));
+  if (!ok) {
+    throw new VerificationError(`The checkpoint's signature does not verify with the trusted key ${keyId(trustedPub)}: it is forged or altered.`, {
+      code: 'audit.checkpoint-signature',
+      actions: ['Use a checkpoint written by this installation, and keep checkpoints where the store\'s writers cannot change them.'],
+    });
+  }
+}
+
+export function parseCheckpoint(text: string): SignedCheckpoint {
+  try {
+    return JSON.parse(text) as SignedCheckpoint;
+  } catch {
+    throw new VerificationError('The checkpoint file is not valid JSON.', { code: 'audit.checkpoint-format', actions: ['Pass a file written by `detailee audit checkpoint`.'] });
+  }
+}

@@ -1,0 +1,96 @@
+import { Command, Flags, Errors } from '@oclif/core';
+import { clockFromEnv } from '../clock.js';
+import { loadConfig, warnings, type Config } from '../config/load.js';
+import { DetaileeError, ExitCode } from '../errors.js';
+import { osActor, type Context } from '../lifecycle/context.js';
+import { faultHookFromEnv } from '../lifecycle/executor.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
+import { openTargets } from '../targets/index.js';
+
+/**
+ * Every command: `--json` (exactly one JSON document on stdout, also on error) and `--config`.
+ * Errors are mapped to DESIGN.md's exit codes here and nowhere else.
+ */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true;
+  static override baseFlags = {
+    config: Flags.string({
+      description: 'config file (else $DETAILEE_CONFIG, ./detailee.yaml, then the user config dir)',
+      helpGroup: 'GLOBAL',
+    }),
+  };
+
+  private store: Store | undefined;
+  private cfg: Config | undefined;
+
+  protected async loadConfig(): Promise<Config> {
+    if (!this.cfg) {
+      const { flags } = await this.parse(this.constructor as typeof BaseCommand);
+      this.cfg = loadConfig((flags as { config?: string }).config);
+    }
+    return this.cfg;
+  }
+
+  protected async openStore(options: { migrate?: boolean } = {}): Promise<Store> {
+    if (!this.store) this.store = await openStore((await this.loadConfig()).storeUrl, options);
+    return this.store;
+  }
+
+  protected async context(): Promise<Context> {
+    const config = await this.loadConfig();
+    const store = await this.openStore();
+    const clock = clockFromEnv();
+    return {
+      config,
+      store,
+      clock,
+      actor: osActor(),
+      openTargets: () => openTargets(config, clock),
+      afterStep: faultHookFromEnv(),
+    };
+  }
+
+  /** Human output goes to stdout unless --json; notes for humans go to stderr. */
+  protected note(message: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`${message}\n`);
+  }
+
+  protected setExit(code: number): void {
+    process.exitCode = Math.max(Number(process.exitCode ?? 0), code);
+  }
+
+  override async catch(err: Error & { oclif?: { exit?: number }; exitCode?: number }): Promise<void> {
+    let exit: number;
+    let body: Record<string, unknown>;
+    if (err instanceof DetaileeError) {
+      exit = err.exit;
+      body = err.toJSON();
+    } else if (err instanceof Errors.ExitError) {
+      exit = err.oclif.exit ?? ExitCode.actionFailed;
+      body = { code: 'exit', message: err.message, exit };
+    } else if (err.oclif?.exit !== undefined) {
+      // oclif's own parse errors (unknown flag, missing argument) are usage errors: exit 2.
+      exit = err.oclif.exit === 1 ? ExitCode.badInput : err.oclif.exit;
+      body = { code: 'usage', message: err.message, exit, fault: 'user', actions: ['Run the command with --help.'] };
+    } else {
+      exit = ExitCode.actionFailed;
+      body = { code: 'internal', message: err.message, exit, fault: 'tool', actions: ['This is a bug or an environment problem; the message says which.'] };
+    }
+    process.exitCode = exit;
+    if (this.jsonEnabled()) {
+      this.logJson({ error: body });
+    } else {
+      process.stderr.write(`Error: ${body.message as string}\n`);
+      const actions = (body.actions as string[] | undefined) ?? [];
+      for (const a of actions) process.stderr.write(`  → ${a}\n`);
+      if (process.env.DETAILEE_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
+    }
+  }
+
+  override async finally(err: Error | undefined): Promise<void> {
+    for (const w of warnings.splice(0)) process.stderr.write(`${w}\n`);
+    if (this.store) await this.store.close().catch(() => undefined);
+    return super.finally(err);
+  }
+}

@@ -1,0 +1,159 @@
+import type { Step, Target, TargetName, VerifyResult, Intent } from '../targets/target.js';
+import type { Store } from '../store/types.js';
+import type { Clock } from '../clock.js';
+
+/**
+ * Plan, journal, apply, verify. Each step is written to the journal before it is made and after,
+ * with its audit event; a crash between the two leaves a `started` row that the next run's plan
+ * (made from the live state) either repeats idempotently or finds already done.
+ */
+export interface StepResult {
+  id: string;
+  action: string;
+  detail: string;
+  status: 'done' | 'failed' | 'pending';
+  error?: string | undefined;
+}
+
+export interface TargetResult {
+  target: TargetName;
+  ok: boolean;
+  steps: StepResult[];
+  verify?: { ok: boolean; problems: string[] } | undefined;
+  error?: string | undefined;
+}
+
+export interface PlannedTarget {
+  target: Target;
+  intent: Intent;
+  steps: Step[];
+}
+
+export interface ExecuteOptions {
+  store: Store;
+  clock: Clock;
+  actor: string;
+  runId: string;
+  assignmentId: string;
+  operation: string;
+  /** Called after each applied step with the running count; the fault hook lives here. */
+  afterStep?: ((count: number) => void) | undefined;
+  /** Extra audit detail (e.g. the pinned clock). */
+  auditExtra?: Record<string, unknown> | undefined;
+}
+
+/** Inspect and plan every target; nothing is written. */
+export async function planAll(targets: { target: Target; intent: Intent }[]): Promise<PlannedTarget[]> {
+  const out: PlannedTarget[] = [];
+  for (const { target, intent } of targets) {
+    const username = intent.kind === 'provision' || intent.kind === 'renew' ? intent.desired.username : intent.username;
+    const observed = await target.inspect(username);
+    out.push({ target, intent, steps: target.plan(observed, intent) });
+  }
+  return out;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Apply each target's plan, then verify it. A failing target does not stop the others: revocation
+ * must get as far as it can everywhere, and the result says per target what happened.
+ */
+export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): Promise<TargetResult[]> {
+  const results: TargetResult[] = [];
+  let applied = 0;
+  for (const p of plans) {
+    const res: TargetResult = { target: p.target.name, ok: true, steps: [] };
+    results.push(res);
+    let failed = false;
+    for (const step of p.steps) {
+      if (failed) {
+        res.steps.push({ id: step.id, action: step.action, detail: step.detail, status: 'pending' });
+        continue;
+      }
+      const base = {
+        runId: o.runId,
+        assignmentId: o.assignmentId,
+        operation: o.operation,
+        stepId: step.id,
+        target: step.target,
+        detail: step.detail,
+      };
+      await o.store.appendJournal({ ...base, status: 'started', at: o.clock.now().toISOString() });
+      try {
+        await p.target.apply(step);
+      } catch (e) {
+        failed = true;
+        res.ok = false;
+        res.error = errText(e);
+        res.steps.push({ id: step.id, action: step.action, detail: step.detail, status: 'failed', error: errText(e) });
+        await o.store.transaction(async (tx) => {
+          const at = o.clock.now().toISOString();
+          await tx.appendJournal({ ...base, status: 'failed', at, error: errText(e) });
+          await tx.appendAudit({
+            at,
+            actor: o.actor,
+            kind: 'step.failed',
+            assignmentId: o.assignmentId,
+            details: { operation: o.operation, target: step.target, step: step.id, error: errText(e), ...o.auditExtra },
+          });
+        });
+        continue;
+      }
+      await o.store.transaction(async (tx) => {
+        const at = o.clock.now().toISOString();
+        await tx.appendJournal({ ...base, status: 'done', at });
+        await tx.appendAudit({
+          at,
+          actor: o.actor,
+          kind: 'step.applied',
+          assignmentId: o.assignmentId,
+          details: { operation: o.operation, target: step.target, step: step.id, detail: step.detail, ...o.auditExtra },
+        });
+      });
+      res.steps.push({ id: step.id, action: step.action, detail: step.detail, status: 'done' });
+      applied++;
+      o.afterStep?.(applied);
+    }
+    if (!failed) {
+      let v: VerifyResult;
+      try {
+        v = await p.target.verify(p.intent);
+      } catch (e) {
+        res.ok = false;
+        res.error = `verification could not be read: ${errText(e)}`;
+        res.verify = { ok: false, problems: [res.error] };
+        continue;
+      }
+      res.verify = { ok: v.ok, problems: v.problems };
+      if (!v.ok) {
+        res.ok = false;
+        res.error = `verification failed: ${v.problems.join('; ')}`;
+      }
+      await o.store.appendJournal({
+        runId: o.runId,
+        assignmentId: o.assignmentId,
+        operation: o.operation,
+        stepId: `${p.target.name}.verify`,
+        target: p.target.name,
+        status: v.ok ? 'verified' : 'failed',
+        detail: v.ok ? 'read back: as planned' : v.problems.join('; '),
+        at: o.clock.now().toISOString(),
+      });
+    }
+  }
+  return results;
+}
+
+/** Test and rehearsal hook: DETAILEE_FAULT_AFTER_STEP=N kills the process after the Nth step. */
+export function faultHookFromEnv(env: NodeJS.ProcessEnv = process.env): ((n: number) => void) | undefined {
+  const raw = env.DETAILEE_FAULT_AFTER_STEP;
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) return undefined;
+  return (count) => {
+    if (count === n) process.kill(process.pid, 'SIGKILL');
+  };
+}

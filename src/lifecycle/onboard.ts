@@ -1,0 +1,218 @@
+import { assertValid, type SignatureReport } from '../assignment/signatures.js';
+import { verifyAssignmentFile, type LoadedDocument } from '../assignment/load.js';
+import type { Assignment } from '../assignment/schema.js';
+import { isDue, type Term } from '../assignment/term.js';
+import { ActionError, InputError } from '../errors.js';
+import { closeTargets, desiredFor } from '../targets/index.js';
+import type { Target } from '../targets/target.js';
+import type { AssignmentRecord } from '../store/types.js';
+import { StoreConflictError } from '../store/types.js';
+import { clockNote, newRunId, type Context } from './context.js';
+import { executePlans, planAll, type PlannedTarget, type TargetResult } from './executor.js';
+
+export interface PlanRow {
+  target: string;
+  step: string;
+  action: string;
+  detail: string;
+}
+
+export interface OnboardPreparation {
+  loaded: LoadedDocument<Assignment>;
+  report: SignatureReport;
+  term: Term;
+  /** The stored record when this manifest was onboarded before (a resumed or repeated run). */
+  existing: AssignmentRecord | undefined;
+  plans: PlannedTarget[];
+  rows: PlanRow[];
+  targets: Target[];
+}
+
+export interface OnboardResult {
+  id: string;
+  state: string;
+  changed: boolean;
+  message: string;
+  term: Term;
+  plan: PlanRow[];
+  targets: TargetResult[];
+  dryRun: boolean;
+}
+
+/** PS-6: access agreements are signed, and the investigation adjudicated, before access begins. */
+export function checkPrerequisites(doc: Assignment): void {
+  const p = doc.prerequisites;
+  const start = doc.term.start;
+  const problems: string[] = [];
+  const check = (path: string, date: string | undefined, what: string) => {
+    if (date === undefined) problems.push(`prerequisites.${path} is missing: ${what} must be on record before access`);
+    else if (date > start) problems.push(`prerequisites.${path} (${date}) is after the term start (${start}): ${what} must precede access`);
+  };
+  check('backgroundInvestigation.adjudicated', p.backgroundInvestigation?.adjudicated, 'a favourably adjudicated background investigation');
+  check('disclosureTraining', p.disclosureTraining, 'disclosure awareness training');
+  check('confidentialityAgreement', p.confidentialityAgreement, 'a signed confidentiality agreement');
+  if (problems.length > 0) {
+    throw new InputError(`Assignment ${doc.id} cannot be onboarded:\n${problems.map((x) => `  - ${x}`).join('\n')}`, {
+      code: 'onboard.prerequisites',
+      actions: ['Record the missing prerequisites in a corrected, re-signed manifest.'],
+      details: { problems },
+    });
+  }
+}
+
+export function planRows(plans: PlannedTarget[]): PlanRow[] {
+  return plans.flatMap((p) => p.steps.map((s) => ({ target: s.target, step: s.id, action: s.action, detail: s.detail })));
+}
+
+/** Verify, check policy, and plan. Nothing is written anywhere. */
+export async function prepareOnboarding(ctx: Context, file: string, signatures: string[] | undefined): Promise<OnboardPreparation> {
+  const now = ctx.clock.now();
+  const { loaded, report, term } = await verifyAssignmentFile(file, signatures, ctx.config, now);
+  assertValid(report, `assignment ${loaded.doc.id}`);
+  const doc = loaded.doc;
+  const existing = await ctx.store.getAssignment(doc.id);
+  if (existing && existing.manifestSha256 !== loaded.sha256) {
+    throw new InputError(`Assignment ${doc.id} already exists with a different manifest; onboarding refused.`, {
+      code: 'onboard.conflict',
+      actions: ['A change to a detail is made by a signed amendment (detailee renew), or by a new assignment with a new id.'],
+      details: { stored: existing.manifestSha256, given: loaded.sha256 },
+    });
+  }
+  if (!existing) {
+    if (isDue(term, now)) {
+      throw new InputError(`The term of ${doc.id} already ended at ${term.endsAt}; nothing to onboard.`, {
+        code: 'onboard.ended',
+        actions: ['A lapsed detail needs a new signed assignment.'],
+      });
+    }
+    checkPrerequisites(doc);
+    const clash = (await ctx.store.listSummaries(['active', 'expired', 'revoked', 'offboarding'])).find(
+      (s) => s.username === doc.detailee.username,
+    );
+    if (clash) {
+      throw new InputError(`Username ${doc.detailee.username} belongs to open assignment ${clash.id}.`, {
+        code: 'onboard.username',
+        actions: [`Close assignment ${clash.id} first, or choose another username.`],
+      });
+    }
+  }
+  if (existing && existing.data.provisioned === true) {
+    return { loaded, report, term, existing, plans: [], rows: [], targets: [] };
+  }
+  if (existing && existing.state !== 'active') {
+    throw new InputError(`Assignment ${doc.id} is ${existing.state}; it cannot be onboarded again.`, {
+      code: 'onboard.state',
+      actions: ['A lapsed or revoked detail needs a new assignment with a new id.'],
+    });
+  }
+  const targets = await ctx.openTargets();
+  try {
+    const intents = targets.map((target) => ({
+      target,
+      intent: { kind: 'provision' as const, desired: desiredFor(target.name, doc, term) },
+    }));
+    for (const { target, intent } of intents) await target.preflight(intent);
+    const plans = await planAll(intents);
+    return { loaded, report, term, existing, plans, rows: planRows(plans), targets };
+  } catch (e) {
+    await closeTargets(targets);
+    throw e;
+  }
+}
+
+export function newRecord(prep: OnboardPreparation, now: Date): AssignmentRecord {
+  const doc = prep.loaded.doc;
+  return {
+    id: doc.id,
+    state: 'active',
+    username: doc.detailee.username,
+    manifest: doc,
+    manifestSha256: prep.loaded.sha256,
+    signers: prep.report.signers.map((s) => ({ name: s.name, role: s.role, form: s.form })),
+    term: prep.term,
+    renewalsUsed: 0,
+    renewalsMax: doc.term.renewals.max,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    version: 1,
+    data: { provisioned: false },
+  };
+}
+
+/** Record, journal, apply, verify. Safe to repeat after a crash at any step. */
+export async function applyOnboarding(ctx: Context, prep: OnboardPreparation): Promise<OnboardResult> {
+  const doc = prep.loaded.doc;
+  const base = { id: doc.id, term: prep.term, plan: prep.rows, dryRun: false };
+  if (prep.existing?.data.provisioned === true) {
+    return { ...base, state: prep.existing.state, changed: false, targets: [], message: `Assignment ${doc.id} is already onboarded; nothing to do.` };
+  }
+  const runId = newRunId();
+  const note = clockNote(ctx);
+  try {
+    if (!prep.existing) {
+      const now = ctx.clock.now();
+      try {
+        await ctx.store.transaction(async (tx) => {
+          await tx.insertAssignment(newRecord(prep, now));
+          await tx.appendAudit({
+            at: now.toISOString(),
+            actor: ctx.actor,
+            kind: 'assignment.onboarding',
+            assignmentId: doc.id,
+            details: {
+              manifestSha256: prep.loaded.sha256,
+              agreement: doc.agreement.reference,
+              signers: prep.report.signers.map((s) => ({ name: s.name, role: s.role, form: s.form })),
+              term: prep.term,
+              plan: prep.rows.map((r) => r.step),
+              ...note,
+            },
+          });
+        });
+      } catch (e) {
+        if (e instanceof StoreConflictError) {
+          throw new InputError(`Assignment ${doc.id} was onboarded by another run at the same time.`, {
+            code: 'onboard.conflict',
+            actions: [`Run \`detailee show ${doc.id}\` to see it.`],
+          });
+        }
+        throw e;
+      }
+    }
+    const results = await executePlans(prep.plans, {
+      store: ctx.store,
+      clock: ctx.clock,
+      actor: ctx.actor,
+      runId,
+      assignmentId: doc.id,
+      operation: 'onboard',
+      afterStep: ctx.afterStep,
+      auditExtra: note,
+    });
+    const ok = results.every((r) => r.ok);
+    await ctx.store.transaction(async (tx) => {
+      const rec = await tx.getAssignment(doc.id);
+      if (!rec) throw new ActionError(`Assignment ${doc.id} vanished from the store during onboarding.`, { code: 'store.lost' });
+      const at = ctx.clock.now().toISOString();
+      if (ok) await tx.updateAssignment({ ...rec, updatedAt: at, data: { ...rec.data, provisioned: true, provisionedAt: at } }, rec.version);
+      await tx.appendAudit({
+        at,
+        actor: ctx.actor,
+        kind: ok ? 'assignment.onboarded' : 'assignment.onboarding-failed',
+        assignmentId: doc.id,
+        details: { runId, targets: results.map((r) => ({ target: r.target, ok: r.ok, steps: r.steps.length, error: r.error })), ...note },
+      });
+    });
+    return {
+      ...base,
+      state: 'active',
+      changed: results.some((r) => r.steps.some((s) => s.status === 'done')) || !prep.existing,
+      targets: results,
+      message: ok
+        ? `Onboarded ${doc.id}: access from ${prep.term.startsAt} until ${prep.term.endsAt} (last day ${prep.term.lastDay}).`
+        : `Onboarding of ${doc.id} did not complete; run the same command again to finish it.`,
+    };
+  } finally {
+    await closeTargets(prep.targets);
+  }
+}

@@ -1,0 +1,100 @@
+import type { AssignmentRecord, AssignmentSummary, AuditEvent, JournalEntry, StoredCertificate, StoredFti } from './types.js';
+
+/** Row shapes shared by the SQLite and PostgreSQL stores, so both map identically. */
+export type Row = Record<string, unknown>;
+
+export function assignmentParams(rec: AssignmentRecord): unknown[] {
+  return [
+    rec.id,
+    rec.state,
+    rec.username,
+    rec.term.startsAt,
+    rec.term.endsAt,
+    Date.parse(rec.term.endsAt),
+    rec.term.lastDay,
+    rec.term.timezone,
+    rec.renewalsUsed,
+    rec.renewalsMax,
+    rec.revokedAt ?? null,
+    rec.version,
+    JSON.stringify(rec),
+  ];
+}
+
+export function assignmentFromRow(row: Row): AssignmentRecord {
+  const rec = JSON.parse(String(row.doc)) as AssignmentRecord;
+  // The columns are authoritative for what concurrent writers change.
+  rec.version = Number(row.version);
+  return rec;
+}
+
+export function summaryFromRow(row: Row): AssignmentSummary {
+  return {
+    id: String(row.id),
+    state: row.state as AssignmentSummary['state'],
+    username: String(row.username),
+    startsAt: String(row.starts_at),
+    endsAt: String(row.ends_at),
+    lastDay: String(row.last_day),
+    timezone: String(row.timezone),
+    renewalsUsed: Number(row.renewals_used),
+    renewalsMax: Number(row.renewals_max),
+    revokedAt: row.revoked_at == null ? undefined : String(row.revoked_at),
+  };
+}
+
+export function auditFromRow(row: Row): AuditEvent {
+  return {
+    seq: Number(row.seq),
+    at: String(row.at),
+    actor: String(row.actor),
+    kind: String(row.kind),
+    assignmentId: row.assignment_id == null ? null : String(row.assignment_id),
+    details: JSON.parse(String(row.details)) as Record<string, unknown>,
+    prev: String(row.prev),
+    hash: String(row.hash),
+  };
+}
+
+export function auditParams(e: AuditEvent): unknown[] {
+  return [e.seq, e.at, e.actor, e.kind, e.assignmentId, JSON.stringify(e.details), e.prev, e.hash];
+}
+
+export function journalFromRow(row: Row): JournalEntry & { id: number } {
+  return {
+    id: Number(row.id),
+    runId: String(row.run_id),
+    assignmentId: String(row.assignment_id),
+    operation: String(row.operation),
+    stepId: String(row.step_id),
+    target: String(row.target),
+    status: row.status as JournalEntry['status'],
+    detail: String(row.detail),
+    at: String(row.at),
+    error: row.error == null ? undefined : String(row.error),
+  };
+}
+
+export function journalParams(j: JournalEntry): unknown[] {
+  return [j.runId, j.assignmentId, j.operation, j.stepId, j.target, j.status, j.detail, j.at, j.error ?? null];
+}
+
+export function ftiFromRow(row: Row): StoredFti {
+  return {
+    id: String(row.id),
+    assignmentId: String(row.assignment_id),
+    seq: Number(row.seq),
+    recordedAt: String(row.recorded_at),
+    data: JSON.parse(String(row.data)) as Record<string, unknown>,
+  };
+}
+
+export function certificateFromRow(row: Row): StoredCertificate {
+  return {
+    id: String(row.id),
+    assignmentId: String(row.assignment_id),
+    hash: String(row.hash),
+    issuedAt: String(row.issued_at),
+    document: JSON.parse(String(row.document)) as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,158 @@
+import type { Assignment } from '../assignment/schema.js';
+import type { Term } from '../assignment/term.js';
+
+export const ASSIGNMENT_STATES = ['active', 'expired', 'revoked', 'offboarding', 'closed'] as const;
+export type AssignmentState = (typeof ASSIGNMENT_STATES)[number];
+
+export interface SignerSummary {
+  name: string;
+  role: string;
+  form: 'jws' | 'cms';
+}
+
+export interface AssignmentRecord {
+  id: string;
+  state: AssignmentState;
+  username: string;
+  /** The validated manifest as it was signed. */
+  manifest: Assignment;
+  /** SHA-256 (hex) of the exact signed manifest bytes: the same id with other bytes is another manifest. */
+  manifestSha256: string;
+  signers: SignerSummary[];
+  /** The term in force, renewals included. */
+  term: Term;
+  renewalsUsed: number;
+  renewalsMax: number;
+  createdAt: string;
+  updatedAt: string;
+  revokedAt?: string | undefined;
+  revokeReason?: string | undefined;
+  /** Optimistic concurrency: bumped on every update. */
+  version: number;
+  /** Extension data (offboarding progress, certificate id). Never secrets, never FTI. */
+  data: Record<string, unknown>;
+}
+
+/** The light row `status` and the nightly job scan, so memory does not grow with manifests. */
+export interface AssignmentSummary {
+  id: string;
+  state: AssignmentState;
+  username: string;
+  startsAt: string;
+  endsAt: string;
+  lastDay: string;
+  timezone: string;
+  renewalsUsed: number;
+  renewalsMax: number;
+  revokedAt?: string | undefined;
+}
+
+export interface AuditEventInput {
+  at: string;
+  actor: string;
+  kind: string;
+  assignmentId: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AuditEvent extends AuditEventInput {
+  seq: number;
+  prev: string;
+  hash: string;
+}
+
+export type JournalStatus = 'started' | 'done' | 'failed' | 'verified';
+
+export interface JournalEntry {
+  runId: string;
+  assignmentId: string;
+  operation: string;
+  stepId: string;
+  target: string;
+  status: JournalStatus;
+  detail: string;
+  at: string;
+  error?: string | undefined;
+}
+
+export interface StoredFti {
+  id: string;
+  assignmentId: string;
+  seq: number;
+  recordedAt: string;
+  data: Record<string, unknown>;
+}
+
+export interface StoredCertificate {
+  id: string;
+  assignmentId: string;
+  hash: string;
+  issuedAt: string;
+  document: Record<string, unknown>;
+}
+
+export interface LockInfo {
+  name: string;
+  holder: string;
+  acquiredAt: string;
+  expiresAt: string;
+}
+
+/** Operations that must commit together (a state change and its audit event) or not at all. */
+export interface StoreTx {
+  getAssignment(id: string): Promise<AssignmentRecord | undefined>;
+  /** Throws StoreConflictError when the id exists. */
+  insertAssignment(rec: AssignmentRecord): Promise<void>;
+  /** Throws StoreConflictError when the row's version is not `expectedVersion`. Returns the new version. */
+  updateAssignment(rec: AssignmentRecord, expectedVersion: number): Promise<number>;
+  appendAudit(event: AuditEventInput): Promise<AuditEvent>;
+  appendJournal(entry: JournalEntry): Promise<void>;
+  /** Next per-assignment sequence number for an FTI entry. */
+  nextFtiSeq(assignmentId: string): Promise<number>;
+  insertFti(entry: StoredFti): Promise<void>;
+  updateFti(entry: StoredFti): Promise<void>;
+  insertCertificate(cert: StoredCertificate): Promise<void>;
+  setMeta(key: string, value: unknown): Promise<void>;
+  /** Record that a notice was sent; false when it was already recorded (send exactly once). */
+  markNotice(assignmentId: string, noticeKey: string, at: string): Promise<boolean>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Printable location (passwords redacted). */
+  readonly location: string;
+  /** Highest migration applied. */
+  schemaVersion(): Promise<number>;
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+
+  getAssignment(id: string): Promise<AssignmentRecord | undefined>;
+  /** Every assignment, light rows, ordered by id. Pass states to filter. */
+  listSummaries(states?: readonly AssignmentState[]): Promise<AssignmentSummary[]>;
+  /** Light rows whose endsAt <= before (ISO instant), in the given states. */
+  listEndingBy(before: string, states: readonly AssignmentState[]): Promise<AssignmentSummary[]>;
+  countAssignments(): Promise<number>;
+
+  auditHead(): Promise<{ seq: number; hash: string } | undefined>;
+  /** Events with seq > afterSeq in seq order, at most `limit`. */
+  readAudit(afterSeq: number, limit: number): Promise<AuditEvent[]>;
+  auditFor(assignmentId: string): Promise<AuditEvent[]>;
+
+  journalFor(assignmentId: string): Promise<(JournalEntry & { id: number })[]>;
+  listFti(assignmentId: string): Promise<StoredFti[]>;
+  getCertificate(assignmentId: string): Promise<StoredCertificate | undefined>;
+  getMeta<T = unknown>(key: string): Promise<T | undefined>;
+  noticesFor(assignmentId: string): Promise<{ noticeKey: string; at: string }[]>;
+  appendJournal(entry: JournalEntry): Promise<void>;
+
+  /** Take a named lock held until released or until it expires; false when another live holder has it. */
+  acquireLock(name: string, holder: string, now: Date, ttlMs: number): Promise<{ acquired: boolean; takenOver?: LockInfo }>;
+  releaseLock(name: string, holder: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreConflictError';
+  }
+}

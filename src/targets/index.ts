@@ -1,0 +1,45 @@
+import type { Clock } from '../clock.js';
+import { resolveSecret, type Config } from '../config/load.js';
+import type { Assignment } from '../assignment/schema.js';
+import type { Term } from '../assignment/term.js';
+import type { Desired, Target, TargetName } from './target.js';
+
+/** Open the targets the config names, lazily loading each client library. */
+export async function openTargets(config: Config, clock: Clock, only?: TargetName[]): Promise<Target[]> {
+  const out: Target[] = [];
+  const want = (n: TargetName) => only === undefined || only.includes(n);
+  try {
+    if (config.targets.ldap && want('ldap')) {
+      const ldap = config.targets.ldap;
+      const password = resolveSecret({ file: ldap.bindPasswordFile, env: ldap.bindPasswordEnv }, 'LDAP bind password');
+      const { createLdapTarget } = await import('./ldap.js');
+      out.push(await createLdapTarget(ldap, password, { clock }));
+    }
+    if (config.targets.aws && want('aws')) {
+      const { createIamTarget } = await import('./iam.js');
+      out.push(await createIamTarget(config.targets.aws, { clock }));
+    }
+  } catch (e) {
+    await closeTargets(out);
+    throw e;
+  }
+  return out;
+}
+
+export async function closeTargets(targets: Target[]): Promise<void> {
+  await Promise.allSettled(targets.map((t) => t.close()));
+}
+
+export function desiredFor(target: TargetName, doc: Assignment, term: Term): Desired {
+  return {
+    assignmentId: doc.id,
+    username: doc.detailee.username,
+    givenName: doc.detailee.givenName,
+    familyName: doc.detailee.familyName,
+    email: doc.detailee.email,
+    groups: target === 'ldap' ? doc.access.ldap.groups : doc.access.aws.groups,
+    policies: target === 'aws' ? doc.access.aws.policies : [],
+    startsAt: term.startsAt,
+    endsAt: term.endsAt,
+  };
+}
