@@ -100,7 +100,16 @@ export function resolveStoreUrl(store: string | undefined, dir: string, env: Nod
 
 /** Never show a password embedded in a URL. */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+  try {
+    const u = new URL(url);
+    if (u.password) {
+      u.password = '***';
+      return u.toString();
+    }
+  } catch {
+    /* not a URL: fall through to the pattern */
+  }
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^/]*@/i, '$1:***@');
 }
 
 /**

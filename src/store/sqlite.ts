@@ -26,6 +26,7 @@ import {
   type StoreTx,
 } from './types.js';
 import { checkSchemaVersion } from './version.js';
+import { sqliteExportRaw, sqliteImportRaw, type RawBatch, type RawTable } from './copy.js';
 
 const ASSIGNMENT_COLUMNS =
   'id, state, username, starts_at, ends_at, ends_at_ms, last_day, timezone, renewals_used, renewals_max, revoked_at, version, doc';
@@ -83,12 +84,15 @@ export class SqliteStore implements Store {
   }
 
   async migrate(): Promise<{ from: number; to: number }> {
-    const from = await this.schemaVersion();
-    checkSchemaVersion(from, this.location, true);
-    if (from === LATEST_SCHEMA) return { from, to: from };
+    const seen = await this.schemaVersion();
+    checkSchemaVersion(seen, this.location, true);
+    if (seen === LATEST_SCHEMA) return { from: seen, to: seen };
     this.db.exec('BEGIN IMMEDIATE');
+    let from = seen;
     try {
       this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      // Re-read under the write lock: another process may have migrated since the first look.
+      from = await this.schemaVersion();
       for (const m of MIGRATIONS) {
         if (m.version <= from) continue;
         this.db.exec(m.sqlite);
@@ -304,6 +308,18 @@ export class SqliteStore implements Store {
     await this.transaction(async () => {
       this.run('DELETE FROM locks WHERE name = ? AND holder = ?', [name, holder]);
     });
+  }
+
+  async exportRaw(table: RawTable, offset: number, limit: number) {
+    return sqliteExportRaw(this.db, table, offset, limit);
+  }
+
+  importRaw(batches: AsyncIterable<RawBatch>): Promise<void> {
+    const next = this.queue.then(() => sqliteImportRaw(this.db, batches)).catch((e: unknown) => {
+      throw wrapIo(e);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   async close() {

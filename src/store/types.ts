@@ -1,5 +1,6 @@
 import type { Assignment } from '../assignment/schema.js';
 import type { Term } from '../assignment/term.js';
+import type { RawBatch, RawTable } from './copy.js';
 
 export const ASSIGNMENT_STATES = ['active', 'expired', 'revoked', 'offboarding', 'closed'] as const;
 export type AssignmentState = (typeof ASSIGNMENT_STATES)[number];
@@ -147,6 +148,10 @@ export interface Store {
   /** Take a named lock held until released or until it expires; false when another live holder has it. */
   acquireLock(name: string, holder: string, now: Date, ttlMs: number): Promise<{ acquired: boolean; takenOver?: LockInfo }>;
   releaseLock(name: string, holder: string): Promise<void>;
+  /** Rows of one table in key order, verbatim (store copy). */
+  exportRaw(table: RawTable, offset: number, limit: number): Promise<Record<string, unknown>[]>;
+  /** Insert rows verbatim (ids, audit seq/prev/hash kept) in ONE transaction. */
+  importRaw(batches: AsyncIterable<RawBatch>): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,216 @@
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import { ChainVerifier } from '../audit/chain.js';
+import { InputError, VerificationError } from '../errors.js';
+import { auditParams, type Row } from './rows.js';
+import type { Store } from './types.js';
+
+/**
+ * The tables `store copy` moves, in an order that satisfies any future foreign keys. The columns
+ * are identical in both dialects (see migrations.ts), so a raw row moves without translation.
+ * Locks are not copied: they belong to the processes of the old store.
+ */
+export const RAW_TABLES = {
+  meta: { columns: ['key', 'value'], order: 'key', ints: [] },
+  assignments: {
+    columns: [
+      'id',
+      'state',
+      'username',
+      'starts_at',
+      'ends_at',
+      'ends_at_ms',
+      'last_day',
+      'timezone',
+      'renewals_used',
+      'renewals_max',
+      'revoked_at',
+      'version',
+      'doc',
+    ],
+    order: 'id',
+    ints: ['ends_at_ms', 'renewals_used', 'renewals_max', 'version'],
+  },
+  audit: {
+    columns: ['seq', 'at', 'actor', 'kind', 'assignment_id', 'details', 'prev', 'hash'],
+    order: 'seq',
+    ints: ['seq'],
+  },
+  journal: {
+    columns: ['id', 'run_id', 'assignment_id', 'operation', 'step_id', 'target', 'status', 'detail', 'at', 'error'],
+    order: 'id',
+    ints: ['id'],
+  },
+  fti: { columns: ['assignment_id', 'id', 'seq', 'recorded_at', 'data'], order: 'assignment_id, id', ints: ['seq'] },
+  certificates: { columns: ['id', 'assignment_id', 'hash', 'issued_at', 'document'], order: 'id', ints: [] },
+  notices: { columns: ['assignment_id', 'notice_key', 'at'], order: 'assignment_id, notice_key', ints: [] },
+} as const satisfies Record<string, { columns: readonly string[]; order: string; ints: readonly string[] }>;
+
+export type RawTable = keyof typeof RAW_TABLES;
+export const RAW_TABLE_NAMES = Object.keys(RAW_TABLES) as RawTable[];
+
+export interface RawBatch {
+  table: RawTable;
+  rows: Row[];
+}
+
+/**
+ * Verbatim access for copying between stores: keys, journal ids and audit seq/prev/hash are kept,
+ * which the ordinary StoreTx methods (that assign them) cannot do.
+ */
+export interface RawStore {
+  /** Rows of one table in key order; integer columns as numbers whatever the driver returns. */
+  exportRaw(table: RawTable, offset: number, limit: number): Promise<Row[]>;
+  /** Insert every batch in ONE transaction: a failed copy leaves the destination empty. */
+  importRaw(batches: AsyncIterable<RawBatch>): Promise<void>;
+}
+
+/** Column values in RAW_TABLES order, integer columns normalised (pg returns BIGINT as text). */
+export function rawValues(table: RawTable, row: Row): unknown[] {
+  const spec = RAW_TABLES[table];
+  const ints: readonly string[] = spec.ints;
+  return spec.columns.map((c) => {
+    const v = row[c];
+    if (v === undefined || v === null) return null;
+    return ints.includes(c) ? Number(v) : v;
+  });
+}
+
+export function normaliseRow(table: RawTable, row: Row): Row {
+  const values = rawValues(table, row);
+  return Object.fromEntries(RAW_TABLES[table].columns.map((c, i) => [c, values[i]]));
+}
+
+/* The SQLite side of RawStore, over the store's own DatabaseSync (SqliteStore delegates here). */
+
+export function sqliteExportRaw(db: DatabaseSync, table: RawTable, offset: number, limit: number): Row[] {
+  const spec = RAW_TABLES[table];
+  const rows = db
+    .prepare(`SELECT ${spec.columns.join(', ')} FROM ${table} ORDER BY ${spec.order} LIMIT ? OFFSET ?`)
+    .all(limit, offset) as Row[];
+  return rows.map((r) => normaliseRow(table, r));
+}
+
+export async function sqliteImportRaw(db: DatabaseSync, batches: AsyncIterable<RawBatch>): Promise<void> {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    for await (const { table, rows } of batches) {
+      const cols = RAW_TABLES[table].columns;
+      const insert = db.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+      for (const row of rows) insert.run(...(rawValues(table, row) as SQLInputValue[]));
+    }
+    db.exec('COMMIT');
+  } catch (e) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw e;
+  }
+}
+
+export interface CopyResult {
+  assignments: number;
+  auditEvents: number;
+  journal: number;
+  fti: number;
+  certificates: number;
+  notices: number;
+  meta: number;
+}
+
+const PAGE = 500;
+
+/** Read the whole chain in pages; the verifier keeps the first problem, where the damage starts. */
+async function verifyChain(store: Store): Promise<ChainVerifier> {
+  const v = new ChainVerifier();
+  let after = 0;
+  for (;;) {
+    const page = await store.readAudit(after, PAGE);
+    for (const e of page) v.add(e);
+    if (page.length < PAGE) return v;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+function chainError(which: 'source' | 'destination', store: Store, v: ChainVerifier): VerificationError {
+  const p = v.problem!;
+  return new VerificationError(`The audit chain of the ${which} store ${store.location} is broken at event ${p.seq}: ${p.reason}.`, {
+    code: 'audit.broken',
+    details: { store: which, seq: p.seq, reason: p.reason },
+    actions:
+      which === 'source'
+        ? ['Nothing was copied. Investigate with `detailee audit verify` before moving this store.']
+        : ['Empty the destination and copy again; report this if it repeats.'],
+  });
+}
+
+/**
+ * Copy every record from one store into an empty one, so a site can move from the embedded store
+ * to PostgreSQL (or back) without breaking the tamper-evident chain: audit events are copied with
+ * their seq, prev and hash, and both chains are verified and their heads compared.
+ */
+export async function copyStore(from: Store, to: Store): Promise<CopyResult> {
+  for (const table of RAW_TABLE_NAMES) {
+    if ((await to.exportRaw(table, 0, 1)).length > 0) {
+      throw new InputError(`The destination store ${to.location} is not empty (it has ${table} rows).`, {
+        code: 'store.copy.not-empty',
+        actions: ['Copy into a newly created, empty store.'],
+      });
+    }
+  }
+
+  const source = await verifyChain(from);
+  if (source.problem) throw chainError('source', from, source);
+  const head = source.head;
+
+  const counts: CopyResult = { assignments: 0, auditEvents: 0, journal: 0, fti: 0, certificates: 0, notices: 0, meta: 0 };
+  const countKey: Record<RawTable, keyof CopyResult> = {
+    meta: 'meta',
+    assignments: 'assignments',
+    audit: 'auditEvents',
+    journal: 'journal',
+    fti: 'fti',
+    certificates: 'certificates',
+    notices: 'notices',
+  };
+
+  async function* batches(): AsyncGenerator<RawBatch> {
+    for (const table of RAW_TABLE_NAMES) {
+      if (table === 'audit') {
+        // Only up to the verified head: events appended meanwhile were not verified.
+        let after = 0;
+        const last = head?.seq ?? 0;
+        while (after < last) {
+          const page = (await from.readAudit(after, PAGE)).filter((e) => e.seq <= last);
+          if (page.length === 0) break;
+          after = page[page.length - 1]!.seq;
+          counts.auditEvents += page.length;
+          yield {
+            table,
+            rows: page.map((e) => {
+              const values = auditParams(e);
+              return Object.fromEntries(RAW_TABLES.audit.columns.map((c, i) => [c, values[i]]));
+            }),
+          };
+        }
+        continue;
+      }
+      for (let offset = 0; ; offset += PAGE) {
+        const rows = await from.exportRaw(table, offset, PAGE);
+        if (rows.length > 0) {
+          counts[countKey[table]] += rows.length;
+          yield { table, rows };
+        }
+        if (rows.length < PAGE) break;
+      }
+    }
+  }
+  await to.importRaw(batches());
+
+  const dest = await verifyChain(to);
+  if (dest.problem) throw chainError('destination', to, dest);
+  if (dest.head?.seq !== head?.seq || dest.head?.hash !== head?.hash) {
+    throw new VerificationError(
+      `The copied audit chain ends at ${dest.head?.seq ?? 0} (${dest.head?.hash ?? 'empty'}) but the source ends at ${head?.seq ?? 0} (${head?.hash ?? 'empty'}).`,
+      { code: 'audit.copy-mismatch', actions: ['Empty the destination and copy again.'] },
+    );
+  }
+  return counts;
+}
