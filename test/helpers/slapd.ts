@@ -1,0 +1,316 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from 'ldapts';
+
+/**
+ * A real OpenLDAP server per test file: its own temp dir and loopback port, so files run in
+ * parallel. The ppolicy overlay is loaded with a default policy, because the whole point of the
+ * LDAP target is that the server itself refuses binds outside the term.
+ */
+export interface Slapd {
+  url: string;
+  port: number;
+  bindDN: string;
+  password: string;
+  suffix: string;
+  peopleDN: string;
+  groupsDN: string;
+  policyDN: string;
+  memberAttribute: 'member' | 'memberUid';
+  stop(): Promise<void>;
+  /** SIGKILL, for fault tests. */
+  kill(): void;
+  /** Same port and data. */
+  restart(): Promise<void>;
+  /** groupOfNames (member mode) or posixGroup (memberUid mode) under groupsDN. */
+  addGroup(cn: string, opts?: { members?: string[] }): Promise<void>;
+  setPassword(dn: string, pw: string): Promise<void>;
+  /** Run something as the root DN on a fresh connection, e.g. to tamper with an entry. */
+  admin<T>(fn: (client: Client) => Promise<T>): Promise<T>;
+  /** Simple bind as `dn`; true when the server accepts it. */
+  canBind(dn: string, pw: string): Promise<boolean>;
+  /** Connections the server has accepted since it started (cn=Monitor), this query's own included. */
+  totalConnections(): Promise<number>;
+}
+
+export interface SlapdOptions {
+  memberAttribute?: 'member' | 'memberUid';
+}
+
+/** dc=example,dc=gov as RDNs, so group DNs are composed with the DN class like the target's. */
+const SUFFIX_RDNS = [{ dc: 'example' }, { dc: 'gov' }];
+
+const SCHEMA_DIR = process.env.DETAILEE_TEST_LDAP_SCHEMA ?? '/etc/ldap/schema';
+const MODULE_DIR = process.env.DETAILEE_TEST_LDAP_MODULES ?? '/usr/lib/ldap';
+
+function sbin(name: string): string {
+  const fixed = `/usr/sbin/${name}`;
+  return existsSync(fixed) ? fixed : name;
+}
+
+const SLAPD = process.env.DETAILEE_TEST_SLAPD ?? sbin('slapd');
+const SLAPADD = process.env.DETAILEE_TEST_SLAPADD ?? sbin('slapadd');
+
+/** A port the OS just handed out; it can be taken again before slapd binds it, hence the retry in start. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function conf(dir: string, suffix: string, bindDN: string, password: string, policyDN: string): string {
+  return [
+    ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include ${join(SCHEMA_DIR, `${s}.schema`)}`),
+    `modulepath ${MODULE_DIR}`,
+    'moduleload back_mdb',
+    'moduleload ppolicy',
+    `pidfile ${join(dir, 'slapd.pid')}`,
+    `argsfile ${join(dir, 'slapd.args')}`,
+    // Users must be able to bind (auth) without reading hashes; the root DN bypasses ACLs anyway.
+    'access to attrs=userPassword by self write by anonymous auth by * none',
+    'access to * by * read',
+    'database mdb',
+    // Small map: many servers may run side by side.
+    'maxsize 33554432',
+    `suffix "${suffix}"`,
+    `rootdn "${bindDN}"`,
+    `rootpw ${password}`,
+    `directory ${join(dir, 'data')}`,
+    'index objectClass eq',
+    'index uid,cn,member,memberUid,employeeType eq',
+    'overlay ppolicy',
+    `ppolicy_default "${policyDN}"`,
+    'ppolicy_use_lockout',
+    // Connection counters, so a test can prove a target reuses one connection.
+    'database monitor',
+    '',
+  ].join('\n');
+}
+
+function baseLdif(suffix: string, policyDN: string): string {
+  return [
+    `dn: ${suffix}`,
+    'objectClass: dcObject',
+    'objectClass: organization',
+    'dc: example',
+    'o: Example Agency',
+    '',
+    `dn: ou=people,${suffix}`,
+    'objectClass: organizationalUnit',
+    'ou: people',
+    '',
+    `dn: ou=groups,${suffix}`,
+    'objectClass: organizationalUnit',
+    'ou: groups',
+    '',
+    `dn: ou=policies,${suffix}`,
+    'objectClass: organizationalUnit',
+    'ou: policies',
+    '',
+    `dn: ${policyDN}`,
+    'objectClass: applicationProcess',
+    'objectClass: pwdPolicy',
+    'cn: default',
+    'pwdAttribute: userPassword',
+    'pwdLockout: TRUE',
+    'pwdMustChange: TRUE',
+    '',
+  ].join('\n');
+}
+
+async function newClient(url: string): Promise<Client> {
+  const { Client } = await import('ldapts');
+  return new Client({ url, timeout: 5_000, connectTimeout: 2_000 });
+}
+
+export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
+  const memberAttribute = opts.memberAttribute ?? 'member';
+  const dir = mkdtempSync(join(tmpdir(), 'detailee-slapd-'));
+  const suffix = 'dc=example,dc=gov';
+  const bindDN = `cn=admin,${suffix}`;
+  const password = randomBytes(12).toString('hex');
+  const peopleDN = `ou=people,${suffix}`;
+  const groupsDN = `ou=groups,${suffix}`;
+  const policyDN = `cn=default,ou=policies,${suffix}`;
+  const confPath = join(dir, 'slapd.conf');
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(confPath, conf(dir, suffix, bindDN, password, policyDN), { mode: 0o600 });
+  writeFileSync(join(dir, 'base.ldif'), baseLdif(suffix, policyDN));
+  // Offline load: the base entries exist the moment the server answers, with no bind race.
+  const add = spawnSync(SLAPADD, ['-q', '-f', confPath, '-l', join(dir, 'base.ldif')], { encoding: 'utf8' });
+  if (add.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`slapadd failed (${add.status ?? add.error?.message}): ${add.stderr}`);
+  }
+
+  let child: ChildProcess | undefined;
+  let port = 0;
+  const killOnExit = () => child?.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  async function canBind(dn: string, pw: string): Promise<boolean> {
+    const c = await newClient(`ldap://127.0.0.1:${port}`);
+    try {
+      await c.bind(dn, pw);
+      return true;
+    } catch (e) {
+      const { InvalidCredentialsError } = await import('ldapts');
+      if (e instanceof InvalidCredentialsError) return false;
+      throw e;
+    } finally {
+      await c.unbind().catch(() => undefined);
+    }
+  }
+
+  /** Spawn on `port` and poll a root bind, a bounded number of times, until it answers. */
+  async function launch(): Promise<void> {
+    const proc = spawn(SLAPD, ['-h', `ldap://127.0.0.1:${port}/`, '-f', confPath, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+    let exited: number | string | null | undefined;
+    proc.on('exit', (code, signal) => (exited = code ?? signal));
+    proc.on('error', (e) => (exited = e.message));
+    child = proc;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (exited !== undefined) throw new SlapdExited(`slapd exited (${String(exited)}): ${stderr.trim()}`, /bind\(\d+\) failed|Address already in use/.test(stderr));
+      try {
+        if (await canBind(bindDN, password)) return;
+      } catch {
+        // Not listening yet.
+      }
+      await delay(50);
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`slapd on port ${port} did not accept a bind in time: ${stderr.trim()}`);
+  }
+
+  async function startOnFreshPort(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      port = await freePort();
+      try {
+        await launch();
+        return;
+      } catch (e) {
+        if (!(e instanceof SlapdExited && e.addressInUse) || attempt >= 5) throw e;
+      }
+    }
+  }
+
+  async function halt(signal: NodeJS.Signals): Promise<void> {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill(signal);
+    });
+  }
+
+  async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    const c = await newClient(`ldap://127.0.0.1:${port}`);
+    try {
+      await c.bind(bindDN, password);
+      return await fn(c);
+    } finally {
+      await c.unbind().catch(() => undefined);
+    }
+  }
+
+  try {
+    await startOnFreshPort();
+  } catch (e) {
+    process.removeListener('exit', killOnExit);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+
+  return {
+    get url() {
+      return `ldap://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    bindDN,
+    password,
+    suffix,
+    peopleDN,
+    groupsDN,
+    policyDN,
+    memberAttribute,
+    async stop() {
+      await halt('SIGTERM');
+      process.removeListener('exit', killOnExit);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    kill() {
+      const proc = child;
+      child = undefined;
+      proc?.kill('SIGKILL');
+    },
+    async restart() {
+      await halt('SIGTERM');
+      // The port was ours a moment ago; a short bounded retry covers the kernel releasing it.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await launch();
+          return;
+        } catch (e) {
+          if (!(e instanceof SlapdExited && e.addressInUse) || attempt >= 20) throw e;
+          await delay(100);
+        }
+      }
+    },
+    async addGroup(cn, o = {}) {
+      const { DN } = await import('ldapts');
+      const dn = new DN({ cn }).addRDNs([{ ou: 'groups' }, ...SUFFIX_RDNS]).toString();
+      await admin((c) =>
+        memberAttribute === 'member'
+          ? // groupOfNames must have a member; the empty DN is the conventional "nobody".
+            c.add(dn, { objectClass: ['groupOfNames', 'top'], cn, member: o.members?.length ? o.members : [''] })
+          : c.add(dn, {
+              objectClass: ['posixGroup', 'top'],
+              cn,
+              gidNumber: String(10_000 + (nextGid++)),
+              ...(o.members?.length ? { memberUid: o.members } : {}),
+            }),
+      );
+    },
+    async setPassword(dn, pw) {
+      const { Change, Attribute } = await import('ldapts');
+      await admin((c) => c.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [pw] }) })));
+    },
+    admin,
+    canBind,
+    async totalConnections() {
+      const r = await admin((c) => c.search('cn=Total,cn=Connections,cn=Monitor', { scope: 'base', attributes: ['monitorCounter'] }));
+      return Number(r.searchEntries[0]?.monitorCounter);
+    },
+  };
+}
+
+let nextGid = 0;
+
+class SlapdExited extends Error {
+  constructor(
+    message: string,
+    readonly addressInUse: boolean,
+  ) {
+    super(message);
+  }
+}
