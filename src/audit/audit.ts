@@ -2,7 +2,8 @@ import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 
 import { readFileSync } from 'node:fs';
 import { InputError, VerificationError } from '../errors.js';
 import type { AuditEvent, Store } from '../store/types.js';
-import { canonicalJson, ChainVerifier, sha256Hex } from './chain.js';
+import { ed25519KeyId } from '../offboarding/jws.js';
+import { canonicalJson, ChainVerifier } from './chain.js';
 
 const BATCH = 20_000;
 
@@ -69,8 +70,9 @@ export async function verifyAudit(store: Store, checkpoint?: SignedCheckpoint, t
   };
 }
 
+/** The same key id certificates carry, so one key has one name everywhere. */
 export function keyId(publicKey: KeyObject): string {
-  return `sha256:${sha256Hex(publicKey.export({ type: 'spki', format: 'der' }))}`;
+  return ed25519KeyId(publicKey);
 }
 
 export function loadEd25519PrivateKey(path: string): KeyObject {

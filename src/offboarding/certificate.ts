@@ -1,0 +1,394 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { InputError, VerificationError } from '../errors.js';
+import type { Answers, Destination, Disposition, Person } from './answers.js';
+import { acknowledgementStatement, offboardingChecklist, type Checklist } from './checklist.js';
+import { refuseTaxpayerIds } from './fields.js';
+import { MEDIA_LABELS, type FtiEntry, type Media } from './fti.js';
+import { decodeProtectedHeader, ed25519KeyId, signDetachedEdDsa, verifyDetachedEdDsa, type DetachedJws } from './jws.js';
+
+export const CERTIFICATE_VERSION = 'detailee/certificate/v1';
+/** SP 800-88 pre-sanitisation categorisation: everything in the FTI log is FTI by definition. */
+export const PRE_SANITIZATION_CATEGORIZATION = 'FTI (return information, IRC 6103)';
+
+export interface CertificateInput {
+  assignment: {
+    id: string;
+    detailee: { givenName: string; familyName: string; username: string; homeAgency: string };
+    host: { agency: string; office: string };
+    agreement: { reference: string; sha256?: string | undefined };
+    term: { start: string; lastDay: string; endsAt: string };
+  };
+  entries: FtiEntry[];
+  /** Answers that passed checkAnswers. */
+  answers: Answers;
+  revocation: { revokedAt: string; targets: { target: string; verifiedAt: string; evidence: string[] }[] };
+  auditHead: { seq: number; hash: string };
+  /** ISO instant; also the PDF's CreationDate, so the same issue renders the same bytes. */
+  issuedAt: string;
+  /** Who issued it (the operator's identity as the audit log records it). */
+  issuer: string;
+  /** Defaults to the packaged offboarding checklist; its acknowledgement wording is certified. */
+  checklist?: Checklist;
+}
+
+/** One item of media, with every field of the SP 800-88 certificate of sanitisation. Absent facts are null, not omitted. */
+export interface CertificateMediaItem {
+  item: number;
+  entry: string;
+  mediaType: Media;
+  mediaDescription: string;
+  make: string | null;
+  model: string | null;
+  serialNumber: string | null;
+  propertyNumber: string | null;
+  source: string;
+  preSanitizationCategorization: string;
+  backedUp: 'yes' | 'no' | 'unknown';
+  backupLocation: string | null;
+  action: 'destroyed' | 'returned';
+  method: 'Clear' | 'Purge' | 'Destroy' | null;
+  technique: string | null;
+  methodDetails: string | null;
+  tool: { name: string; version: string | null } | null;
+  date: string;
+  verification: { method: 'full' | 'sampling' | 'other'; verifiedBy: { name: string; title: string } | null };
+  postSanitizationCategorization: string;
+  destination: Destination;
+  receipt: string | null;
+  cryptographicErase: { encryptedFromStart: boolean; keyCopiesDestroyed: boolean } | null;
+}
+
+export interface CertificateFtiEntry {
+  id: string;
+  description: string;
+  type: string;
+  taxYears: number[];
+  records: number;
+  media: Media;
+  location: string;
+  received: string;
+  sender: string | null;
+  reason: string | null;
+  recordedAt: string;
+  recordedBy: string;
+  disposition: { item: number; action: 'destroyed' | 'returned'; date: string; method: 'Clear' | 'Purge' | 'Destroy' | null };
+}
+
+export interface Certificate {
+  certificateVersion: typeof CERTIFICATE_VERSION;
+  id: string;
+  title: string;
+  issuedAt: string;
+  issuer: string;
+  assignment: {
+    id: string;
+    detailee: { givenName: string; familyName: string; username: string; homeAgency: string };
+    host: { agency: string; office: string };
+    agreement: { reference: string; sha256: string | null };
+    term: { start: string; lastDay: string; endsAt: string };
+  };
+  performedBy: Person;
+  validatedBy: Person;
+  media: CertificateMediaItem[];
+  ftiLog: CertificateFtiEntry[];
+  revocation: { revokedAt: string; targets: { target: string; verifiedAt: string; evidence: string[] }[] };
+  auditHead: { seq: number; hash: string };
+  propertyReturned: string[];
+  acknowledgement: { statement: string; signedBy: string; signedOn: string; controls: string[] };
+}
+
+export interface SignedCertificate {
+  certificate: Certificate;
+  /** Detached JWS (alg EdDSA) over canonicalBytes(certificate). */
+  signature: DetachedJws;
+  /** SPKI PEM of the signer; only as trustworthy as the --key it is checked against. */
+  publicKey: string;
+  /** SHA-256 hex of canonicalBytes(certificate). */
+  hash: string;
+}
+
+export const CERTIFICATE_TITLE = 'Certificate of return or destruction of federal tax information';
+
+function incomplete(message: string, action: string): InputError {
+  return new InputError(message, { code: 'certificate.incomplete', actions: [action] });
+}
+
+function postCategorization(d: Disposition): string {
+  if (d.action === 'returned') return 'FTI, custody returned to the source';
+  if (d.method === 'Destroy') return 'none: media destroyed, no FTI remains';
+  return `none: media sanitised (${d.method ?? 'unknown method'}), no FTI remains`;
+}
+
+function mediaItem(item: number, entry: FtiEntry, d: Disposition, username: string): CertificateMediaItem {
+  return {
+    item,
+    entry: entry.id,
+    mediaType: entry.media,
+    mediaDescription: MEDIA_LABELS[entry.media],
+    make: d.media?.make ?? null,
+    model: d.media?.model ?? null,
+    serialNumber: d.media?.serialNumber ?? null,
+    propertyNumber: d.media?.propertyNumber ?? null,
+    // SP 800-88 "source": the user or computer the media came from.
+    source: `${username}: ${entry.location}`,
+    preSanitizationCategorization: PRE_SANITIZATION_CATEGORIZATION,
+    backedUp: d.backedUp,
+    backupLocation: d.backupLocation ?? null,
+    action: d.action,
+    method: d.method ?? null,
+    technique: d.technique ?? null,
+    methodDetails: d.details ?? null,
+    tool: d.tool ? { name: d.tool.name, version: d.tool.version ?? null } : null,
+    date: d.date,
+    verification: { method: d.verification, verifiedBy: d.verifiedBy ? { name: d.verifiedBy.name, title: d.verifiedBy.title } : null },
+    postSanitizationCategorization: postCategorization(d),
+    destination: d.destination ?? (d.action === 'returned' ? 'returned to source' : 'other'),
+    receipt: d.receipt ?? null,
+    cryptographicErase:
+      d.encryptedFromStart !== undefined || d.keyCopiesDestroyed !== undefined
+        ? { encryptedFromStart: d.encryptedFromStart === true, keyCopiesDestroyed: d.keyCopiesDestroyed === true }
+        : null,
+  };
+}
+
+/** RFC 8785 (JCS) bytes: what is hashed and signed, recomputable by any JCS implementation. */
+export function canonicalBytes(value: unknown): Buffer {
+  const s = canonicalize(value);
+  if (s === undefined) throw new TypeError('value cannot be canonicalised');
+  return Buffer.from(s, 'utf8');
+}
+
+function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function certificateHash(cert: Certificate): string {
+  return sha256Hex(canonicalBytes(cert));
+}
+
+/**
+ * `DC-<assignmentId>-<12 hex>`: the hex is the start of the SHA-256 of the canonical certificate
+ * without its id. The same inputs (issuedAt included) always give the same id, and a certificate
+ * re-issued later, or with any other content, gets another; 48 bits keep collisions within one
+ * assignment out of reach. The assignment id is already safe as a file name.
+ */
+export function certificateId(content: Omit<Certificate, 'id'>): string {
+  return `DC-${content.assignment.id}-${sha256Hex(canonicalBytes(content)).slice(0, 12)}`;
+}
+
+export function buildCertificate(input: CertificateInput): Certificate {
+  const { assignment, entries, answers } = input;
+  const byEntry = new Map<string, Disposition>();
+  for (const d of answers.dispositions) {
+    if (byEntry.has(d.entry)) throw incomplete(`Entry ${d.entry} has more than one disposition.`, 'Check the answers with checkAnswers first.');
+    byEntry.set(d.entry, d);
+  }
+  const ids = new Set(entries.map((e) => e.id));
+  for (const d of answers.dispositions) {
+    if (!ids.has(d.entry)) throw incomplete(`A disposition names entry ${d.entry}, which is not in the FTI log.`, 'Check the answers with checkAnswers first.');
+  }
+  if (input.revocation.targets.length === 0) {
+    throw incomplete('No target confirmed the revocation; a certificate cannot claim access ended.', 'Revoke and verify every target before issuing the certificate.');
+  }
+  // Defence in depth: the log and the answers were checked when written, but a certificate is forever.
+  refuseTaxpayerIds(
+    entries.map((e) => ({ description: e.description, type: e.type, location: e.location, sender: e.sender, reason: e.reason })),
+    'The FTI log',
+    'certificate.identifier',
+  );
+  refuseTaxpayerIds(answers, 'The offboarding answers', 'certificate.identifier');
+
+  const media: CertificateMediaItem[] = [];
+  const ftiLog: CertificateFtiEntry[] = [];
+  entries.forEach((entry, i) => {
+    const d = byEntry.get(entry.id);
+    if (!d) throw incomplete(`FTI log entry ${entry.id} has no disposition.`, 'Answer the disposition of every FTI log entry.');
+    const item = i + 1;
+    media.push(mediaItem(item, entry, d, assignment.detailee.username));
+    ftiLog.push({
+      id: entry.id,
+      description: entry.description,
+      type: entry.type,
+      taxYears: [...entry.taxYears],
+      records: entry.records,
+      media: entry.media,
+      location: entry.location,
+      received: entry.received,
+      sender: entry.sender ?? null,
+      reason: entry.reason ?? null,
+      recordedAt: entry.recordedAt,
+      recordedBy: entry.recordedBy,
+      disposition: { item, action: d.action, date: d.date, method: d.method ?? null },
+    });
+  });
+
+  const checklist = input.checklist ?? offboardingChecklist();
+  const ackItem = checklist.items.find((i) => i.answer === 'acknowledgement');
+  const content: Omit<Certificate, 'id'> = {
+    certificateVersion: CERTIFICATE_VERSION,
+    title: CERTIFICATE_TITLE,
+    issuedAt: input.issuedAt,
+    issuer: input.issuer,
+    assignment: {
+      id: assignment.id,
+      detailee: { ...pick(assignment.detailee, ['givenName', 'familyName', 'username', 'homeAgency']) },
+      host: { agency: assignment.host.agency, office: assignment.host.office },
+      agreement: { reference: assignment.agreement.reference, sha256: assignment.agreement.sha256 ?? null },
+      term: { start: assignment.term.start, lastDay: assignment.term.lastDay, endsAt: assignment.term.endsAt },
+    },
+    performedBy: { ...pick(answers.performedBy, ['name', 'title', 'organization', 'location', 'phone']) },
+    validatedBy: { ...pick(answers.validatedBy, ['name', 'title', 'organization', 'location', 'phone']) },
+    media,
+    ftiLog,
+    revocation: {
+      revokedAt: input.revocation.revokedAt,
+      targets: input.revocation.targets.map((t) => ({ target: t.target, verifiedAt: t.verifiedAt, evidence: [...t.evidence] })),
+    },
+    auditHead: { seq: input.auditHead.seq, hash: input.auditHead.hash },
+    propertyReturned: [...answers.propertyReturned],
+    acknowledgement: {
+      statement: acknowledgementStatement(checklist),
+      signedBy: `${assignment.detailee.givenName} ${assignment.detailee.familyName}`,
+      signedOn: answers.acknowledgement.signedOn,
+      controls: [...(ackItem?.controls ?? [])],
+    },
+  };
+  const id = certificateId(content);
+  // `id` right after the version, so the JSON file reads top-down.
+  const { certificateVersion, ...rest } = content;
+  return { certificateVersion, id, ...rest };
+}
+
+/** Copy only the named fields, so extra properties of store objects never leak into a certificate. */
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) out[k] = o[k];
+  return out;
+}
+
+function loadSigningKey(pem: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch (e) {
+    throw new InputError(`The certificate signing key cannot be read: ${(e as Error).message}`, {
+      code: 'key.unreadable',
+      actions: ['Point certificates.signingKey at an Ed25519 private key in PEM (detailee init makes one).'],
+    });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new InputError(`The certificate signing key is ${key.asymmetricKeyType}, not Ed25519.`, {
+      code: 'key.type',
+      actions: ['Generate an Ed25519 key: openssl genpkey -algorithm ed25519'],
+    });
+  }
+  return key;
+}
+
+export function signCertificate(cert: Certificate, ed25519PrivateKeyPem: string): SignedCertificate {
+  const key = loadSigningKey(ed25519PrivateKeyPem);
+  const pub = createPublicKey(key);
+  const bytes = canonicalBytes(cert);
+  return {
+    certificate: cert,
+    signature: signDetachedEdDsa(bytes, key, ed25519KeyId(pub)),
+    publicKey: pub.export({ type: 'spki', format: 'pem' }).toString(),
+    hash: sha256Hex(bytes),
+  };
+}
+
+/** The bytes of `<id>.json`, also attached inside the PDF: one serialisation, so both are the same file. */
+export function serializeSignedCertificate(signed: SignedCertificate): string {
+  return `${JSON.stringify(signed, null, 2)}\n`;
+}
+
+export function certificateFileName(signed: SignedCertificate, ext: 'json' | 'pdf' | 'md' = 'json'): string {
+  return `${signed.certificate.id}.${ext}`;
+}
+
+export function generateSigningKey(): { privatePem: string; publicPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  return { privatePem: privateKey, publicPem: publicKey };
+}
+
+function fail(code: string, message: string, action: string): VerificationError {
+  return new VerificationError(message, { code, actions: [action] });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function readPublicKey(pem: string, what: string, code: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw fail(code, `${what} is not a readable public key.`, 'Pass the PEM public key of the certificate signer.');
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw fail(code, `${what} is ${key.asymmetricKeyType}, not Ed25519.`, 'Pass the Ed25519 public key of the certificate signer.');
+  }
+  return key;
+}
+
+/**
+ * Check a signed certificate offline. Without a trusted key this proves only that the document is
+ * intact and self-consistent (anyone can sign with a key of their own); with one (`--key`) it also
+ * proves who signed it. Every failure is a VerificationError (exit 3) naming what failed.
+ */
+export function verifySignedCertificate(doc: unknown, trustedPublicKeyPem?: string): { certificate: Certificate; hash: string; keyId: string } {
+  const notCert = 'Pass a certificate written by `detailee offboard` (<id>.json or the PDF).';
+  if (!isRecord(doc) || !isRecord(doc.certificate) || !isRecord(doc.signature) || typeof doc.publicKey !== 'string' || typeof doc.hash !== 'string') {
+    throw fail('certificate.format', 'This is not a signed detailee certificate (certificate, signature, publicKey and hash are required).', notCert);
+  }
+  const cert = doc.certificate;
+  const sig = doc.signature;
+  if (cert.certificateVersion !== CERTIFICATE_VERSION) {
+    throw fail('certificate.version', `Unknown certificate version ${JSON.stringify(cert.certificateVersion)}; expected ${CERTIFICATE_VERSION}.`, notCert);
+  }
+  if (typeof sig.protected !== 'string' || typeof sig.signature !== 'string') {
+    throw fail('certificate.format', 'The certificate signature is not a detached JWS (protected, signature).', notCert);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = canonicalBytes(cert);
+  } catch {
+    throw fail('certificate.format', 'The certificate content cannot be canonicalised (RFC 8785).', notCert);
+  }
+  const hash = sha256Hex(bytes);
+  if (hash !== doc.hash) {
+    throw fail('certificate.hash', `The certificate content does not match its recorded hash (recorded ${doc.hash}, computed ${hash}): it was altered.`, 'Obtain the original certificate from the issuing office.');
+  }
+  const { id: claimedId, ...content } = cert;
+  const isAssignment = isRecord(content.assignment) && typeof content.assignment.id === 'string';
+  if (!isAssignment || claimedId !== certificateId(content as Omit<Certificate, 'id'>)) {
+    throw fail('certificate.id', `The certificate id ${JSON.stringify(claimedId)} does not derive from its content: it was altered.`, 'Obtain the original certificate from the issuing office.');
+  }
+  const header = decodeProtectedHeader(sig.protected);
+  if (!header || header.alg !== 'EdDSA' || typeof header.kid !== 'string') {
+    throw fail('certificate.signature', 'The signature header is not an EdDSA JWS header with a key id.', notCert);
+  }
+  const embedded = readPublicKey(doc.publicKey, 'The embedded public key', 'certificate.key');
+  const embeddedId = ed25519KeyId(embedded);
+  if (header.kid !== embeddedId) {
+    throw fail('certificate.key-id', `The signature names key ${header.kid} but the embedded key is ${embeddedId}.`, 'Obtain the original certificate from the issuing office.');
+  }
+  let verifier = embedded;
+  if (trustedPublicKeyPem !== undefined) {
+    const trusted = readPublicKey(trustedPublicKeyPem, 'The trusted key (--key)', 'certificate.trusted-key');
+    const trustedId = ed25519KeyId(trusted);
+    if (trustedId !== embeddedId) {
+      throw fail('certificate.untrusted-key', `The certificate was signed by key ${embeddedId}, not by the trusted key ${trustedId}.`, 'Check that --key is the issuing office\'s certificate signing key; otherwise treat the certificate as forged.');
+    }
+    verifier = trusted;
+  }
+  if (!verifyDetachedEdDsa(bytes, { protected: sig.protected, signature: sig.signature }, verifier)) {
+    throw fail('certificate.signature', `The signature does not verify with key ${embeddedId}: the certificate or its signature was altered.`, 'Obtain the original certificate from the issuing office.');
+  }
+  return { certificate: cert as unknown as Certificate, hash, keyId: embeddedId };
+}

@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { parseYamlOrJson, readTextFile, validate } from '../validation.js';
+import { textField } from './fields.js';
+
+/**
+ * The folder holding package.json. The same walk works from src/ under vitest and from dist/
+ * after a build, and from an installed package, so templates are found without configuration.
+ */
+export function packageRoot(from: string = import.meta.url): string {
+  let dir = dirname(fileURLToPath(from));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`No package.json above ${fileURLToPath(from)}`);
+    dir = parent;
+  }
+}
+
+export function templatePath(...parts: string[]): string {
+  return join(packageRoot(), 'templates', ...parts);
+}
+
+export const ANSWER_KEYS = ['performedBy', 'dispositions', 'propertyReturned', 'acknowledgement', 'validatedBy'] as const;
+
+const itemSchema = z.strictObject({
+  id: z.string().regex(/^[a-z][A-Za-z0-9-]*$/, { error: 'must be a short identifier' }),
+  title: textField(300),
+  checkedBy: z.enum(['tool', 'answers']),
+  answer: z.enum(ANSWER_KEYS).optional(),
+  forEach: z.literal('ftiEntry').optional(),
+  controls: z.array(textField(60)).default([]),
+  description: textField(2000).optional(),
+  statement: textField(4000).optional(),
+  property: z.array(z.strictObject({ id: textField(40), label: textField(200) })).min(1).optional(),
+});
+
+const checklistSchema = z
+  .strictObject({
+    apiVersion: z.literal('detailee/v1'),
+    kind: z.literal('Checklist'),
+    id: textField(60),
+    title: textField(300),
+    items: z.array(itemSchema).min(1),
+  })
+  .superRefine((c, ctx) => {
+    const ids = new Set<string>();
+    c.items.forEach((item, i) => {
+      if (ids.has(item.id)) ctx.addIssue({ code: 'custom', path: ['items', i, 'id'], message: `duplicate item id ${item.id}` });
+      ids.add(item.id);
+      if (item.checkedBy === 'answers' && item.answer === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['items', i, 'answer'], message: 'an item checked by answers must name its answer' });
+      }
+    });
+    if (!c.items.some((i) => i.checkedBy === 'tool' && i.id === 'revocation')) {
+      ctx.addIssue({ code: 'custom', path: ['items'], message: 'the revocation item (checkedBy: tool) must stay' });
+    }
+    for (const key of ANSWER_KEYS) {
+      if (!c.items.some((i) => i.answer === key)) ctx.addIssue({ code: 'custom', path: ['items'], message: `an item answering ${key} must stay` });
+    }
+    const ack = c.items.find((i) => i.answer === 'acknowledgement');
+    if (ack && ack.statement === undefined) ctx.addIssue({ code: 'custom', path: ['items'], message: 'the acknowledgement item needs its statement' });
+    const prop = c.items.find((i) => i.answer === 'propertyReturned');
+    if (prop && prop.property === undefined) ctx.addIssue({ code: 'custom', path: ['items'], message: 'the property item needs its property list' });
+  });
+
+export type Checklist = z.output<typeof checklistSchema>;
+export type ChecklistItem = Checklist['items'][number];
+
+export function checklistPath(): string {
+  return templatePath('checklists', 'offboarding.yaml');
+}
+
+export function loadChecklist(path: string = checklistPath()): Checklist {
+  const { text } = readTextFile(path, 'checklist');
+  return validate(checklistSchema, parseYamlOrJson(text, `checklist ${path}`), `The checklist ${path}`, 'checklist.invalid');
+}
+
+let cached: Checklist | undefined;
+
+/** The packaged offboarding checklist, read once per process. */
+export function offboardingChecklist(): Checklist {
+  cached ??= loadChecklist();
+  return cached;
+}
+
+export function acknowledgementStatement(checklist: Checklist): string {
+  return checklist.items.find((i) => i.answer === 'acknowledgement')!.statement!;
+}
+
+export function propertyOptions(checklist: Checklist): { id: string; label: string }[] {
+  return checklist.items.find((i) => i.answer === 'propertyReturned')!.property!;
+}

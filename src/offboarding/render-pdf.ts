@@ -1,0 +1,274 @@
+import { serializeSignedCertificate, verifySignedCertificate, type SignedCertificate } from './certificate.js';
+import { templatePath } from './checklist.js';
+import { certificateView, type Row } from './view.js';
+
+export { extractFromPdf } from './pdf-extract.js';
+
+/**
+ * Determinism: the same signed certificate always renders the same bytes, so a PDF can be
+ * re-rendered and compared, and tests can pin it. What pdfkit 0.20 would otherwise vary, and how:
+ * - Info /CreationDate defaults to `new Date()`: set it (and /ModDate) to the certificate's issuedAt.
+ * - The trailer /ID is an MD5 of the Info dictionary (PDFSecurity.generateFileID), so fixing Info fixes it.
+ * - Embedded-file /Params dates come from the file's stat() when given a path: we pass a Buffer and
+ *   set creationDate/modifiedDate to issuedAt.
+ * - Font subset tags (ABCDEF+DejaVuSans) derive from the font's resource id (F1, F2), a counter,
+ *   and the fonts come from templates/fonts, not the machine, so glyph data does not vary either.
+ * - Randomness in pdfkit is used only for encryption, which we do not use.
+ * - The QR code is drawn as vector rectangles from the module matrix: no raster encoder involved.
+ */
+
+const FONT_REGULAR = 'DejaVuSans.ttf';
+const FONT_BOLD = 'DejaVuSans-Bold.ttf';
+
+const PAGE = { width: 612, height: 792 }; // US Letter, as federal forms are
+const MARGIN = 54;
+const LABEL_WIDTH = 170;
+const GAP = 10;
+const BODY = 9;
+
+type Doc = PDFKit.PDFDocument;
+
+/**
+ * pdfkit copies Title, Author, Subject and Keywords into the XMP metadata stream without XML
+ * escaping, so a name like "R&D <Ops>" would make that stream malformed XML. Info values are
+ * descriptive only (the attached JSON is what counts), so the markup characters are replaced.
+ */
+export function infoText(value: string): string {
+  return value.replace(/&/g, '+').replace(/[<>]/g, '');
+}
+
+function fontPath(name: string): string {
+  return templatePath('fonts', name);
+}
+
+class Layout {
+  constructor(private readonly doc: Doc) {}
+
+  get contentWidth(): number {
+    return PAGE.width - 2 * MARGIN;
+  }
+
+  private get bottom(): number {
+    return PAGE.height - MARGIN - 18; // room for the footer
+  }
+
+  ensure(height: number): void {
+    if (this.doc.y + height > this.bottom) this.doc.addPage();
+  }
+
+  title(text: string): void {
+    this.doc.font('bold').fontSize(16).text(text, MARGIN, this.doc.y, { width: this.contentWidth });
+    this.doc.moveDown(0.4);
+  }
+
+  heading(text: string): void {
+    this.ensure(40);
+    this.doc.moveDown(0.6);
+    this.doc.font('bold').fontSize(12).fillColor('#1f3a5f').text(text, MARGIN, this.doc.y, { width: this.contentWidth });
+    this.doc.fillColor('black').moveDown(0.25);
+  }
+
+  subheading(text: string): void {
+    // Keep a heading with at least its first rows.
+    this.ensure(60);
+    this.doc.moveDown(0.3);
+    this.doc.font('bold').fontSize(10).text(text, MARGIN, this.doc.y, { width: this.contentWidth });
+    this.doc.moveDown(0.15);
+  }
+
+  paragraph(text: string, width = this.contentWidth): void {
+    this.doc.font('regular').fontSize(BODY);
+    this.ensure(this.doc.heightOfString(text, { width }));
+    this.doc.text(text, MARGIN, this.doc.y, { width });
+    this.doc.moveDown(0.3);
+  }
+
+  /** Label/value rows with a hairline under each: a table that breaks across pages by row. */
+  rows(rows: readonly Row[], width = this.contentWidth): void {
+    const valueWidth = width - LABEL_WIDTH - GAP;
+    for (const row of rows) {
+      this.doc.font('bold').fontSize(BODY);
+      const lh = this.doc.heightOfString(row.label, { width: LABEL_WIDTH });
+      this.doc.font('regular').fontSize(BODY);
+      const vh = this.doc.heightOfString(row.value, { width: valueWidth });
+      const h = Math.max(lh, vh);
+      this.ensure(h + 4);
+      const y = this.doc.y;
+      this.doc.font('bold').fontSize(BODY).text(row.label, MARGIN, y, { width: LABEL_WIDTH });
+      this.doc.font('regular').fontSize(BODY).text(row.value, MARGIN + LABEL_WIDTH + GAP, y, { width: valueWidth });
+      const below = y + h + 2;
+      this.doc.save().lineWidth(0.3).strokeColor('#b0b0b0').moveTo(MARGIN, below).lineTo(MARGIN + width, below).stroke().restore();
+      this.doc.x = MARGIN;
+      this.doc.y = below + 2;
+    }
+  }
+}
+
+export interface QrMatrix {
+  size: number;
+  get(row: number, col: number): number;
+}
+
+/** Horizontal runs of dark modules, in module units: fewer drawing operations than one square each. */
+export function qrRuns(matrix: QrMatrix): { row: number; col: number; length: number }[] {
+  const runs: { row: number; col: number; length: number }[] = [];
+  for (let row = 0; row < matrix.size; row++) {
+    let col = 0;
+    while (col < matrix.size) {
+      if (!matrix.get(row, col)) {
+        col++;
+        continue;
+      }
+      const start = col;
+      while (col < matrix.size && matrix.get(row, col)) col++;
+      runs.push({ row, col: start, length: col - start });
+    }
+  }
+  return runs;
+}
+
+/** Vector rectangles on a white quiet zone of four modules, filled in one operation. */
+function drawQr(doc: Doc, matrix: QrMatrix, x: number, y: number, moduleSize: number): void {
+  const quiet = 4;
+  const total = (matrix.size + 2 * quiet) * moduleSize;
+  doc.save().rect(x, y, total, total).fill('white').restore();
+  doc.save();
+  for (const r of qrRuns(matrix)) {
+    doc.rect(x + (quiet + r.col) * moduleSize, y + (quiet + r.row) * moduleSize, r.length * moduleSize, moduleSize);
+  }
+  doc.fill('black').restore();
+}
+
+/** The certificate as a PDF with the signed JSON attached; refuses a certificate that does not verify. */
+export async function renderPdf(signed: SignedCertificate): Promise<Buffer> {
+  verifySignedCertificate(signed);
+  const [{ default: PDFDocument }, QRCode] = await Promise.all([import('pdfkit'), import('qrcode')]);
+  const view = certificateView(signed);
+  const c = signed.certificate;
+  const at = new Date(c.issuedAt);
+  if (Number.isNaN(at.getTime())) throw new TypeError(`issuedAt is not an instant: ${c.issuedAt}`);
+
+  const doc = new PDFDocument({
+    size: 'LETTER',
+    margins: { top: MARGIN, bottom: MARGIN, left: MARGIN, right: MARGIN },
+    compress: true,
+    bufferPages: true,
+    pdfVersion: '1.7',
+    lang: 'en-US',
+    displayTitle: true,
+    font: fontPath(FONT_REGULAR),
+    info: {
+      Title: infoText(`${view.title} ${c.id}`),
+      Author: infoText(c.issuer),
+      Subject: infoText(`${view.detaileeName}, assignment ${c.assignment.id}`),
+      Keywords: infoText(`detailee certificate ${c.id} sha256:${signed.hash}`),
+      Creator: 'detailee',
+      Producer: 'detailee (PDFKit)',
+      CreationDate: at,
+      ModDate: at,
+    },
+  });
+  doc.registerFont('regular', fontPath(FONT_REGULAR));
+  doc.registerFont('bold', fontPath(FONT_BOLD));
+
+  const chunks: Buffer[] = [];
+  const done = new Promise<Buffer>((resolve, reject) => {
+    doc.on('data', (chunk: Buffer) => chunks.push(chunk));
+    doc.on('end', () => resolve(Buffer.concat(chunks)));
+    doc.on('error', reject);
+  });
+
+  const L = new Layout(doc);
+  L.title(view.title);
+  L.rows([
+    { label: 'Certificate', value: view.id },
+    { label: 'Detailee', value: view.detaileeName },
+    { label: 'Issued', value: `${view.issuedAt} by ${view.issuer}` },
+  ]);
+
+  L.heading('Parties');
+  L.rows(view.parties);
+
+  L.heading('Person performing the return or destruction');
+  L.rows(view.performedBy);
+
+  L.heading('Media and disposition (NIST SP 800-88)');
+  for (const m of view.media) {
+    L.subheading(m.heading);
+    L.rows(m.rows);
+  }
+
+  L.heading('FTI log (references only; never the information itself)');
+  for (const e of view.ftiLog) {
+    L.subheading(`${e.id}: ${e.description}`);
+    L.rows([
+      { label: 'Type', value: e.type },
+      { label: 'Tax years', value: e.taxYears },
+      { label: 'Records', value: e.records },
+      { label: 'Media', value: e.media },
+      { label: 'Received', value: e.received },
+      { label: 'Location', value: e.location },
+      { label: 'Disposition', value: e.disposition },
+    ]);
+  }
+
+  L.heading('Access revoked');
+  L.paragraph(`Revoked at ${view.revocation.revokedAt}; each target was read back after revocation.`);
+  L.rows(
+    view.revocation.targets.map((t) => ({
+      label: t.target,
+      value: [`verified ${t.verifiedAt}`, ...t.evidence.map((e) => `• ${e}`)].join('\n'),
+    })),
+  );
+
+  L.heading('Property returned');
+  L.paragraph(view.hasPropertyReturned ? view.propertyReturned.join(', ') : 'None recorded.');
+
+  L.heading(`Acknowledgement (${view.acknowledgement.controls})`);
+  L.paragraph(view.acknowledgement.statement);
+  L.rows([
+    { label: 'Signed by', value: view.acknowledgement.signedBy },
+    { label: 'Signed on', value: view.acknowledgement.signedOn },
+  ]);
+
+  L.heading('Validating official');
+  L.rows(view.validatedBy);
+
+  L.heading('Audit chain head');
+  L.rows(view.auditHead);
+
+  const qr = QRCode.create(view.qrText, { errorCorrectionLevel: 'M' });
+  const moduleSize = 2;
+  const qrSide = (qr.modules.size + 8) * moduleSize;
+  L.heading('Signature');
+  L.ensure(qrSide + 20);
+  const top = doc.y;
+  L.rows(view.signature, L.contentWidth - qrSide - GAP);
+  drawQr(doc, qr.modules, MARGIN + L.contentWidth - qrSide, top, moduleSize);
+  doc.y = Math.max(doc.y, top + qrSide) + 6;
+  L.paragraph(`The signed certificate is attached to this PDF as ${c.id}.json; it, not this rendering, is what verification checks. QR: ${view.qrText}`);
+
+  doc.file(Buffer.from(serializeSignedCertificate(signed), 'utf8'), {
+    name: `${c.id}.json`,
+    type: 'application/json',
+    description: `Signed certificate ${c.id} (sha256 ${signed.hash})`,
+    creationDate: at,
+    modifiedDate: at,
+    relationship: 'Source',
+  } as PDFKit.Mixins.PDFAttachmentOptions);
+
+  const range = doc.bufferedPageRange();
+  for (let i = range.start; i < range.start + range.count; i++) {
+    doc.switchToPage(i);
+    // Writing into the bottom margin would otherwise make pdfkit start a new page.
+    doc.page.margins.bottom = 0;
+    doc
+      .font('regular')
+      .fontSize(7)
+      .fillColor('#555555')
+      .text(`${c.id} · page ${i + 1} of ${range.count}`, MARGIN, PAGE.height - MARGIN + 10, { width: L.contentWidth, align: 'center', lineBreak: false });
+    doc.fillColor('black');
+  }
+  doc.end();
+  return done;
+}

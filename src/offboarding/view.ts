@@ -1,0 +1,172 @@
+import type { SignedCertificate } from './certificate.js';
+import { decodeProtectedHeader } from './jws.js';
+
+/**
+ * Everything a renderer shows, precomputed as plain strings, arrays and booleans. The Markdown
+ * template is user-editable and logic-less, and the PDF lays out the same rows, so both say the
+ * same thing; no function ever reaches a template.
+ */
+export interface Row {
+  label: string;
+  value: string;
+}
+
+export interface MediaView {
+  heading: string;
+  rows: Row[];
+}
+
+export interface CertificateView {
+  title: string;
+  id: string;
+  hash: string;
+  keyId: string;
+  issuedAt: string;
+  issuer: string;
+  detaileeName: string;
+  /** What the QR code carries: enough to look the certificate up and compare its hash. */
+  qrText: string;
+  parties: Row[];
+  performedBy: Row[];
+  validatedBy: Row[];
+  media: MediaView[];
+  ftiLog: { id: string; description: string; type: string; taxYears: string; records: string; media: string; received: string; location: string; disposition: string }[];
+  revocation: { revokedAt: string; targets: { target: string; verifiedAt: string; evidence: string[]; hasEvidence: boolean }[] };
+  auditHead: Row[];
+  propertyReturned: string[];
+  hasPropertyReturned: boolean;
+  acknowledgement: { statement: string; signedBy: string; signedOn: string; controls: string };
+  signature: Row[];
+}
+
+const NONE = '—';
+
+function orNone(v: string | null | undefined): string {
+  return v === null || v === undefined || v === '' ? NONE : v;
+}
+
+/** [2019, 2020, 2021, 2023] → "2019–2021, 2023". */
+export function formatTaxYears(years: readonly number[]): string {
+  const sorted = [...years].sort((a, b) => a - b);
+  const parts: string[] = [];
+  let i = 0;
+  while (i < sorted.length) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}–${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
+export function qrText(signed: SignedCertificate): string {
+  return `detailee:cert:${signed.certificate.id}:${signed.hash}`;
+}
+
+export function certificateView(signed: SignedCertificate): CertificateView {
+  const c = signed.certificate;
+  const header = decodeProtectedHeader(signed.signature.protected);
+  const keyId = typeof header?.kid === 'string' ? header.kid : NONE;
+  const d = c.assignment.detailee;
+  const person = (p: typeof c.performedBy): Row[] => [
+    { label: 'Name', value: p.name },
+    { label: 'Title', value: p.title },
+    { label: 'Organisation', value: p.organization },
+    { label: 'Location', value: p.location },
+    { label: 'Phone', value: p.phone },
+  ];
+  return {
+    title: c.title,
+    id: c.id,
+    hash: signed.hash,
+    keyId,
+    issuedAt: c.issuedAt,
+    issuer: c.issuer,
+    detaileeName: `${d.givenName} ${d.familyName}`,
+    qrText: qrText(signed),
+    parties: [
+      { label: 'Detailee', value: `${d.givenName} ${d.familyName} (${d.username})` },
+      { label: 'Home agency', value: d.homeAgency },
+      { label: 'Host agency', value: c.assignment.host.agency },
+      { label: 'Host office', value: c.assignment.host.office },
+      { label: 'Assignment', value: c.assignment.id },
+      { label: 'Agreement', value: c.assignment.agreement.reference },
+      { label: 'Agreement SHA-256', value: orNone(c.assignment.agreement.sha256) },
+      { label: 'Term', value: `${c.assignment.term.start} to ${c.assignment.term.lastDay} (access ended ${c.assignment.term.endsAt})` },
+    ],
+    performedBy: person(c.performedBy),
+    validatedBy: person(c.validatedBy),
+    media: c.media.map((m) => ({
+      heading: `Item ${m.item}: FTI log entry ${m.entry} (${m.mediaDescription})`,
+      rows: [
+        { label: 'Media type', value: m.mediaDescription },
+        { label: 'Make / model', value: m.make === null && m.model === null ? NONE : `${orNone(m.make)} / ${orNone(m.model)}` },
+        { label: 'Serial number', value: orNone(m.serialNumber) },
+        { label: 'Property number', value: orNone(m.propertyNumber) },
+        { label: 'Source', value: m.source },
+        { label: 'Pre-sanitisation categorisation', value: m.preSanitizationCategorization },
+        { label: 'Data backed up', value: m.backupLocation === null ? m.backedUp : `${m.backedUp} (${m.backupLocation})` },
+        { label: 'Disposition', value: m.action === 'returned' ? 'returned to source' : 'destroyed' },
+        { label: 'Method', value: orNone(m.method) },
+        { label: 'Technique', value: orNone(m.technique) },
+        { label: 'Method details', value: orNone(m.methodDetails) },
+        { label: 'Tool and version', value: m.tool === null ? NONE : m.tool.version === null ? m.tool.name : `${m.tool.name} ${m.tool.version}` },
+        { label: 'Date', value: m.date },
+        {
+          label: 'Verification',
+          value:
+            m.verification.verifiedBy !== null
+              ? `${m.verification.method}, by ${m.verification.verifiedBy.name} (${m.verification.verifiedBy.title})`
+              : m.action === 'returned'
+                ? 'receipt from the source'
+                : m.verification.method,
+        },
+        ...(m.cryptographicErase === null
+          ? []
+          : [
+              {
+                label: 'Cryptographic erase',
+                value: `encrypted from the start: ${m.cryptographicErase.encryptedFromStart ? 'yes' : 'no'}; every key copy destroyed: ${m.cryptographicErase.keyCopiesDestroyed ? 'yes' : 'no'}`,
+              },
+            ]),
+        { label: 'Post-sanitisation categorisation', value: m.postSanitizationCategorization },
+        { label: 'Destination', value: m.destination },
+        { label: 'Receipt', value: orNone(m.receipt) },
+      ],
+    })),
+    ftiLog: c.ftiLog.map((e) => ({
+      id: e.id,
+      description: e.description,
+      type: e.type,
+      taxYears: formatTaxYears(e.taxYears),
+      records: String(e.records),
+      media: e.media,
+      received: e.received,
+      location: e.location,
+      disposition: `${e.disposition.action}${e.disposition.method === null ? '' : ` (${e.disposition.method})`} on ${e.disposition.date}, item ${e.disposition.item}`,
+    })),
+    revocation: {
+      revokedAt: c.revocation.revokedAt,
+      targets: c.revocation.targets.map((t) => ({ target: t.target, verifiedAt: t.verifiedAt, evidence: [...t.evidence], hasEvidence: t.evidence.length > 0 })),
+    },
+    auditHead: [
+      { label: 'Sequence', value: String(c.auditHead.seq) },
+      { label: 'Hash', value: c.auditHead.hash },
+    ],
+    propertyReturned: [...c.propertyReturned],
+    hasPropertyReturned: c.propertyReturned.length > 0,
+    acknowledgement: {
+      statement: c.acknowledgement.statement,
+      signedBy: c.acknowledgement.signedBy,
+      signedOn: c.acknowledgement.signedOn,
+      controls: c.acknowledgement.controls.join(', '),
+    },
+    signature: [
+      { label: 'Algorithm', value: `${typeof header?.alg === 'string' ? header.alg : NONE} (Ed25519), detached JWS` },
+      { label: 'Key id', value: keyId },
+      { label: 'SHA-256 (RFC 8785 JSON)', value: signed.hash },
+      { label: 'Issued', value: `${c.issuedAt} by ${c.issuer}` },
+      { label: 'Check', value: `detailee certificate verify ${c.id}.json --key <issuing office public key>` },
+    ],
+  };
+}

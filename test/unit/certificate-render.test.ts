@@ -1,0 +1,202 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync, inflateSync } from 'node:zlib';
+import QRCode from 'qrcode';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { InputError, VerificationError } from '../../src/errors.js';
+import { buildCertificate, serializeSignedCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
+import { escapeMarkdown, renderMarkdown } from '../../src/offboarding/render-markdown.js';
+import { extractFromPdf, qrRuns, renderPdf } from '../../src/offboarding/render-pdf.js';
+import { verifyCertificateFile } from '../../src/offboarding/verify.js';
+import { certificateInput, entries, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from './offboarding-fixtures.js';
+
+function verificationFailure(fn: () => unknown): VerificationError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(VerificationError);
+    expect((e as VerificationError).exit).toBe(3);
+    return e as VerificationError;
+  }
+  throw new Error('expected verification to fail');
+}
+
+const signed: SignedCertificate = signCertificate(buildCertificate(certificateInput()), SIGNER_PRIVATE);
+const id = signed.certificate.id;
+
+/** Offsets of the attached file's stream data and the dictionary before it. */
+function embeddedStream(pdf: Buffer): { dictStart: number; dataStart: number; dataEnd: number } {
+  const s = pdf.toString('latin1');
+  const type = s.indexOf('/Type /EmbeddedFile\n');
+  const dictStart = s.lastIndexOf('<<', type);
+  const dataStart = s.indexOf('stream\n', type) + 'stream\n'.length;
+  const dataEnd = s.indexOf('\nendstream', dataStart);
+  return { dictStart, dataStart, dataEnd };
+}
+
+describe('renderMarkdown', () => {
+  it('renders the certificate fields from the packaged template', () => {
+    const md = renderMarkdown(signed);
+    expect(md).toContain(`**Certificate:** ${id}`);
+    expect(md).toContain('Alex Rivera');
+    expect(md).toContain('| Technique | cross-cut shred 1x5 mm |');
+    expect(md).toContain('| Receipt | Receipt R-77 signed by the IRS Office of Safeguards |');
+    expect(md).toContain(signed.hash);
+    expect(md).toContain('PS-4(1)');
+    expect(md).not.toContain('{{');
+  });
+
+  it('escapes Markdown in certificate content so it cannot reshape the document', () => {
+    const input = certificateInput();
+    input.entries = entries().map((e, i) => (i === 0 ? { ...e, description: 'Batch | *7* [x](javascript:alert(1)) <b>' } : e));
+    const md = renderMarkdown(signCertificate(buildCertificate(input), SIGNER_PRIVATE));
+    expect(md).toContain('Batch \\| \\*7\\* \\[x\\](javascript:alert(1)) \\<b\\>');
+    expect(escapeMarkdown('line\nbreak')).toBe('line break');
+    expect(escapeMarkdown('- item')).toBe('\\- item');
+  });
+
+  it('renders a user template with plain data only', () => {
+    expect(renderMarkdown(signed, '{{id}} for {{detaileeName}}{{#media}};{{heading}}{{/media}}')).toBe(
+      `${id} for Alex Rivera;Item 1: FTI log entry F-0001 (paper);Item 2: FTI log entry F-0002 (USB flash drive or memory card);Item 3: FTI log entry F-0003 (hard disk drive);Item 4: FTI log entry F-0004 (cloud or virtual storage)`,
+    );
+  });
+
+  it('refuses a broken template (exit 2)', () => {
+    expect(() => renderMarkdown(signed, '{{#media}} unclosed')).toThrow(InputError);
+  });
+
+  it('refuses to render a certificate that does not verify', () => {
+    const doc = JSON.parse(serializeSignedCertificate(signed)) as SignedCertificate;
+    doc.certificate.issuer = 'someone.else';
+    expect(() => renderMarkdown(doc)).toThrow(VerificationError);
+  });
+});
+
+describe('renderPdf', () => {
+  let dir: string;
+  let pdf: Buffer;
+  let pdfPath: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'detailee-cert-'));
+    pdf = await renderPdf(signed);
+    pdfPath = join(dir, `${id}.pdf`);
+    writeFileSync(pdfPath, pdf);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('renders byte-identical PDFs from the same certificate, whatever the clock says', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2031-01-02T03:04:05Z'));
+    let again: Buffer;
+    try {
+      again = await renderPdf(signed);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(again.equals(pdf)).toBe(true);
+    expect(pdf.subarray(0, 8).toString('latin1')).toBe('%PDF-1.7');
+  });
+
+  it('fixes the dates to issuedAt', () => {
+    const s = pdf.toString('latin1');
+    expect(s).toContain('/CreationDate (D:20250606150000Z)');
+    expect(s).not.toMatch(/D:(?!20250606150000Z)\d{14}/);
+  });
+
+  it('passes qpdf --check', () => {
+    expect(execFileSync('qpdf', ['--check', pdfPath], { encoding: 'utf8' })).toContain('No syntax or stream encoding errors');
+  });
+
+  it('shows the certificate id, the detailee and the QR text as text', () => {
+    const text = execFileSync('pdftotext', ['-layout', pdfPath, '-'], { encoding: 'utf8' });
+    expect(text).toContain(id);
+    expect(text).toContain('Alex Rivera');
+    expect(text).toContain('cross-cut shred 1x5 mm');
+    expect(text.replace(/\s+/g, '')).toContain(`detailee:cert:${id}:${signed.hash}`);
+  });
+
+  it('keeps the XMP metadata well-formed whatever the names hold', async () => {
+    const input = certificateInput();
+    input.issuer = 'R&D <ops>';
+    const out = await renderPdf(signCertificate(buildCertificate(input), SIGNER_PRIVATE));
+    const xmp = out.toString('utf8');
+    expect(xmp).toContain('<dc:creator>');
+    expect(xmp).toContain('<rdf:li>R+D ops</rdf:li>');
+  });
+
+  it('embeds the font', () => {
+    const fonts = execFileSync('pdffonts', [pdfPath], { encoding: 'utf8' });
+    expect(fonts).toMatch(/DejaVuSans\s.*yes\s+yes\s+yes/);
+    expect(fonts).not.toContain('Helvetica');
+  });
+
+  it('attaches the signed JSON, which pdfdetach saves and which verifies', () => {
+    expect(execFileSync('pdfdetach', ['-list', pdfPath], { encoding: 'utf8' })).toContain(`${id}.json`);
+    const out = join(dir, 'saved.json');
+    execFileSync('pdfdetach', ['-save', '1', '-o', out, pdfPath]);
+    const saved = readFileSync(out);
+    expect(saved.toString('utf8')).toBe(serializeSignedCertificate(signed));
+    expect(verifyCertificateFile(saved, SIGNER_PUBLIC).hash).toBe(signed.hash);
+  });
+
+  it('extracts the attachment itself and verifies the PDF offline', () => {
+    expect(extractFromPdf(pdf)).toEqual(JSON.parse(serializeSignedCertificate(signed)));
+    const check = verifyCertificateFile(pdf, SIGNER_PUBLIC);
+    expect(check).toMatchObject({ format: 'pdf', hash: signed.hash });
+    expect(check.certificate.id).toBe(id);
+  });
+
+  it('still verifies after qpdf rewrites the file (object streams, QDF)', () => {
+    for (const args of [['--object-streams=generate'], ['--qdf']]) {
+      const out = join(dir, 'rewritten.pdf');
+      execFileSync('qpdf', [...args, pdfPath, out]);
+      expect(verifyCertificateFile(readFileSync(out), SIGNER_PUBLIC).hash).toBe(signed.hash);
+    }
+  });
+
+  it('fails verification when one byte of the attachment changes', () => {
+    const { dataStart, dataEnd } = embeddedStream(pdf);
+    for (const at of [dataStart + 5, Math.floor((dataStart + dataEnd) / 2), dataEnd - 2]) {
+      const damaged = Buffer.from(pdf);
+      damaged[at] = damaged[at]! ^ 0x20;
+      verificationFailure(() => verifyCertificateFile(damaged));
+    }
+  });
+
+  it('fails verification when the attachment is replaced by an edited JSON', () => {
+    const { dictStart, dataStart, dataEnd } = embeddedStream(pdf);
+    const json = inflateSync(pdf.subarray(dataStart, dataEnd)).toString('utf8');
+    const edited = deflateSync(Buffer.from(json.replace('cross-cut shred 1x5 mm', 'cross-cut shred 2x9 mm'), 'utf8'));
+    const dict = pdf.subarray(dictStart, dataStart).toString('latin1').replace(/\/Length \d+/, `/Length ${edited.length}`);
+    const forged = Buffer.concat([pdf.subarray(0, dictStart), Buffer.from(dict, 'latin1'), edited, pdf.subarray(dataEnd)]);
+    expect(JSON.stringify(extractFromPdf(forged))).toContain('2x9 mm');
+    expect(verificationFailure(() => verifyCertificateFile(forged)).code).toBe('certificate.hash');
+  });
+
+  it('a PDF re-signed by another key verifies alone and fails against the real signer', async () => {
+    const forged = await renderPdf(signCertificate(signed.certificate, OTHER_PRIVATE));
+    expect(() => verifyCertificateFile(forged)).not.toThrow();
+    expect(verificationFailure(() => verifyCertificateFile(forged, SIGNER_PUBLIC)).code).toBe('certificate.untrusted-key');
+  });
+
+  it('reports a PDF without an attachment', () => {
+    const { dictStart } = embeddedStream(pdf);
+    const stripped = Buffer.from(pdf.toString('latin1').replace('/Type /EmbeddedFile', '/Type /XXXXXXXXXXXX'), 'latin1');
+    expect(dictStart).toBeGreaterThan(0);
+    expect(verificationFailure(() => verifyCertificateFile(stripped)).code).toBe('certificate.pdf-no-attachment');
+  });
+});
+
+describe('qrRuns', () => {
+  it('covers exactly the dark modules of the QR symbol', () => {
+    const { modules } = QRCode.create(`detailee:cert:${id}:${signed.hash}`, { errorCorrectionLevel: 'M' });
+    const drawn = new Set<string>();
+    for (const r of qrRuns(modules)) for (let c = r.col; c < r.col + r.length; c++) drawn.add(`${r.row},${c}`);
+    for (let r = 0; r < modules.size; r++) {
+      for (let c = 0; c < modules.size; c++) expect(drawn.has(`${r},${c}`)).toBe(Boolean(modules.get(r, c)));
+    }
+  });
+});

@@ -1,0 +1,196 @@
+import { screen } from '@inquirer/testing/vitest';
+import { confirm, input, select } from '@inquirer/prompts';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import type { Answers, PartialAnswers } from '../../src/offboarding/answers.js';
+import { acknowledgementStatement, loadChecklist, offboardingChecklist, propertyOptions } from '../../src/offboarding/checklist.js';
+import { askAnswers, type Prompts } from '../../src/offboarding/interactive.js';
+import { ftiEntry, goodAnswers, TODAY } from './offboarding-fixtures.js';
+
+/** The real @inquirer prompts, rendered to @inquirer/testing's virtual screen. */
+const prompts: Prompts = { input, select, confirm };
+
+const ENTRIES = [ftiEntry(1, { media: 'paper', description: 'Printed case summaries' }), ftiEntry(2, { media: 'usb', description: 'USB stick DT-12' })];
+
+/** What to expect on screen, and what to do: text is typed then Enter; a list is key presses. */
+type Step = [RegExp, string | string[]];
+
+async function drive(result: Promise<Answers>, steps: Step[]): Promise<Answers> {
+  result.catch(() => undefined); // inspected below; keeps an early rejection from going unhandled
+  for (const [i, [see, action]] of steps.entries()) {
+    // The first question may come after a few awaits (e.g. resuming past answered items).
+    if (i > 0 || screen.getScreen() === '') await screen.next();
+    expect(screen.getScreen(), `step ${i}`).toMatch(see);
+    if (typeof action === 'string') {
+      screen.type(action);
+      screen.keypress('enter');
+    } else {
+      for (const key of action) screen.keypress(key);
+    }
+  }
+  return result;
+}
+
+const ENTER = ['enter'];
+
+const personSteps = (who: RegExp, p: { name: string; title: string; organization: string; location: string; phone: string }): Step[] => [
+  [new RegExp(`${who.source}: name`), p.name],
+  [new RegExp(`${who.source}: title`), p.title],
+  [new RegExp(`${who.source}: organisation`), p.organization],
+  [new RegExp(`${who.source}: location`), p.location],
+  [new RegExp(`${who.source}: phone`), p.phone],
+];
+
+const good = goodAnswers();
+
+describe('the offboarding checklist file', () => {
+  it('loads, with the tool-checked revocation item and the PS-4(1) acknowledgement', () => {
+    const c = loadChecklist();
+    expect(c.items.find((i) => i.id === 'revocation')).toMatchObject({ checkedBy: 'tool' });
+    expect(c.items.find((i) => i.answer === 'acknowledgement')!.controls).toContain('PS-4(1)');
+    expect(acknowledgementStatement(c)).toMatch(/6103.*after this detail ends/s);
+    expect(propertyOptions(c).map((p) => p.id)).toEqual(['badge', 'laptop', 'tokens']);
+    expect(offboardingChecklist()).toEqual(c);
+  });
+});
+
+describe('askAnswers', () => {
+  const paperDestroyed: Step[] = [
+    [/F-0001 "Printed case summaries" \(paper, received 2025-03-01\): returned to the source, or destroyed\?/, ENTER],
+    [/F-0001 .*technique \(burn, mulch, pulp/, ENTER], // the suggested cross-cut shred 1x5 mm
+    [/F-0001 .*tool used/, 'Intimus 007 S'],
+    [/F-0001 .*tool version/, ENTER],
+    [/F-0001 .*date destroyed/, '2025-06-05'],
+    [/F-0001 .*verified by/, 'Sam Ortiz'],
+    [/F-0001 .*verifier's title/, 'Security Officer'],
+    [/F-0001 .*verification method/, ENTER], // full
+    [/F-0001 .*destination/, ENTER], // recycling facility
+  ];
+  const usbReturned: Step[] = [
+    [/F-0002 "USB stick DT-12" \(USB flash drive.*returned to the source, or destroyed\?/, ['down', 'enter']],
+    [/F-0002 .*date returned/, ENTER], // today
+    [/F-0002 .*receipt/, 'Receipt R-77'],
+  ];
+  const property: Step[] = [
+    [/Returned: Identification badge/, ENTER],
+    [/Returned: Laptop/, ENTER],
+    [/Returned: Authentication tokens/, 'n'],
+    [/Any other property returned/, 'parking permit'],
+  ];
+  const acknowledgement: Step[] = [
+    [/The detailee acknowledges: .*6103/s, 'y'],
+    [/Acknowledgement signed on/, ENTER],
+  ];
+
+  it('walks every item in checklist order, saving after each answer, and returns checked answers', async () => {
+    const saved: PartialAnswers[] = [];
+    const answers = await drive(askAnswers(ENTRIES, {}, prompts, { today: TODAY, onProgress: (p) => void saved.push(p) }), [
+      ...personSteps(/Person performing the return or destruction/, good.performedBy),
+      ...paperDestroyed,
+      ...usbReturned,
+      ...property,
+      ...acknowledgement,
+      ...personSteps(/Validating official/, good.validatedBy),
+    ]);
+    expect(answers.performedBy).toEqual(good.performedBy);
+    expect(answers.validatedBy).toEqual(good.validatedBy);
+    expect(answers.dispositions).toEqual([
+      {
+        entry: 'F-0001',
+        action: 'destroyed',
+        method: 'Destroy',
+        technique: 'cross-cut shred 1x5 mm',
+        tool: { name: 'Intimus 007 S' },
+        date: '2025-06-05',
+        verifiedBy: { name: 'Sam Ortiz', title: 'Security Officer' },
+        verification: 'full',
+        destination: 'recycling facility',
+        backedUp: 'unknown',
+      },
+      { entry: 'F-0002', action: 'returned', destination: 'returned to source', date: TODAY, receipt: 'Receipt R-77', verification: 'full', backedUp: 'unknown' },
+    ]);
+    expect(answers.propertyReturned).toEqual(['badge', 'laptop', 'parking permit']);
+    expect(answers.acknowledgement).toEqual({ signedOn: TODAY });
+    // Saved after each answer (a few prompts, like a tool's name and version, are saved together).
+    expect(saved.length).toBeGreaterThan(20);
+    expect(saved[0]).toEqual({ performedBy: { name: 'Pat Lee' } });
+    expect(saved.at(-1)!.validatedBy?.phone).toBe(good.validatedBy.phone);
+  });
+
+  it('resumes from saved progress, asking only what is missing', async () => {
+    const partial: PartialAnswers = {
+      performedBy: good.performedBy,
+      dispositions: [{ entry: 'F-0001', action: 'destroyed', method: 'Destroy', technique: 'incinerate', tool: { name: 'burn barrel' }, date: '2025-06-05' }],
+    };
+    const answers = await drive(askAnswers(ENTRIES, partial, prompts, { today: TODAY }), [
+      [/F-0001 .*verified by/, 'Sam Ortiz'],
+      [/F-0001 .*verifier's title/, 'Security Officer'],
+      [/F-0001 .*verification method/, ['down', 'enter']], // sampling
+      [/F-0001 .*destination/, ENTER],
+      ...usbReturned,
+      ...property,
+      ...acknowledgement,
+      ...personSteps(/Validating official/, good.validatedBy),
+    ]);
+    expect(answers.dispositions[0]).toMatchObject({ technique: 'incinerate', verification: 'sampling' });
+  });
+
+  it('refuses, at the prompt, a verifier who performed the work', async () => {
+    const partial: PartialAnswers = { ...structuredClone(good), dispositions: [good.dispositions[0]!, { entry: 'F-0002', action: 'destroyed', method: 'Destroy', technique: 'disintegrate', tool: { name: 'SEM 0101' }, date: '2025-06-05' }] };
+    const result = askAnswers(ENTRIES, partial, prompts, { today: TODAY });
+    result.catch(() => undefined);
+    await screen.next();
+    expect(screen.getScreen()).toMatch(/F-0002 .*verified by/);
+    screen.type('pat lee');
+    screen.keypress('enter');
+    await screen.next();
+    expect(screen.getScreen()).toContain('The verifier must be someone other than Pat Lee.');
+    for (let i = 0; i < 'pat lee'.length; i++) screen.keypress('backspace');
+    screen.type('Sam Ortiz');
+    screen.keypress('enter');
+    await screen.next();
+    await drive(result, [
+      [/verifier's title/, 'Security Officer'],
+      [/verification method/, ENTER],
+      [/destination/, ENTER],
+    ]);
+    await expect(result).resolves.toMatchObject({ dispositions: [{}, { verifiedBy: { name: 'Sam Ortiz' } }] });
+  });
+
+  it('shows a broken rule and asks the disposition again', async () => {
+    const partial: PartialAnswers = { ...structuredClone(good), dispositions: [good.dispositions[0]!] };
+    const answers = await drive(askAnswers(ENTRIES, partial, prompts, { today: TODAY }), [
+      [/F-0002 .*returned to the source, or destroyed\?/, ENTER], // destroyed
+      [/F-0002 .*sanitisation method/, ENTER], // Purge
+      [/F-0002 .*technique/, 'degauss'],
+      [/F-0002 .*tool used/, 'Garner HD-3'],
+      [/F-0002 .*tool version/, ENTER],
+      [/F-0002 .*date destroyed/, ENTER],
+      [/F-0002 .*verified by/, 'Sam Ortiz'],
+      [/F-0002 .*verifier's title/, 'Security Officer'],
+      [/F-0002 .*verification method/, ENTER],
+      [/F-0002 .*destination/, ENTER],
+      [/Not accepted: degaussing does not sanitise usb \(flash\) media.*F-0002 .*returned to the source, or destroyed\?/s, ['down', 'enter']],
+      [/F-0002 .*date returned/, ENTER],
+      [/F-0002 .*receipt/, 'Receipt R-78'],
+    ]);
+    expect(answers.dispositions[1]).toMatchObject({ action: 'returned', receipt: 'Receipt R-78' });
+    expect(answers.dispositions[1]!.method).toBeUndefined();
+  });
+
+  it('stops with exit 2 when the detailee does not acknowledge', async () => {
+    const { acknowledgement: _, ...rest } = structuredClone(good);
+    const result = askAnswers(ENTRIES.slice(0, 1), { ...rest, dispositions: [good.dispositions[0]!] }, prompts, { today: TODAY });
+    result.catch(() => undefined);
+    await screen.next();
+    expect(screen.getScreen()).toMatch(/The detailee acknowledges/);
+    screen.type('n');
+    screen.keypress('enter');
+    const err = await result.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).code).toBe('answers.acknowledgement');
+  });
+});
