@@ -32,7 +32,7 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what: s
 }
 
 /** Read a file's bytes, refusing anything that is not a regular file of at most MAX_DOCUMENT_BYTES. */
-export function readBoundedFile(path: string, what: string): Buffer {
+export function readBoundedFile(path: string, what: string, limit = MAX_DOCUMENT_BYTES): Buffer {
   let size: number;
   try {
     const st = statSync(path);
@@ -45,8 +45,8 @@ export function readBoundedFile(path: string, what: string): Buffer {
       cause: e,
     });
   }
-  if (size > MAX_DOCUMENT_BYTES) {
-    throw new InputError(`${what} ${JSON.stringify(path)} is ${size} bytes; the limit is ${MAX_DOCUMENT_BYTES}.`, {
+  if (size > limit) {
+    throw new InputError(`${what} ${JSON.stringify(path)} is ${size} bytes; the limit is ${limit}.`, {
       code: 'file.too-large',
       actions: ['Pass the right file; documents detailee reads are small.'],
     });
