@@ -1,4 +1,4 @@
-import { status, type StatusResult } from '../src/lifecycle/status.js';
+import { status, type StatusRow } from '../src/lifecycle/status.js';
 import { BaseCommand } from '../src/cli/base.js';
 import { clockFromEnv } from '../src/clock.js';
 import { table } from '../src/ui/table.js';
@@ -6,10 +6,10 @@ import { table } from '../src/ui/table.js';
 export default class Status extends BaseCommand {
   static override summary = 'List every assignment with its state, last day, days left and next action.';
   static override description =
-    'An active assignment whose start is still ahead shows as "scheduled". Warns when the nightly job has not completed a run in the last 26 hours. With --json: {"assignments": [...], "heartbeat": {...}}.';
+    'An active assignment whose start is still ahead shows as "scheduled". Warns (on stderr, also with --json) when the nightly job has not completed a run in the last 26 hours. With --json: an array of rows.';
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
 
-  async run(): Promise<StatusResult> {
+  async run(): Promise<StatusRow[]> {
     await this.parse(Status);
     const store = await this.openStore();
     const result = await status(store, clockFromEnv().now());
@@ -21,7 +21,8 @@ export default class Status extends BaseCommand {
           result.assignments.map((a) => [a.id, a.username, a.display, a.lastDay, String(a.daysLeft), String(a.renewalsLeft), a.nextAction]),
         ),
       );
-    if (result.heartbeat.warning) this.note(`Warning: ${result.heartbeat.warning}`);
-    return result;
+    // stderr, so it reaches cron mail and terminals without breaking the JSON on stdout.
+    if (result.heartbeat.warning) process.stderr.write(`Warning: ${result.heartbeat.warning}\n`);
+    return result.assignments;
   }
 }

@@ -1,0 +1,194 @@
+import { hostname } from 'node:os';
+import { DateTime } from 'luxon';
+import { InputError, LockedError } from '../errors.js';
+import { closeTargets } from '../targets/index.js';
+import type { Target } from '../targets/target.js';
+import type { AssignmentSummary } from '../store/types.js';
+import { recordEvent } from '../audit/record.js';
+import { clockNote, newRunId, type Context } from './context.js';
+import { executePlans, planAll } from './executor.js';
+import { mapPool } from './pool.js';
+import { revokeAssignment, revokeIntent } from './revoke.js';
+import { HEARTBEAT_KEY } from './status.js';
+import { sendDueNotices, type NoticeOutcome } from './notices.js';
+
+export const LOCK_NAME = 'expire';
+/** A lock older than this is a dead run's; the next run takes it over (and logs that). */
+export const LOCK_TTL_MS = 2 * 60 * 60 * 1000;
+
+export interface ExpireReport {
+  ranAt: string;
+  asOf: string;
+  dryRun: boolean;
+  notices: NoticeOutcome[];
+  revoked: { id: string; username: string; complete: boolean; targets: { target: string; ok: boolean; error?: string | undefined }[] }[];
+  drift: { id: string; target: string; problems: string[]; fixed: boolean }[];
+  failed: { id: string; target?: string | undefined; stage: string; error: string }[];
+  lock: { takenOver: { holder: string; acquiredAt: string } | null };
+}
+
+export interface ExpireOptions {
+  dryRun: boolean;
+  asOf?: Date | undefined;
+  concurrency: number;
+  onProgress?: ((stage: string, done: number, total: number) => void) | undefined;
+}
+
+export function exitCodeOf(r: ExpireReport): 0 | 1 {
+  const bad = r.failed.length > 0 || r.revoked.some((x) => !x.complete) || r.drift.some((d) => !d.fixed && !r.dryRun);
+  return bad ? 1 : 0;
+}
+
+/** The nightly job: notices, revocations (endsAt <= now), re-verification of what was revoked, heartbeat. */
+export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireReport> {
+  if (o.asOf && !o.dryRun) {
+    throw new InputError('--as-of is a forecast and is accepted only with --dry-run.', {
+      code: 'expire.as-of',
+      actions: ['Add --dry-run, or drop --as-of to act on the current time.'],
+    });
+  }
+  const ranAt = ctx.clock.now();
+  const now = o.asOf ?? ranAt;
+  const runId = newRunId();
+  const holder = `${hostname()}:${process.pid}:${runId}`;
+  const report: ExpireReport = {
+    ranAt: ranAt.toISOString(),
+    asOf: now.toISOString(),
+    dryRun: o.dryRun,
+    notices: [],
+    revoked: [],
+    drift: [],
+    failed: [],
+    lock: { takenOver: null },
+  };
+  if (!o.dryRun) {
+    const lock = await ctx.store.acquireLock(LOCK_NAME, holder, ranAt, LOCK_TTL_MS);
+    if (!lock.acquired) {
+      throw new LockedError('Another `detailee expire` run holds the lock.', {
+        code: 'expire.locked',
+        actions: ['Wait for it to finish; a lock left by a killed run is taken over after two hours.'],
+      });
+    }
+    if (lock.takenOver) {
+      report.lock.takenOver = { holder: lock.takenOver.holder, acquiredAt: lock.takenOver.acquiredAt };
+      await recordEvent(ctx, 'lock.taken-over', null, { lock: LOCK_NAME, previousHolder: lock.takenOver.holder, since: lock.takenOver.acquiredAt });
+    }
+  }
+  let targets: Target[] | undefined;
+  const getTargets = async () => (targets ??= await ctx.openTargets());
+  try {
+    report.notices = await sendDueNotices(ctx, now, o.dryRun, report.failed);
+
+    const due = await ctx.store.listEndingBy(now.toISOString(), ['active']);
+    if (due.length > 0) {
+      let ts: Target[] = [];
+      try {
+        ts = await getTargets();
+      } catch (e) {
+        for (const d of due) report.failed.push({ id: d.id, stage: 'revoke', error: `targets unavailable: ${(e as Error).message}` });
+      }
+      if (ts.length > 0 || !ctx.config.targets.ldap && !ctx.config.targets.aws) {
+        let done = 0;
+        const results = await mapPool(due, o.dryRun ? 1 : o.concurrency, async (d) => {
+          try {
+            const r = await revokeAssignment(ctx, d.id, { reason: 'end of term', finalState: 'expired', targets: ts, dryRun: o.dryRun });
+            return { id: d.id, username: d.username, complete: o.dryRun ? true : r.complete, targets: r.targets.map((t) => ({ target: t.target, ok: t.ok, error: t.error })) };
+          } catch (e) {
+            report.failed.push({ id: d.id, stage: 'revoke', error: (e as Error).message });
+            return undefined;
+          } finally {
+            o.onProgress?.('revoke', ++done, due.length);
+          }
+        });
+        for (const r of results) {
+          if (!r) continue;
+          report.revoked.push(r);
+          for (const t of r.targets) if (!t.ok) report.failed.push({ id: r.id, target: t.target, stage: 'revoke', error: t.error ?? 'failed' });
+        }
+      }
+    }
+
+    const revokedIds = new Set(report.revoked.map((r) => r.id));
+    const ended = (await ctx.store.listSummaries(['expired', 'revoked', 'offboarding'])).filter((s) => !revokedIds.has(s.id));
+    if (ended.length > 0) {
+      let ts: Target[] = [];
+      try {
+        ts = await getTargets();
+      } catch (e) {
+        report.failed.push({ id: '*', stage: 'reverify', error: `targets unavailable: ${(e as Error).message}` });
+      }
+      let done = 0;
+      await mapPool(ended, o.concurrency, async (s) => {
+        await reverify(ctx, s, ts, o.dryRun, report);
+        o.onProgress?.('reverify', ++done, ended.length);
+      });
+    }
+
+    if (!o.dryRun) {
+      const ok = exitCodeOf(report) === 0;
+      await ctx.store.transaction(async (tx) => {
+        await tx.setMeta(HEARTBEAT_KEY, { at: ranAt.toISOString(), runId, ok });
+        await tx.appendAudit({
+          at: ctx.clock.now().toISOString(),
+          actor: ctx.actor,
+          kind: 'expire.run',
+          assignmentId: null,
+          details: {
+            runId,
+            notices: report.notices.length,
+            revoked: report.revoked.map((r) => r.id),
+            drift: report.drift.map((d) => `${d.id}/${d.target}`),
+            failed: report.failed.map((f) => `${f.id}/${f.target ?? '-'}: ${f.stage}`),
+            ...clockNote(ctx),
+          },
+        });
+      });
+    }
+  } finally {
+    if (targets) await closeTargets(targets);
+    if (!o.dryRun) await ctx.store.releaseLock(LOCK_NAME, holder).catch(() => undefined);
+  }
+  return report;
+}
+
+/** An ended assignment whose account is usable again is drift: report it and re-revoke. */
+async function reverify(ctx: Context, s: AssignmentSummary, targets: Target[], dryRun: boolean, report: ExpireReport): Promise<void> {
+  const rec = await ctx.store.getAssignment(s.id);
+  if (!rec) return;
+  const revokedAt = rec.revokedAt ?? rec.term.endsAt;
+  for (const target of targets) {
+    try {
+      const [plan] = await planAll([{ target, intent: revokeIntent(rec, revokedAt) }]);
+      if (!plan || plan.steps.length === 0) continue;
+      const entry = { id: s.id, target: target.name, problems: plan.steps.map((st) => `${st.id}: ${st.detail}`), fixed: false };
+      report.drift.push(entry);
+      if (dryRun) continue;
+      await recordEvent(ctx, 'drift.detected', s.id, { target: target.name, steps: plan.steps.map((st) => st.id) });
+      const [res] = await executePlans([plan], {
+        store: ctx.store,
+        clock: ctx.clock,
+        actor: ctx.actor,
+        runId: newRunId(),
+        assignmentId: s.id,
+        operation: 'reverify',
+        auditExtra: clockNote(ctx),
+      });
+      entry.fixed = res?.ok === true;
+      if (!entry.fixed) report.failed.push({ id: s.id, target: target.name, stage: 'reverify', error: res?.error ?? 'failed' });
+    } catch (e) {
+      report.failed.push({ id: s.id, target: target.name, stage: 'reverify', error: (e as Error).message });
+    }
+  }
+}
+
+/** The forecast date for --as-of: a date means the start of that day in the host zone. */
+export function parseAsOf(raw: string, zone: string): Date {
+  const dt = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? DateTime.fromISO(raw, { zone }) : DateTime.fromISO(raw, { setZone: true });
+  if (!dt.isValid) {
+    throw new InputError(`--as-of ${JSON.stringify(raw)} is not a date or date-time.`, {
+      code: 'expire.as-of',
+      actions: ['Write it as YYYY-MM-DD or an ISO-8601 date-time with offset.'],
+    });
+  }
+  return dt.toJSDate();
+}

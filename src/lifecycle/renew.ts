@@ -1,0 +1,140 @@
+import { assertValid } from '../assignment/signatures.js';
+import { findSignatureFiles, loadAmendment } from '../assignment/load.js';
+import { isDue, renewTerm, type Term } from '../assignment/term.js';
+import { ActionError, InputError } from '../errors.js';
+import { closeTargets, desiredFor } from '../targets/index.js';
+import { clockNote, newRunId, type Context } from './context.js';
+import { executePlans, planAll, type TargetResult } from './executor.js';
+import { planRows, type PlanRow } from './onboard.js';
+
+export interface RenewResult {
+  id: string;
+  changed: boolean;
+  previousEndsAt: string;
+  term: Term;
+  renewalsUsed: number;
+  renewalsLeft: number;
+  plan: PlanRow[];
+  targets: TargetResult[];
+  message: string;
+}
+
+interface AppliedAmendment {
+  sha256: string;
+  renewalDays: number;
+  reason: string;
+  agreement?: string | undefined;
+  signers: { name: string; role: string; form: string }[];
+  appliedAt: string;
+  endsAt: string;
+}
+
+/**
+ * Extend the term in place on every target and in the store. Targets first, record last: a crash
+ * in between leaves the targets ahead, and the re-run finds no step to take and records it.
+ */
+export async function renewAssignment(ctx: Context, id: string, file: string, signatures: string[] | undefined): Promise<RenewResult> {
+  const now = ctx.clock.now();
+  const loaded = loadAmendment(file);
+  const am = loaded.doc;
+  if (am.assignment !== id) {
+    throw new InputError(`The amendment is for assignment ${am.assignment}, not ${id}.`, {
+      code: 'renew.mismatch',
+      actions: ['Pass the amendment written for this assignment.'],
+    });
+  }
+  const { verifyDetached } = await import('../assignment/signatures.js');
+  const report = await verifyDetached(loaded.bytes, findSignatureFiles(file, signatures), ctx.config.trust, now);
+  assertValid(report, `amendment for ${id}`);
+  const rec = await ctx.store.getAssignment(id);
+  if (!rec) {
+    throw new InputError(`No assignment ${id} in the store.`, { code: 'assignment.unknown', actions: ['Run `detailee status` to list assignments.'] });
+  }
+  const applied = (rec.data.amendments as AppliedAmendment[] | undefined) ?? [];
+  const base = { id, previousEndsAt: rec.term.endsAt, renewalsUsed: rec.renewalsUsed, renewalsLeft: rec.renewalsMax - rec.renewalsUsed, plan: [], targets: [] };
+  if (applied.some((a) => a.sha256 === loaded.sha256)) {
+    return { ...base, changed: false, term: rec.term, message: `This amendment was already applied to ${id}; nothing to do.` };
+  }
+  if (rec.state !== 'active') {
+    throw new InputError(`Assignment ${id} is ${rec.state}; only an active detail can be renewed.`, {
+      code: 'renew.state',
+      actions: ['A lapsed or revoked detail needs a new signed assignment.'],
+    });
+  }
+  if (isDue(rec.term, now)) {
+    throw new InputError(`The term of ${id} ended at ${rec.term.endsAt}; a lapsed detail cannot be renewed.`, {
+      code: 'renew.lapsed',
+      actions: ['Onboard a new signed assignment with a new id.'],
+    });
+  }
+  if (rec.renewalsUsed >= rec.renewalsMax) {
+    throw new InputError(`Assignment ${id} has used ${rec.renewalsUsed} of ${rec.renewalsMax} renewal(s) allowed by its manifest.`, {
+      code: 'renew.limit',
+      actions: ['A longer detail needs a new assignment (5 CFR 335.103 may require competitive procedures).'],
+    });
+  }
+  const term = renewTerm(rec.term, am.renewalDays);
+  const targets = await ctx.openTargets();
+  try {
+    const plans = await planAll(targets.map((target) => ({ target, intent: { kind: 'renew' as const, desired: desiredFor(target.name, rec.manifest, term) } })));
+    const runId = newRunId();
+    const results = await executePlans(plans, {
+      store: ctx.store,
+      clock: ctx.clock,
+      actor: ctx.actor,
+      runId,
+      assignmentId: id,
+      operation: 'renew',
+      afterStep: ctx.afterStep,
+      auditExtra: clockNote(ctx),
+    });
+    const rows = planRows(plans);
+    if (!results.every((r) => r.ok)) {
+      return {
+        ...base,
+        changed: false,
+        term: rec.term,
+        plan: rows,
+        targets: results,
+        message: `Renewal of ${id} did not complete on every target; the store still shows the old end. Run the command again.`,
+      };
+    }
+    const at = ctx.clock.now().toISOString();
+    await ctx.store.transaction(async (tx) => {
+      const cur = await tx.getAssignment(id);
+      if (!cur) throw new ActionError(`Assignment ${id} vanished from the store.`, { code: 'store.lost' });
+      const entry: AppliedAmendment = {
+        sha256: loaded.sha256,
+        renewalDays: am.renewalDays,
+        reason: am.reason,
+        agreement: am.agreement?.reference,
+        signers: report.signers.map((s) => ({ name: s.name, role: s.role, form: s.form })),
+        appliedAt: at,
+        endsAt: term.endsAt,
+      };
+      await tx.updateAssignment(
+        { ...cur, term, renewalsUsed: cur.renewalsUsed + 1, updatedAt: at, data: { ...cur.data, amendments: [...applied, entry] } },
+        cur.version,
+      );
+      await tx.appendAudit({
+        at,
+        actor: ctx.actor,
+        kind: 'assignment.renewed',
+        assignmentId: id,
+        details: { runId, amendmentSha256: loaded.sha256, renewalDays: am.renewalDays, previousEndsAt: rec.term.endsAt, endsAt: term.endsAt, signers: entry.signers, ...clockNote(ctx) },
+      });
+    });
+    return {
+      ...base,
+      changed: true,
+      term,
+      renewalsUsed: rec.renewalsUsed + 1,
+      renewalsLeft: rec.renewalsMax - rec.renewalsUsed - 1,
+      plan: rows,
+      targets: results,
+      message: `Renewed ${id}: last day now ${term.lastDay}; access ends ${term.endsAt}.`,
+    };
+  } finally {
+    await closeTargets(targets);
+  }
+}

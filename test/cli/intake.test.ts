@@ -1,0 +1,158 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { parse, stringify } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../../scripts/scenario.js';
+import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
+
+/** The built CLI, end to end, with no targets configured: intake, store and audit only. */
+const NOW = '2025-02-03T15:00:00Z';
+let dir: string;
+let approverKey: string;
+let mfile: string;
+
+function run(args: string[], now = NOW) {
+  return cli(dir, [...args, '--json'], now);
+}
+
+function storeRows(sql: string): unknown[] {
+  const db = new DatabaseSync(join(dir, 'detailee.db'));
+  try {
+    return db.prepare(sql).all();
+  } finally {
+    db.close();
+  }
+}
+
+beforeAll(() => {
+  dir = tempDir('detailee-cli-');
+  expect(run(['init', '--dir', dir, '--timezone', 'America/New_York']).exit).toBe(0);
+  const k = generateKeyPairSync('ed25519');
+  approverKey = join(dir, 'approver.pem');
+  writeFileSync(approverKey, k.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(join(dir, 'approver.pub.pem'), k.publicKey.export({ type: 'spki', format: 'pem' }));
+  const cfgPath = join(dir, 'detailee.yaml');
+  const cfg = parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  cfg.trust = { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'approver.pub.pem', notAfter: '2026-12-31' }], requiredRoles: ['approver'] };
+  writeFileSync(cfgPath, stringify(cfg));
+  mfile = writeManifest(dir, manifest());
+  expect(run(['assignment', 'sign', mfile, '--key', approverKey, '--kid', 'alan.turing']).exit).toBe(0);
+});
+
+describe('detailee CLI: intake', () => {
+  it('prints its version and help', () => {
+    const v = cli(dir, ['--version'], NOW);
+    expect(v.exit).toBe(0);
+    expect(String(v.json)).toMatch(/detailee\/0\.1\.0/);
+    const h = cli(dir, ['onboard', '--help'], NOW);
+    expect(String(h.json)).toMatch(/--dry-run/);
+  });
+
+  it('assignment verify --json has the documented shape', () => {
+    const r = run(['assignment', 'verify', mfile]);
+    expect(r.exit).toBe(0);
+    expect(r.json).toMatchObject({
+      id: 'irs-2025-0042',
+      valid: true,
+      signers: [{ name: 'alan.turing', role: 'approver', form: 'jws' }],
+      term: { start: '2025-02-06', lastDay: '2025-06-05', endsAt: '2025-06-06T00:00:00-04:00', days: 120, renewalsLeft: 1 },
+    });
+  });
+
+  it('a manifest changed after signing exits 3 and names the signature', () => {
+    const copy = join(dir, 'tampered.yaml');
+    writeFileSync(copy, readFileSync(mfile, 'utf8').replace('days: 120', 'days: 119'));
+    writeFileSync(`${copy}.jws`, readFileSync(`${mfile}.jws`));
+    const r = run(['assignment', 'verify', copy]);
+    expect(r.exit).toBe(3);
+    expect(r.json).toMatchObject({ valid: false });
+    expect(JSON.stringify((r.json as { failures: unknown[] }).failures)).toMatch(/alan\.turing/);
+  });
+
+  it('an invalid manifest exits 2, names the field, and the store is untouched', () => {
+    const before = storeRows('SELECT COUNT(*) AS n FROM audit');
+    const bad = writeManifest(dir, manifest({ id: '../etc' }), 'bad.yaml');
+    const r = run(['onboard', bad, '--yes']);
+    expect(r.exit).toBe(2);
+    expect((r.json as { error: { message: string } }).error.message).toMatch(/id: /);
+    expect(storeRows('SELECT COUNT(*) AS n FROM audit')).toEqual(before);
+  });
+
+  it('onboard without a terminal and without --yes exits 2 and changes nothing', () => {
+    const r = run(['onboard', mfile]);
+    expect(r.exit).toBe(2);
+    expect((r.json as { error: { code: string } }).error.code).toBe('confirm.no-tty');
+    expect(storeRows('SELECT id FROM assignments')).toEqual([]);
+  });
+
+  it('onboard refuses a missing prerequisite with exit 2', () => {
+    const m = manifest({ id: 'irs-2025-0043', prerequisites: { disclosureTraining: '2025-01-20', confidentialityAgreement: '2025-03-01' } });
+    (m.detailee as Record<string, unknown>).username = 'other';
+    const f = writeManifest(dir, m, 'prereq.yaml');
+    expect(run(['assignment', 'sign', f, '--key', approverKey, '--kid', 'alan.turing']).exit).toBe(0);
+    const r = run(['onboard', f, '--yes']);
+    expect(r.exit).toBe(2);
+    const msg = (r.json as { error: { message: string } }).error.message;
+    expect(msg).toMatch(/backgroundInvestigation\.adjudicated is missing/);
+    expect(msg).toMatch(/confidentialityAgreement \(2025-03-01\) is after the term start/);
+  });
+
+  it('onboard records the assignment and says so when run again; status and show report it', () => {
+    const first = run(['onboard', mfile, '--yes']);
+    expect(first.exit).toBe(0);
+    expect(first.json).toMatchObject({ id: 'irs-2025-0042', state: 'active', changed: true });
+    const again = run(['onboard', mfile, '--yes']);
+    expect(again.exit).toBe(0);
+    expect(again.json).toMatchObject({ changed: false });
+    const st = run(['status'], '2025-02-05T12:00:00Z');
+    expect(st.json).toEqual([expect.objectContaining({ id: 'irs-2025-0042', display: 'scheduled', lastDay: '2025-06-05' })]);
+    expect(st.stderr).toMatch(/nightly job .* never completed/);
+    const sh = run(['show', 'irs-2025-0042'], '2025-06-01T12:00:00Z');
+    expect(sh.json).toMatchObject({ state: 'active', daysLeft: 5, nextAction: expect.stringMatching(/expires/) });
+    expect((sh.json as { timeline: { kind: string }[] }).timeline.map((t) => t.kind)).toEqual(['assignment.onboarding', 'assignment.onboarded']);
+  });
+
+  it('a different manifest for an existing id is refused', () => {
+    const m = manifest({ purpose: 'Something else entirely.' });
+    const f = writeManifest(dir, m, 'different.yaml');
+    expect(run(['assignment', 'sign', f, '--key', approverKey, '--kid', 'alan.turing']).exit).toBe(0);
+    const r = run(['onboard', f, '--yes']);
+    expect(r.exit).toBe(2);
+    expect((r.json as { error: { code: string } }).error.code).toBe('onboard.conflict');
+  });
+
+  it('audit verify passes, export writes JSON Lines, and a checkpoint catches truncation', () => {
+    expect(run(['audit', 'verify']).json).toMatchObject({ ok: true });
+    const out = join(dir, 'audit.jsonl');
+    const ex = run(['audit', 'export', '--out', out]);
+    expect(ex.exit).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; hash: string });
+    expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+    const cp = join(dir, 'cp.json');
+    expect(run(['audit', 'checkpoint', '--out', cp]).exit).toBe(0);
+    const db = new DatabaseSync(join(dir, 'detailee.db'));
+    db.exec(`DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)`);
+    db.close();
+    expect(run(['audit', 'verify']).exit).toBe(0); // a truncated chain is still a chain…
+    const v = run(['audit', 'verify', '--checkpoint', cp]);
+    expect(v.exit).toBe(3); // …which only the checkpoint can expose
+    expect(v.json).toMatchObject({ ok: false, checkpoint: { ok: false } });
+  });
+
+  it('audit verify exits 3 and names the first edited event', () => {
+    const db = new DatabaseSync(join(dir, 'detailee.db'));
+    db.exec(`UPDATE audit SET actor = 'someone-else' WHERE seq = 1`);
+    db.close();
+    const r = run(['audit', 'verify']);
+    expect(r.exit).toBe(3);
+    expect(r.json).toMatchObject({ ok: false, firstBadSeq: 1 });
+  });
+
+  it('an unknown flag is a usage error: exit 2 and one JSON document', () => {
+    const r = run(['status', '--bogus']);
+    expect(r.exit).toBe(2);
+    expect(r.json).toMatchObject({ error: { code: 'usage' } });
+  });
+});
