@@ -14,6 +14,7 @@ export default class Onboard extends BaseCommand {
     signature: Flags.string({ char: 's', description: 'detached signature file (.jws or .p7s); repeatable', multiple: true }),
     'dry-run': Flags.boolean({ description: 'verify and show the plan; change nothing' }),
     yes: Flags.boolean({ char: 'y', description: 'apply without asking (required without a terminal)' }),
+    'issue-password': Flags.boolean({ description: 'set a random first LDAP password, shown once; the user must change it at first login' }),
   };
   static override examples = ['<%= config.bin %> onboard irs-2025-0042.yaml', '<%= config.bin %> onboard irs-2025-0042.yaml --yes --json'];
 
@@ -51,11 +52,12 @@ export default class Onboard extends BaseCommand {
       this.log('Not confirmed: nothing was changed.');
       return { ...base, state: prep.existing?.state ?? 'new', changed: false, dryRun: false, message: 'not confirmed; nothing changed' };
     }
-    const result = await applyOnboarding(ctx, prep);
+    const result = await applyOnboarding(ctx, prep, { issuePassword: flags['issue-password'] });
     for (const t of result.targets) {
       this.log(`  ${t.target}: ${t.ok ? 'done and verified' : `FAILED — ${t.error}`}`);
     }
     this.log(result.message);
+    if (result.initialPassword) this.log(`Initial LDAP password (shown once, must be changed at first login): ${result.initialPassword}`);
     if (result.targets.some((t) => !t.ok)) this.setExit(ExitCode.actionFailed);
     return result;
   }

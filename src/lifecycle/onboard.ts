@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { assertValid, type SignatureReport } from '../assignment/signatures.js';
 import { verifyAssignmentFile, type LoadedDocument } from '../assignment/load.js';
 import type { Assignment } from '../assignment/schema.js';
@@ -37,6 +38,8 @@ export interface OnboardResult {
   plan: PlanRow[];
   targets: TargetResult[];
   dryRun: boolean;
+  /** Shown once, never stored or logged; only with --issue-password. */
+  initialPassword?: string | undefined;
 }
 
 /** PS-6: access agreements are signed, and the investigation adjudicated, before access begins. */
@@ -140,7 +143,7 @@ export function newRecord(prep: OnboardPreparation, now: Date): AssignmentRecord
 }
 
 /** Record, journal, apply, verify. Safe to repeat after a crash at any step. */
-export async function applyOnboarding(ctx: Context, prep: OnboardPreparation): Promise<OnboardResult> {
+export async function applyOnboarding(ctx: Context, prep: OnboardPreparation, options: { issuePassword?: boolean } = {}): Promise<OnboardResult> {
   const doc = prep.loaded.doc;
   const base = { id: doc.id, term: prep.term, plan: prep.rows, dryRun: false };
   if (prep.existing?.data.provisioned === true) {
@@ -190,6 +193,7 @@ export async function applyOnboarding(ctx: Context, prep: OnboardPreparation): P
       auditExtra: note,
     });
     const ok = results.every((r) => r.ok);
+    const initialPassword = ok && options.issuePassword ? await issuePassword(ctx, prep, doc.id, doc.detailee.username) : undefined;
     await ctx.store.transaction(async (tx) => {
       const rec = await tx.getAssignment(doc.id);
       if (!rec) throw new ActionError(`Assignment ${doc.id} vanished from the store during onboarding.`, { code: 'store.lost' });
@@ -208,6 +212,7 @@ export async function applyOnboarding(ctx: Context, prep: OnboardPreparation): P
       state: 'active',
       changed: results.some((r) => r.steps.some((s) => s.status === 'done')) || !prep.existing,
       targets: results,
+      initialPassword,
       message: ok
         ? `Onboarded ${doc.id}: access from ${prep.term.startsAt} until ${prep.term.endsAt} (last day ${prep.term.lastDay}).`
         : `Onboarding of ${doc.id} did not complete; run the same command again to finish it.`,
@@ -215,4 +220,18 @@ export async function applyOnboarding(ctx: Context, prep: OnboardPreparation): P
   } finally {
     await closeTargets(prep.targets);
   }
+}
+
+/** A random first password on the directory account, which the server forces the user to change. */
+async function issuePassword(ctx: Context, prep: OnboardPreparation, id: string, username: string): Promise<string> {
+  const ldap = prep.targets.find((t) => t.name === 'ldap') as (Target & { setInitialPassword?: (u: string, p: string) => Promise<void> }) | undefined;
+  if (!ldap?.setInitialPassword) {
+    throw new InputError('--issue-password needs an LDAP target in the config.', { code: 'onboard.password', actions: ['Configure targets.ldap, or onboard without --issue-password.'] });
+  }
+  const password = randomBytes(18).toString('base64url');
+  await ldap.setInitialPassword(username, password);
+  await ctx.store.transaction((tx) =>
+    tx.appendAudit({ at: ctx.clock.now().toISOString(), actor: ctx.actor, kind: 'password.issued', assignmentId: id, details: { target: 'ldap', mustChange: true, ...clockNote(ctx) } }),
+  );
+  return password;
 }

@@ -1,0 +1,90 @@
+// Benchmarks. Usage: npm run build && node bench/run.mjs [startup|audit|expire|pg|certificate|targets ...]
+// Prints figures; docs/benchmarks.md records the ones measured on the project's machine.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fmt, ROOT, RUN, timeMedian, timeOnce } from './lib.mjs';
+import { seedAssignments, seedAudit } from './seed.mjs';
+
+const want = new Set(process.argv.slice(2));
+const all = want.size === 0;
+const section = (name) => all || want.has(name);
+
+function workspace(store) {
+  const dir = mkdtempSync(join(tmpdir(), 'detailee-bench-'));
+  writeFileSync(join(dir, 'detailee.yaml'), `store: ${store ?? `sqlite:${join(dir, 'detailee.db')}`}\ntimezone: America/New_York\nnotices: {daysBefore: [30, 14, 7, 1], outbox: outbox}\n`);
+  return { dir, env: { DETAILEE_CONFIG: join(dir, 'detailee.yaml') } };
+}
+
+const NOW = { DETAILEE_NOW: '2025-03-01T12:00:00Z' };
+
+if (section('startup')) {
+  const w = workspace();
+  await seedAssignments(`sqlite:${join(w.dir, 'detailee.db')}`, 1000);
+  timeOnce([RUN, '--version']); // warm the compile cache
+  const base = timeMedian(['-e', '0'], {}, 11);
+  const version = timeMedian([RUN, '--version'], w.env, 11);
+  const status = timeMedian([RUN, 'status', '--json'], { ...w.env, ...NOW }, 11);
+  console.log(`startup: node -e 0 ${fmt(base.ms)} ms | detailee --version ${fmt(version.ms)} ms (${fmt(version.ms / base.ms, 2)}x) | status --json, 1,000 assignments ${fmt(status.ms)} ms (${fmt(status.ms / base.ms, 2)}x; target <= 3x)`);
+}
+
+if (section('audit')) {
+  const w = workspace();
+  const url = `sqlite:${join(w.dir, 'detailee.db')}`;
+  const t0 = Date.now();
+  await seedAudit(url, 1_000_000);
+  console.log(`audit: seeded 1,000,000 events in ${fmt((Date.now() - t0) / 1000)} s`);
+  const r = timeOnce([RUN, 'audit', 'verify', '--json'], w.env);
+  console.log(`audit: audit verify over 1,000,000 events ${fmt(r.ms / 1000, 2)} s, peak RSS ${fmt(r.rssMb)} MB (target <= 5 s) [exit ${r.status}]`);
+}
+
+if (section('expire')) {
+  const base = timeMedian([RUN, '--version'], {}, 5);
+  for (const n of [10_000, 100_000]) {
+    const w = workspace();
+    await seedAssignments(`sqlite:${join(w.dir, 'detailee.db')}`, n);
+    const r = timeMedian([RUN, 'expire', '--json'], { ...w.env, ...NOW }, 3);
+    const dry = timeMedian([RUN, 'expire', '--dry-run', '--json'], { ...w.env, ...NOW }, 3);
+    const st = timeMedian([RUN, 'status', '--json'], { ...w.env, ...NOW }, 3);
+    console.log(`expire: ${n.toLocaleString('en-US')} active, none due: expire ${fmt(r.ms)} ms (${fmt(r.ms - base.ms)} ms beyond start; target <= 1000), peak RSS ${fmt(r.rssMb)} MB (target <= 200); --dry-run ${fmt(dry.ms)} ms; status --json ${fmt(st.ms)} ms, ${fmt(st.rssMb)} MB`);
+  }
+  // Memory must not grow with the number due: 100,000 assignments of which 20,000 due, no targets.
+  const w = workspace();
+  await seedAssignments(`sqlite:${join(w.dir, 'detailee.db')}`, 100_000, { due: 20_000 });
+  const r = timeOnce([RUN, 'expire', '--dry-run', '--json'], { ...w.env, ...NOW });
+  console.log(`expire: 100,000 active, 20,000 due (dry run, no targets): ${fmt(r.ms)} ms, peak RSS ${fmt(r.rssMb)} MB`);
+}
+
+if (section('pg')) {
+  const { default: pg } = await import('pg');
+  const schema = `bench_${process.pid}`;
+  const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: process.env.PGUSER ?? 'postgres', database: 'test' });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  const url = `postgres://${process.env.PGUSER ?? 'postgres'}@127.0.0.1:5432/test?schema=${schema}`;
+  try {
+    await seedAssignments(url, 100_000);
+    const wp = workspace(url);
+    const ws = workspace();
+    await seedAssignments(`sqlite:${join(ws.dir, 'detailee.db')}`, 100_000);
+    for (const [name, w] of [['postgres', wp], ['sqlite', ws]]) {
+      const st = timeMedian([RUN, 'status', '--json'], { ...w.env, ...NOW }, 3);
+      const ex = timeMedian([RUN, 'expire', '--dry-run', '--json'], { ...w.env, ...NOW }, 3);
+      console.log(`store ${name}, 100,000 assignments: status --json ${fmt(st.ms)} ms / ${fmt(st.rssMb)} MB; expire --dry-run ${fmt(ex.ms)} ms / ${fmt(ex.rssMb)} MB`);
+    }
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  }
+}
+
+if (section('certificate')) {
+  const { benchCertificate } = await import('./certificate.mjs');
+  await benchCertificate();
+}
+
+if (section('targets')) {
+  const { benchTargets } = await import('./targets.mjs');
+  await benchTargets();
+}
+void ROOT;

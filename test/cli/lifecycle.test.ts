@@ -1,0 +1,122 @@
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, prepare, runLifecycle, type Servers, type StepOutput } from '../../scripts/scenario.js';
+import { tempDir } from '../helpers/manifest.js';
+import { startMoto, type Moto } from '../helpers/moto.js';
+import { startSlapd, type Slapd } from '../helpers/slapd.js';
+
+/** The built CLI through the whole lifecycle against a real slapd and moto. */
+let slapd: Slapd;
+let moto: Moto;
+let servers: Servers;
+
+beforeAll(async () => {
+  [slapd, moto] = await Promise.all([startSlapd(), startMoto()]);
+  await slapd.addGroup('modernization');
+  await moto.createGroup('detailee-readonly');
+  servers = {
+    ldap: { url: slapd.url, bindDN: slapd.bindDN, password: slapd.password, peopleDN: slapd.peopleDN, groupsDN: slapd.groupsDN },
+    awsEndpoint: moto.endpoint,
+  };
+});
+afterAll(async () => {
+  await Promise.all([slapd?.stop(), moto?.stop()]);
+});
+
+describe('detailee CLI: the whole lifecycle', () => {
+  let dir: string;
+  let steps: StepOutput[];
+  beforeAll(() => {
+    dir = tempDir('detailee-e2e-');
+    steps = runLifecycle(dir, servers);
+  });
+  const step = (prefix: string, nth = 0) => steps.filter((s) => s.args.join(' ').startsWith(prefix))[nth]!;
+
+  it('every step exits 0', () => {
+    expect(steps.map((s) => [s.args.slice(0, 2).join(' '), s.exit])).toEqual(steps.map((s) => [s.args.slice(0, 2).join(' '), 0]));
+  });
+
+  it('verify shows the signer and the computed term', () => {
+    expect(step('assignment verify').json).toMatchObject({ valid: true, term: { lastDay: '2025-06-05', endsAt: '2025-06-06T00:00:00-04:00' } });
+  });
+
+  it('onboard provisions both targets', () => {
+    const r = step('onboard').json as { targets: { target: string; ok: boolean }[] };
+    expect(r.targets.map((t) => [t.target, t.ok])).toEqual([
+      ['ldap', true],
+      ['aws', true],
+    ]);
+  });
+
+  it('the first expire run sends the 30-day notice; the second revokes at end of term', () => {
+    const first = step('expire', 0).json as { notices: { key: string }[]; revoked: unknown[] };
+    expect(first.notices.map((n) => n.key)).toEqual(['pre-expiry:2025-06-06T00:00:00-04:00:30']);
+    expect(first.revoked).toEqual([]);
+    const outbox = readdirSync(join(dir, 'outbox'));
+    expect(outbox).toHaveLength(1);
+    const eml = readFileSync(join(dir, 'outbox', outbox[0]!), 'utf8');
+    expect(eml).toMatch(/^To: .*ada\.byron@gsa\.example\.gov/m);
+    const second = step('expire', 1).json as { revoked: { id: string; complete: boolean }[]; failed: unknown[] };
+    expect(second.revoked).toEqual([expect.objectContaining({ id: 'irs-2025-0042', complete: true })]);
+    expect(second.failed).toEqual([]);
+  });
+
+  it('offboard issues a certificate that verifies offline, as JSON and as PDF', () => {
+    const off = step('offboard').json as { state: string; certificate: { id: string; hash: string; files: Record<string, string> } };
+    expect(off.state).toBe('closed');
+    for (const f of Object.values(off.certificate.files)) expect(existsSync(f)).toBe(true);
+    expect(step('certificate verify').json).toMatchObject({ valid: true, format: 'pdf', hash: off.certificate.hash, trustedKey: true });
+    const json = cli(dir, ['certificate', 'verify', off.certificate.files.json!, '--json'], '2025-06-10T15:00:00Z');
+    expect(json.exit).toBe(0);
+    expect(execFileSync('qpdf', ['--check', off.certificate.files.pdf!], { encoding: 'utf8' })).toMatch(/No syntax or stream encoding errors/);
+    expect(execFileSync('pdftotext', [off.certificate.files.pdf!, '-'], { encoding: 'utf8' })).toMatch(/Byron/);
+  });
+
+  it('one changed byte in the certificate is rejected with exit 3', () => {
+    const off = step('offboard').json as { certificate: { files: Record<string, string> } };
+    const copy = join(dir, 'tampered.json');
+    writeFileSync(copy, readFileSync(off.certificate.files.json!, 'utf8').replace('Byron', 'Byrom'));
+    expect(cli(dir, ['certificate', 'verify', copy, '--json'], '2025-06-10T15:00:00Z').exit).toBe(3);
+  });
+
+  it('the audit log verifies and tells the story', () => {
+    expect(step('audit verify').json).toMatchObject({ ok: true });
+    const show = cli(dir, ['show', 'irs-2025-0042', '--json'], '2025-06-10T15:00:00Z').json as { state: string; timeline: { kind: string }[] };
+    expect(show.state).toBe('closed');
+    const kinds = show.timeline.map((t) => t.kind);
+    for (const k of ['assignment.onboarding', 'assignment.onboarded', 'fti.recorded', 'notice.sent', 'assignment.expiring', 'revocation.verified', 'offboarding.started', 'certificate.issued']) {
+      expect(kinds).toContain(k);
+    }
+  });
+});
+
+describe('detailee CLI: killed at every step of onboarding', () => {
+  it('a SIGKILL after step N, then a re-run, converges with no duplicate', () => {
+    const dir = tempDir('detailee-kill-');
+    const { manifest, approverKey } = prepare(dir, servers);
+    // A distinct detailee so this test does not meet the lifecycle test's accounts.
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('id: irs-2025-0042', 'id: irs-2025-0777').replace('username: abyron', 'username: killme'));
+    expect(cli(dir, ['assignment', 'sign', manifest, '--key', approverKey, '--kid', 'alan.turing'], '2025-02-03T15:00:00Z').exit).toBe(0);
+    const dry = cli(dir, ['onboard', manifest, '--dry-run', '--json'], '2025-02-05T15:00:00Z');
+    const total = (dry.json as { plan: unknown[] }).plan.length;
+    expect(total).toBeGreaterThan(4);
+    for (const n of [1, Math.ceil(total / 2), total]) {
+      const killed = cli(dir, ['onboard', manifest, '--yes', '--json'], '2025-02-05T15:00:00Z', { DETAILEE_FAULT_AFTER_STEP: String(n) });
+      expect(killed.exit).not.toBe(0);
+      const resumed = cli(dir, ['onboard', manifest, '--yes', '--json'], '2025-02-05T15:00:00Z');
+      expect(resumed.exit).toBe(0);
+      const done = (resumed.json as { targets: { steps: unknown[] }[] }).targets.flatMap((t) => t.steps).length;
+      expect(done).toBe(n === total ? 0 : total - n);
+      // Reset for the next N: revoke and purge are not what this test is about, so use a new id.
+      const next = `irs-2025-0${778 + n}`;
+      writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/id: irs-2025-\d+/, `id: ${next}`).replace(/username: \w+/, `username: kill${n}`));
+      expect(cli(dir, ['assignment', 'sign', manifest, '--key', approverKey, '--kid', 'alan.turing'], '2025-02-03T15:00:00Z').exit).toBe(0);
+    }
+    const journal = cli(dir, ['show', 'irs-2025-0777', '--json'], '2025-02-05T16:00:00Z').json as { journal: { status: string; step: string }[] };
+    const doneSteps = journal.journal.filter((j) => j.status === 'done').map((j) => j.step);
+    expect(new Set(doneSteps).size).toBe(doneSteps.length);
+    expect(cli(dir, ['audit', 'verify', '--json'], '2025-02-05T16:00:00Z').exit).toBe(0);
+  });
+});

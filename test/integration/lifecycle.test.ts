@@ -1,0 +1,223 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetUserCommand, ListGroupsForUserCommand, ListUserPoliciesCommand } from '@aws-sdk/client-iam';
+import { verifyAudit } from '../../src/audit/audit.js';
+import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
+import { revokeAssignment } from '../../src/lifecycle/revoke.js';
+import { runExpire, LOCK_NAME } from '../../src/lifecycle/expire.js';
+import { renewAssignment } from '../../src/lifecycle/renew.js';
+import { reconcile } from '../../src/lifecycle/reconcile.js';
+import type { Context } from '../../src/lifecycle/context.js';
+import { startWorld, type World } from '../helpers/world.js';
+
+let w: World;
+beforeAll(async () => {
+  w = await startWorld();
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+async function onboard(file: string, ctx: Context = w.ctx()) {
+  const prep = await prepareOnboarding(ctx, file, undefined);
+  return applyOnboarding(ctx, prep);
+}
+
+function doc(id: string, username: string, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    detailee: { givenName: 'Ada', familyName: 'Byron', email: `${username}@gsa.example.gov`, username, homeAgency: 'GSA' },
+    access: { ldap: { groups: ['modernization', 'analysts'] }, aws: { groups: ['detailee-readonly'], policies: [] } },
+    ...extra,
+  };
+}
+
+async function ldapEntry(username: string): Promise<Record<string, unknown> | undefined> {
+  return w.slapd.admin(async (c) => {
+    const r = await c.search(w.slapd.peopleDN, { filter: `(uid=${username})`, attributes: ['*', '+'] });
+    return r.searchEntries[0];
+  });
+}
+
+async function ldapGroupsOf(username: string): Promise<string[]> {
+  return w.slapd.admin(async (c) => {
+    const r = await c.search(w.slapd.groupsDN, { filter: `(member=uid=${username},${w.slapd.peopleDN})`, attributes: ['cn'] });
+    return r.searchEntries.map((e) => String(e.cn)).sort();
+  });
+}
+
+async function iam() {
+  return w.moto.iam();
+}
+
+describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () => {
+  it('onboards on both targets with the term enforced by each, and a second run does nothing', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const f = w.signedManifest(doc('irs-2025-0001', 'abyron'));
+    const r = await onboard(f);
+    expect(r.targets.map((t) => [t.target, t.ok])).toEqual([
+      ['ldap', true],
+      ['aws', true],
+    ]);
+    const e = await ldapEntry('abyron');
+    expect(e?.pwdStartTime).toBe('20250206050000Z');
+    expect(e?.pwdEndTime).toBe('20250606040000Z');
+    expect(e?.description).toBe('detailee:irs-2025-0001');
+    expect(await ldapGroupsOf('abyron')).toEqual(['analysts', 'modernization']);
+    const client = await iam();
+    const u = await client.send(new GetUserCommand({ UserName: 'abyron' }));
+    expect(u.User?.Path).toBe('/detailees/');
+    expect(u.User?.Tags).toEqual(expect.arrayContaining([{ Key: 'detailee:ends-at', Value: '2025-06-06T04:00:00.000Z' }]));
+    expect((await client.send(new ListUserPoliciesCommand({ UserName: 'abyron' }))).PolicyNames).toContain('detailee-term');
+    const again = await onboard(f);
+    expect(again.changed).toBe(false);
+    expect((await w.store.getAssignment('irs-2025-0001'))?.state).toBe('active');
+  });
+
+  it('refuses an ended term and an unknown group before writing anything', async () => {
+    w.clock.set('2025-07-01T15:00:00Z');
+    await expect(onboard(w.signedManifest(doc('irs-2025-0002', 'late')))).rejects.toMatchObject({ exit: 2, code: 'onboard.ended' });
+    w.clock.set('2025-02-05T15:00:00Z');
+    const bad = w.signedManifest(doc('irs-2025-0003', 'nogroup', { access: { ldap: { groups: ['no-such-group'] }, aws: { groups: [], policies: [] } } }));
+    await expect(onboard(bad)).rejects.toMatchObject({ exit: 2 });
+    expect(await ldapEntry('nogroup')).toBeUndefined();
+    expect(await w.store.getAssignment('irs-2025-0003')).toBeUndefined();
+  });
+
+  it('converges after a crash at every step, with no duplicate and a journal that shows it', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    // Count the steps of a full onboarding first.
+    const probe = await prepareOnboarding(w.ctx(), w.signedManifest(doc('irs-2025-0100', 'crash0')), undefined);
+    const total = probe.rows.length;
+    for (const t of probe.targets) await t.close();
+    expect(total).toBeGreaterThan(5);
+    class Crash extends Error {}
+    for (let n = 1; n <= total; n++) {
+      const id = `irs-2025-01${String(n).padStart(2, '0')}`;
+      const user = `crash${n}`;
+      const f = w.signedManifest(doc(id, user), `${id}.yaml`);
+      const crashing = w.ctx({
+        afterStep: (count) => {
+          if (count === n) throw new Crash(`killed after step ${n}`);
+        },
+      });
+      await expect(onboard(f, crashing)).rejects.toBeInstanceOf(Crash);
+      const r = await onboard(f);
+      expect(r.targets.every((t) => t.ok)).toBe(true);
+      expect(r.targets.flatMap((t) => t.steps).length).toBe(total - n);
+      expect(await ldapGroupsOf(user)).toEqual(['analysts', 'modernization']);
+      const groups = await (await iam()).send(new ListGroupsForUserCommand({ UserName: user }));
+      expect(groups.Groups?.map((g) => g.GroupName)).toEqual(['detailee-readonly']);
+      const journal = await w.store.journalFor(id);
+      const done = journal.filter((j) => j.status === 'done').map((j) => j.stepId);
+      expect(new Set(done).size).toBe(done.length);
+      expect(done.length).toBe(total);
+      expect(journal.filter((j) => j.status === 'started').length).toBe(total);
+      expect((await w.store.getAssignment(id))?.data.provisioned).toBe(true);
+    }
+    expect((await verifyAudit(w.store)).ok).toBe(true);
+  });
+
+  it('revokes on every target; with the directory down it reports per target, exits 1, and a re-run finishes', async () => {
+    w.clock.set('2025-03-01T15:00:00Z');
+    await onboard(w.signedManifest(doc('irs-2025-0200', 'revokee')));
+    w.slapd.kill();
+    let r;
+    try {
+      r = await revokeAssignment(w.ctx(), 'irs-2025-0200', { reason: 'left early', finalState: 'revoked' });
+    } catch (e) {
+      // Opening the LDAP target itself may fail while it is down; that is an exit-1 failure too.
+      expect((e as { exit?: number }).exit).toBe(1);
+    } finally {
+      await w.slapd.restart();
+    }
+    if (r) {
+      expect(r.complete).toBe(false);
+      expect(r.targets.find((t) => t.target === 'ldap')?.ok).toBe(false);
+    }
+    const again = await revokeAssignment(w.ctx(), 'irs-2025-0200', { reason: 'left early', finalState: 'revoked' });
+    expect(again.targets.map((t) => [t.target, t.ok, t.error])).toEqual([
+      ['ldap', true, undefined],
+      ['aws', true, undefined],
+    ]);
+    expect(again.complete).toBe(true);
+    expect((await ldapEntry('revokee'))?.pwdAccountLockedTime).toBe('000001010000Z');
+    expect(await ldapGroupsOf('revokee')).toEqual([]);
+    const pol = await (await iam()).send(new ListUserPoliciesCommand({ UserName: 'revokee' }));
+    expect(pol.PolicyNames).toContain('detailee-revoked');
+    const rec = await w.store.getAssignment('irs-2025-0200');
+    expect(rec?.state).toBe('revoked');
+    expect((rec?.data.revocation as { complete: boolean }).complete).toBe(true);
+  });
+
+  it('renews in place on every target, within renewals.max, and never after the end', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    await onboard(w.signedManifest(doc('irs-2025-0300', 'renewee')));
+    const am = (days: number, name: string) =>
+      w.signedDoc({ apiVersion: 'detailee/v1', kind: 'Amendment', assignment: 'irs-2025-0300', renewalDays: days, reason: `extended ${name}` }, name);
+    w.clock.set('2025-05-20T15:00:00Z');
+    const r = await renewAssignment(w.ctx(), 'irs-2025-0300', am(60, 'a1.yaml'), undefined);
+    expect(r.term.endsAt).toBe('2025-08-05T00:00:00-04:00');
+    expect((await ldapEntry('renewee'))?.pwdEndTime).toBe('20250805040000Z');
+    const u = await (await iam()).send(new GetUserCommand({ UserName: 'renewee' }));
+    expect(u.User?.Tags).toEqual(expect.arrayContaining([{ Key: 'detailee:ends-at', Value: '2025-08-05T04:00:00.000Z' }]));
+    await expect(renewAssignment(w.ctx(), 'irs-2025-0300', am(30, 'a2.yaml'), undefined)).rejects.toMatchObject({ exit: 2, code: 'renew.limit' });
+    const again = await renewAssignment(w.ctx(), 'irs-2025-0300', join(w.dir, 'a1.yaml'), undefined);
+    expect(again.changed).toBe(false);
+  });
+
+  it('the nightly job: notices once, revocation at the end, lock, drift repaired', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    await onboard(w.signedManifest(doc('irs-2025-0400', 'nightly', { term: { start: '2025-02-06', days: 40, timezone: 'America/New_York' } })));
+    // 40 days from 02-06: last day 03-17, end 03-18 00:00 EDT. The 30-day notice opens 02-16.
+    w.clock.set('2025-02-16T06:00:00Z');
+    const n1 = await runExpire(w.ctx(), { dryRun: false, concurrency: 4 });
+    expect(n1.notices.filter((n) => n.id === 'irs-2025-0400').map((n) => n.key)).toEqual(['pre-expiry:2025-03-18T00:00:00-04:00:30']);
+    const n2 = await runExpire(w.ctx(), { dryRun: false, concurrency: 4 });
+    expect(n2.notices.filter((n) => n.id === 'irs-2025-0400')).toEqual([]);
+    expect(readdirSync(join(w.dir, 'outbox')).filter((f) => f.includes('irs-2025-0400')).length).toBe(1);
+
+    // Another holder's live lock: exit 4.
+    await w.store.acquireLock(LOCK_NAME, 'other-host:1', w.clock.now(), 60_000);
+    await expect(runExpire(w.ctx(), { dryRun: false, concurrency: 4 })).rejects.toMatchObject({ exit: 4 });
+    await w.store.releaseLock(LOCK_NAME, 'other-host:1');
+
+    // The night after the last day (missing the exact midnight does not matter): expired.
+    w.clock.set('2025-03-19T06:00:00Z');
+    const dry = await runExpire(w.ctx(), { dryRun: true, concurrency: 4 });
+    expect(dry.revoked.map((r) => r.id)).toContain('irs-2025-0400');
+    expect((await w.store.getAssignment('irs-2025-0400'))?.state).toBe('active');
+    const run = await runExpire(w.ctx(), { dryRun: false, concurrency: 4 });
+    expect(run.revoked.find((r) => r.id === 'irs-2025-0400')).toMatchObject({ complete: true });
+    expect((await w.store.getAssignment('irs-2025-0400'))?.state).toBe('expired');
+    expect(await w.store.getMeta('expire.heartbeat')).toMatchObject({ at: '2025-03-19T06:00:00.000Z' });
+
+    // Someone re-enables the account by hand: the next run reports drift and re-revokes.
+    await w.slapd.admin((c) => c.modify(`uid=nightly,${w.slapd.peopleDN}`, [{ operation: 'delete', modification: { type: 'pwdAccountLockedTime' } } as never]));
+    w.clock.set('2025-03-20T06:00:00Z');
+    const next = await runExpire(w.ctx(), { dryRun: false, concurrency: 4 });
+    expect(next.drift.find((d) => d.id === 'irs-2025-0400')).toMatchObject({ target: 'ldap', fixed: true });
+    expect((await ldapEntry('nightly'))?.pwdAccountLockedTime).toBe('000001010000Z');
+  });
+
+  it('reconcile finds an orphan account and disables it with fix', async () => {
+    w.clock.set('2025-03-20T06:00:00Z');
+    await w.slapd.admin((c) =>
+      c.add(`uid=ghost,${w.slapd.peopleDN}`, {
+        objectClass: ['inetOrgPerson'],
+        uid: 'ghost',
+        cn: 'Ghost User',
+        sn: 'User',
+        employeeType: 'detailee',
+        description: 'detailee:irs-1999-0001',
+      }),
+    );
+    const { report } = await reconcile(w.ctx(), { fix: false });
+    expect(report.orphans).toEqual(expect.arrayContaining([expect.objectContaining({ target: 'ldap', username: 'ghost', assignmentId: 'irs-1999-0001' })]));
+    const fixing = await reconcile(w.ctx(), { fix: true });
+    const after = await fixing.apply();
+    expect(after.orphans.find((o) => o.username === 'ghost')?.fixed).toBe(true);
+    expect((await ldapEntry('ghost'))?.pwdAccountLockedTime).toBe('000001010000Z');
+  });
+});
