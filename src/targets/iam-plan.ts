@@ -1,0 +1,463 @@
+import { InputError } from '../errors.js';
+import type { Intent, Observed, Step } from './target.js';
+
+/**
+ * The IAM planner and the policy documents detailee writes: pure functions of (observed user,
+ * intent, config). No client is imported here; `iam.ts` turns each step into IAM calls.
+ */
+
+export interface IamPlanConfig {
+  path: string;
+  permissionsBoundary?: string | undefined;
+}
+
+export const TERM_POLICY = 'detailee-term';
+export const REVOKED_POLICY = 'detailee-revoked';
+export const TAG_ASSIGNMENT = 'detailee:assignment';
+export const TAG_ENDS_AT = 'detailee:ends-at';
+export const TAG_MANAGED_BY = 'detailee:managed-by';
+export const TAG_REVOKED_AT = 'detailee:revoked-at';
+export const MANAGED_BY = 'detailee';
+
+export interface IamCredential {
+  id: string;
+  /** `Active` or `Inactive`, as IAM reports it. */
+  status: string;
+}
+
+/** What `inspect` puts in Observed.facts for this target. */
+export interface IamFacts {
+  /** Tagged `detailee:managed-by` = detailee. */
+  managed: boolean;
+  path?: string | undefined;
+  arn?: string | undefined;
+  /** The permissions boundary ARN GetUser reports (moto never reports one). */
+  boundary?: string | undefined;
+  tags: Record<string, string>;
+  accessKeys: IamCredential[];
+  loginProfile: boolean;
+  signingCertificates: IamCredential[];
+  sshPublicKeys: IamCredential[];
+  serviceSpecificCredentials: IamCredential[];
+  /** MFA device serial numbers; virtual ones are ARNs with `:mfa/`. */
+  mfaDevices: string[];
+  inlinePolicies: string[];
+  /** Parsed documents of the inline policies detailee owns (term, revoked), by name. */
+  documents: Record<string, unknown>;
+  /** Listings the endpoint could not answer because an emulator lacks the operation. */
+  unsupported: string[];
+}
+
+export function iamFacts(observed: Observed): IamFacts {
+  const f = observed.facts as Partial<IamFacts>;
+  return {
+    managed: f.managed === true,
+    path: f.path,
+    arn: f.arn,
+    boundary: f.boundary,
+    tags: f.tags ?? {},
+    accessKeys: f.accessKeys ?? [],
+    loginProfile: f.loginProfile === true,
+    signingCertificates: f.signingCertificates ?? [],
+    sshPublicKeys: f.sshPublicKeys ?? [],
+    serviceSpecificCredentials: f.serviceSpecificCredentials ?? [],
+    mfaDevices: f.mfaDevices ?? [],
+    inlinePolicies: f.inlinePolicies ?? [],
+    documents: f.documents ?? {},
+    unsupported: f.unsupported ?? [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time and policy documents
+
+function instant(iso: string, what: string): number {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) throw new InputError(`The ${what} is not an instant: ${JSON.stringify(iso)}`, { code: 'aws.time' });
+  return t;
+}
+
+/**
+ * IAM date conditions are compared at one-second precision here. Rounding always errs towards
+ * denying: the start and the revocation cut-off round up, the end rounds down.
+ */
+function policyTime(iso: string, what: string, round: 'up' | 'down'): string {
+  const ms = instant(iso, what);
+  const s = round === 'up' ? Math.ceil(ms / 1000) : Math.floor(ms / 1000);
+  return new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The canonical tag form of an instant, so equal instants always produce equal tags. */
+export function tagTime(iso: string, what = 'instant'): string {
+  return new Date(instant(iso, what)).toISOString();
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: Record<string, unknown>[];
+}
+
+/**
+ * Deny everything outside [startsAt, endsAt): AWS itself enforces the term, even if the nightly
+ * job never runs. Two statements, because one Condition block ANDs its operators.
+ */
+export function termPolicyDocument(startsAt: string, endsAt: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DetaileeTermNotStarted',
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { DateLessThan: { 'aws:CurrentTime': policyTime(startsAt, 'term start', 'up') } },
+      },
+      {
+        Sid: 'DetaileeTermEnded',
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { DateGreaterThanEquals: { 'aws:CurrentTime': policyTime(endsAt, 'term end', 'down') } },
+      },
+    ],
+  };
+}
+
+/**
+ * Deny everything, and separately deny any request signed with a session issued before the
+ * revocation: the second statement stays meaningful as evidence and if the first is ever
+ * loosened by hand, temporary credentials obtained earlier still die.
+ */
+export function revokedPolicyDocument(revokedAt: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'DetaileeRevoked', Effect: 'Deny', Action: '*', Resource: '*' },
+      {
+        Sid: 'DetaileeRevokedSessions',
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { DateLessThan: { 'aws:TokenIssueTime': policyTime(revokedAt, 'revocation time', 'up') } },
+      },
+    ],
+  };
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, canonical(o[k])]),
+    );
+  }
+  return v;
+}
+
+/** Same policy regardless of key order or formatting (IAM may hand documents back reformatted). */
+export function sameDocument(a: unknown, b: unknown): boolean {
+  return a !== undefined && b !== undefined && JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+/** The term a `detailee-term` document enforces, read back from its conditions. */
+export function termFromDocument(doc: unknown): { startsAt?: string; endsAt?: string } {
+  const out: { startsAt?: string; endsAt?: string } = {};
+  const statements = (doc as { Statement?: unknown } | undefined)?.Statement;
+  if (!Array.isArray(statements)) return out;
+  for (const s of statements as { Condition?: Record<string, Record<string, unknown>> }[]) {
+    const before = s.Condition?.DateLessThan?.['aws:CurrentTime'];
+    const after = s.Condition?.DateGreaterThanEquals?.['aws:CurrentTime'];
+    if (typeof before === 'string' && !Number.isNaN(Date.parse(before))) out.startsAt = new Date(before).toISOString();
+    if (typeof after === 'string' && !Number.isNaN(Date.parse(after))) out.endsAt = new Date(after).toISOString();
+  }
+  return out;
+}
+
+/** A `detailee-revoked` document whose unconditional deny-all is intact. */
+export function hasDenyAll(doc: unknown): boolean {
+  const statements = (doc as { Statement?: unknown } | undefined)?.Statement;
+  const list = Array.isArray(statements) ? statements : statements && typeof statements === 'object' ? [statements] : [];
+  return (list as Record<string, unknown>[]).some(
+    (s) =>
+      s.Effect === 'Deny' &&
+      (s.Action === '*' || (Array.isArray(s.Action) && s.Action.includes('*'))) &&
+      (s.Resource === '*' || (Array.isArray(s.Resource) && s.Resource.includes('*'))) &&
+      s.Condition === undefined &&
+      s.NotAction === undefined &&
+      s.NotResource === undefined,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observations
+
+/**
+ * Revoked means detailee-revoked exists with its deny-all intact. Any credential of any kind that
+ * is usable (active access key, login profile, active signing certificate, SSH key or
+ * service-specific credential) makes an un-revoked user enabled; a user with none cannot sign
+ * anything, so it is reported as not enabled even if it holds groups.
+ */
+export function isDenied(f: IamFacts): boolean {
+  return f.inlinePolicies.includes(REVOKED_POLICY) && hasDenyAll(f.documents[REVOKED_POLICY]);
+}
+
+export function hasUsableCredential(f: IamFacts): boolean {
+  const active = (c: IamCredential) => c.status === 'Active';
+  return (
+    f.loginProfile ||
+    f.accessKeys.some(active) ||
+    f.signingCertificates.some(active) ||
+    f.sshPublicKeys.some(active) ||
+    f.serviceSpecificCredentials.some(active)
+  );
+}
+
+/** Any trace of a revocation: even a damaged deny-all means detailee must not hand the user back out. */
+export function wasRevoked(observed: Observed): boolean {
+  return iamFacts(observed).inlinePolicies.includes(REVOKED_POLICY) || observed.revokedAt !== undefined;
+}
+
+export function isEnabled(f: IamFacts): boolean {
+  return !isDenied(f) && hasUsableCredential(f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+const GROUP_NAME = /^[\w+=,.@-]{1,128}$/;
+const POLICY_ARN = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/[\w+=,.@/-]{1,512}$/;
+
+function check(kind: string, value: string, re: RegExp): void {
+  if (!re.test(value)) {
+    throw new InputError(`The IAM ${kind} ${JSON.stringify(value)} is not valid for IAM.`, {
+      code: 'aws.name',
+      actions: [`Use a valid IAM ${kind}.`],
+    });
+  }
+}
+
+function checkDesiredTerm(startsAt: string, endsAt: string): void {
+  if (instant(startsAt, 'term start') >= instant(endsAt, 'term end')) {
+    throw new InputError(`The term ends (${endsAt}) at or before it starts (${startsAt}).`, { code: 'aws.term' });
+  }
+}
+
+function refuseForeign(observed: Observed, assignmentId: string, kind: Intent['kind']): void {
+  const f = iamFacts(observed);
+  if (observed.assignmentId === assignmentId) return;
+  // A revoke or purge may reach a managed user that lost its assignment tag (reconcile's orphans).
+  if ((kind === 'revoke' || kind === 'purge') && f.managed && observed.assignmentId === undefined) return;
+  const whose =
+    observed.assignmentId !== undefined
+      ? `belongs to assignment ${observed.assignmentId}`
+      : f.managed
+        ? 'is a detailee user with no assignment recorded'
+        : 'has no detailee tags (it was not created by detailee)';
+  throw new InputError(`The IAM user ${observed.username}${f.arn ? ` (${f.arn})` : ''} already exists and ${whose}; refusing to ${kind} it for assignment ${assignmentId}.`, {
+    code: 'aws.foreign-user',
+    actions: ['Choose another username, or have an AWS administrator resolve the existing user.'],
+    details: { username: observed.username, arn: f.arn ?? null, recordedAssignment: observed.assignmentId ?? null },
+  });
+}
+
+function uniq(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+function sameInstant(a: string | undefined, b: string): boolean {
+  return a !== undefined && !Number.isNaN(Date.parse(a)) && Date.parse(a) === Date.parse(b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The planner
+
+export function desiredTags(assignmentId: string, endsAt: string): Record<string, string> {
+  return { [TAG_ASSIGNMENT]: assignmentId, [TAG_ENDS_AT]: tagTime(endsAt, 'term end'), [TAG_MANAGED_BY]: MANAGED_BY };
+}
+
+function step(id: string, action: string, detail: string, params: Record<string, unknown>): Step {
+  return { id, target: 'aws', action, detail, params };
+}
+
+function termStep(username: string, startsAt: string, endsAt: string): Step {
+  const doc = termPolicyDocument(startsAt, endsAt);
+  return step('aws.term.put', 'put term policy', `${TERM_POLICY}: deny all before ${startsAt} and from ${endsAt}`, {
+    username,
+    policyName: TERM_POLICY,
+    document: JSON.stringify(doc),
+  });
+}
+
+function groupRemovals(groups: string[], username: string): Step[] {
+  return uniq(groups)
+    .sort()
+    .map((g) => step(`aws.group.remove:${g}`, 'remove from group', `remove ${username} from ${g}`, { username, group: g }));
+}
+
+function policyDetachments(policies: string[], username: string): Step[] {
+  return uniq(policies)
+    .sort()
+    .map((arn) => step(`aws.policy.detach:${arn}`, 'detach policy', `detach ${arn} from ${username}`, { username, policyArn: arn }));
+}
+
+export function planIam(observed: Observed, intent: Intent, config: IamPlanConfig): Step[] {
+  const f = iamFacts(observed);
+  switch (intent.kind) {
+    case 'provision': {
+      const d = intent.desired;
+      check('user name', d.username, USER_NAME);
+      for (const g of d.groups) check('group name', g, GROUP_NAME);
+      for (const p of d.policies) check('policy ARN', p, POLICY_ARN);
+      checkDesiredTerm(d.startsAt, d.endsAt);
+      const tags = desiredTags(d.assignmentId, d.endsAt);
+      const steps: Step[] = [];
+      if (!observed.exists) {
+        steps.push(
+          step('aws.user.create', 'create user', `create ${config.path}${d.username} for ${d.assignmentId}${config.permissionsBoundary ? ` with boundary ${config.permissionsBoundary}` : ''}`, {
+            username: d.username,
+            path: config.path,
+            tags,
+            ...(config.permissionsBoundary ? { permissionsBoundary: config.permissionsBoundary } : {}),
+          }),
+        );
+      } else {
+        refuseForeign(observed, d.assignmentId, 'provision');
+        if (wasRevoked(observed)) {
+          throw new InputError(`The IAM user ${d.username} was revoked${observed.revokedAt ? ` at ${observed.revokedAt}` : ''}; detailee does not reinstate a revoked user.`, {
+            code: 'aws.provision.revoked',
+            actions: ['A revoked detail needs a new signed assignment; purge the old user first.'],
+          });
+        }
+        if (f.path !== undefined && f.path !== config.path) {
+          // listManaged looks only under the configured path; a user elsewhere would escape reconcile.
+          steps.push(step('aws.user.path', 'move user', `move ${d.username} from ${f.path} to ${config.path}`, { username: d.username, path: config.path }));
+        }
+        if (config.permissionsBoundary && f.boundary !== config.permissionsBoundary) {
+          steps.push(
+            step('aws.boundary.put', 'set permissions boundary', `boundary ${f.boundary ?? '(none)'} → ${config.permissionsBoundary}`, {
+              username: d.username,
+              permissionsBoundary: config.permissionsBoundary,
+            }),
+          );
+        }
+        const stale = Object.entries(tags).filter(([k, v]) => (k === TAG_ENDS_AT ? !sameInstant(f.tags[k], v) : f.tags[k] !== v));
+        if (stale.length > 0) {
+          steps.push(step('aws.user.tag', 'tag user', `set ${stale.map(([k, v]) => `${k}=${v}`).join(', ')}`, { username: d.username, tags }));
+        }
+      }
+      // The term deny goes on before any group or policy, so the user never holds a permission
+      // that AWS would not also cut off at the end of the term.
+      if (!observed.exists || !sameDocument(f.documents[TERM_POLICY], termPolicyDocument(d.startsAt, d.endsAt))) {
+        steps.push(termStep(d.username, d.startsAt, d.endsAt));
+      }
+      const groups = new Set(observed.groups);
+      for (const g of uniq(d.groups)) {
+        if (!groups.has(g)) steps.push(step(`aws.group.add:${g}`, 'add to group', `add ${d.username} to ${g}`, { username: d.username, group: g }));
+      }
+      const policies = new Set(observed.policies);
+      for (const p of uniq(d.policies)) {
+        if (!policies.has(p)) steps.push(step(`aws.policy.attach:${p}`, 'attach policy', `attach ${p} to ${d.username}`, { username: d.username, policyArn: p }));
+      }
+      return steps;
+    }
+    case 'renew': {
+      const d = intent.desired;
+      check('user name', d.username, USER_NAME);
+      checkDesiredTerm(d.startsAt, d.endsAt);
+      if (!observed.exists) {
+        throw new InputError(`There is no IAM user ${d.username} to renew.`, {
+          code: 'aws.renew.missing',
+          actions: ['Run `detailee reconcile` to see why the user is missing.'],
+        });
+      }
+      refuseForeign(observed, d.assignmentId, 'renew');
+      if (wasRevoked(observed)) {
+        throw new InputError(`The IAM user ${d.username} was revoked${observed.revokedAt ? ` at ${observed.revokedAt}` : ''}; a revoked user is not renewed.`, {
+          code: 'aws.renew.revoked',
+          actions: ['A revoked detail needs a new signed assignment.'],
+        });
+      }
+      const steps: Step[] = [];
+      if (!sameDocument(f.documents[TERM_POLICY], termPolicyDocument(d.startsAt, d.endsAt))) steps.push(termStep(d.username, d.startsAt, d.endsAt));
+      const tags = desiredTags(d.assignmentId, d.endsAt);
+      if (!sameInstant(f.tags[TAG_ENDS_AT], d.endsAt) || f.tags[TAG_MANAGED_BY] !== MANAGED_BY) {
+        steps.push(step('aws.user.tag', 'tag user', `${TAG_ENDS_AT} ${f.tags[TAG_ENDS_AT] ?? '(none)'} → ${tags[TAG_ENDS_AT]}`, { username: d.username, tags }));
+      }
+      return steps;
+    }
+    case 'revoke': {
+      check('user name', intent.username, USER_NAME);
+      if (!observed.exists) return [];
+      refuseForeign(observed, intent.assignmentId, 'revoke');
+      const username = intent.username;
+      const steps: Step[] = [];
+      const want = revokedPolicyDocument(intent.revokedAt);
+      // The deny-all goes first: on its own it stops every request, whatever happens to the
+      // steps after it, and those steps are what make the revocation tidy and reversible.
+      if (!sameDocument(f.documents[REVOKED_POLICY], want)) {
+        steps.push(
+          step('aws.revoked.put', 'put deny-all', `${REVOKED_POLICY}: deny all, and sessions issued before ${intent.revokedAt}`, {
+            username,
+            policyName: REVOKED_POLICY,
+            document: JSON.stringify(want),
+          }),
+        );
+      }
+      for (const k of f.accessKeys.filter((c) => c.status === 'Active')) {
+        steps.push(step(`aws.key.deactivate:${k.id}`, 'deactivate access key', `set ${k.id} Inactive`, { username, accessKeyId: k.id }));
+      }
+      if (f.loginProfile) steps.push(step('aws.login-profile.delete', 'delete login profile', `delete the console password of ${username}`, { username }));
+      for (const c of f.signingCertificates.filter((x) => x.status === 'Active')) {
+        steps.push(step(`aws.signing-certificate.deactivate:${c.id}`, 'deactivate signing certificate', `set ${c.id} Inactive`, { username, certificateId: c.id }));
+      }
+      for (const c of f.sshPublicKeys.filter((x) => x.status === 'Active')) {
+        steps.push(step(`aws.ssh-key.deactivate:${c.id}`, 'deactivate SSH key', `set ${c.id} Inactive`, { username, sshPublicKeyId: c.id }));
+      }
+      for (const c of f.serviceSpecificCredentials.filter((x) => x.status === 'Active')) {
+        steps.push(
+          step(`aws.service-credential.deactivate:${c.id}`, 'deactivate service credential', `set ${c.id} Inactive`, { username, serviceSpecificCredentialId: c.id }),
+        );
+      }
+      steps.push(...groupRemovals(observed.groups, username));
+      steps.push(...policyDetachments(observed.policies, username));
+      const at = tagTime(intent.revokedAt, 'revocation time');
+      if (!sameInstant(f.tags[TAG_REVOKED_AT], at)) {
+        steps.push(step('aws.revoked.tag', 'tag revocation', `${TAG_REVOKED_AT}=${at}`, { username, tags: { [TAG_REVOKED_AT]: at } }));
+      }
+      return steps;
+    }
+    case 'purge': {
+      check('user name', intent.username, USER_NAME);
+      if (!observed.exists) return [];
+      refuseForeign(observed, intent.assignmentId, 'purge');
+      const username = intent.username;
+      // The order AWS documents for deleting a user (DeleteUser fails while any of these remain).
+      const steps: Step[] = [];
+      if (f.loginProfile) steps.push(step('aws.login-profile.delete', 'delete login profile', `delete the console password of ${username}`, { username }));
+      for (const k of f.accessKeys) steps.push(step(`aws.key.delete:${k.id}`, 'delete access key', `delete ${k.id}`, { username, accessKeyId: k.id }));
+      for (const c of f.signingCertificates) {
+        steps.push(step(`aws.signing-certificate.delete:${c.id}`, 'delete signing certificate', `delete ${c.id}`, { username, certificateId: c.id }));
+      }
+      for (const c of f.sshPublicKeys) steps.push(step(`aws.ssh-key.delete:${c.id}`, 'delete SSH key', `delete ${c.id}`, { username, sshPublicKeyId: c.id }));
+      for (const c of f.serviceSpecificCredentials) {
+        steps.push(step(`aws.service-credential.delete:${c.id}`, 'delete service credential', `delete ${c.id}`, { username, serviceSpecificCredentialId: c.id }));
+      }
+      for (const serial of f.mfaDevices) {
+        steps.push(step(`aws.mfa.deactivate:${serial}`, 'deactivate MFA device', `deactivate ${serial}`, { username, serialNumber: serial }));
+        // Hardware devices belong to the agency and are only detached; virtual ones die with the user.
+        if (serial.includes(':mfa/')) steps.push(step(`aws.mfa.delete:${serial}`, 'delete virtual MFA device', `delete ${serial}`, { username, serialNumber: serial }));
+      }
+      // detailee-revoked goes last of the inline policies: until then it still denies everything.
+      const inline = uniq(f.inlinePolicies).sort((a, b) => Number(a === REVOKED_POLICY) - Number(b === REVOKED_POLICY) || a.localeCompare(b));
+      for (const name of inline) steps.push(step(`aws.inline.delete:${name}`, 'delete inline policy', `delete ${name} from ${username}`, { username, policyName: name }));
+      steps.push(...policyDetachments(observed.policies, username));
+      steps.push(...groupRemovals(observed.groups, username));
+      steps.push(step('aws.user.delete', 'delete user', `delete ${username}`, { username, assignmentId: observed.assignmentId ?? null }));
+      return steps;
+    }
+  }
+}

@@ -1,0 +1,610 @@
+import type * as IamSdk from '@aws-sdk/client-iam';
+import type { IAMClient, IAMClientConfig } from '@aws-sdk/client-iam';
+import type { AwsConfig } from '../config/schema.js';
+import { ActionError, DetaileeError, InputError } from '../errors.js';
+import {
+  MANAGED_BY,
+  REVOKED_POLICY,
+  TAG_ASSIGNMENT,
+  TAG_ENDS_AT,
+  TAG_MANAGED_BY,
+  TAG_REVOKED_AT,
+  TERM_POLICY,
+  hasDenyAll,
+  iamFacts,
+  isDenied,
+  isEnabled,
+  planIam,
+  revokedPolicyDocument,
+  sameDocument,
+  tagTime,
+  termFromDocument,
+  type IamCredential,
+  type IamFacts,
+} from './iam-plan.js';
+import type { Intent, Observed, Step, Target, VerifyResult } from './target.js';
+
+type Sdk = typeof IamSdk;
+
+export interface IamTargetOptions {
+  /** Accepted for symmetry with the other targets; every instant this target writes comes from the intent. */
+  clock?: { now(): Date };
+  /** Explicit credentials (tests, emulators); otherwise the SDK's default provider chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Backoff sleeps go through here, so retry tests never wait. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Told the operation name of every HTTP request as it is sent, retries included. */
+  onCall?: (operation: string) => void;
+}
+
+export type IamTarget = Target & {
+  /** HTTP requests sent to IAM so far, each retry counted (for benchmarks). */
+  readonly calls: number;
+};
+
+/** Bounded fan-out for per-user reads in listManaged. */
+const LOOKUP_CONCURRENCY = 8;
+/** A runaway Marker loop must end: 1000 pages is far beyond any real IAM listing. */
+const MAX_PAGES = 1000;
+const BACKOFF_BASE_MS = 100;
+const THROTTLE_BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 20_000;
+
+interface SdkErrorLike {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { statusCode?: number; headers?: Record<string, string | undefined> };
+}
+
+/** The AWS error code (e.g. `NoSuchEntity`, `Throttling`) or, for a transport failure, its errno. */
+export function awsErrorCode(e: unknown): string {
+  const x = (e ?? {}) as SdkErrorLike;
+  if (typeof x.Code === 'string' && x.Code !== '') return x.Code;
+  if (typeof x.name === 'string' && x.name !== '' && x.name !== 'Error') return x.name.replace(/Exception$/, '');
+  if (typeof x.code === 'string') return x.code;
+  const status = x.$metadata?.httpStatusCode;
+  return status === undefined ? 'Unknown' : `HTTP${status}`;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0]! : String(e);
+}
+
+interface RetryTokenLike {
+  getRetryCount(): number;
+  getRetryDelay(): number;
+  getRetryCost(): number | undefined;
+}
+
+function token(retryCount: number): RetryTokenLike {
+  // The delay is slept inside the strategy (through the injectable sleep), so the SDK adds none.
+  return { getRetryCount: () => retryCount, getRetryDelay: () => 0, getRetryCost: () => undefined };
+}
+
+/**
+ * Retries throttling and transient failures with full-jitter exponential backoff. IAM's
+ * LimitExceeded is a quota (too many users, keys, policies), not a rate: the SDK's classifier
+ * files it under throttling, and retrying would only delay the same refusal, so it is final here.
+ */
+export function createRetryStrategy(o: {
+  maxAttempts: number;
+  sleep: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** An emulator answering HTML for an operation it lacks; retrying cannot help. */
+  isUnimplemented?: (e: unknown) => boolean;
+}): NonNullable<IAMClientConfig['retryStrategy']> {
+  const random = o.random ?? Math.random;
+  return {
+    mode: 'standard',
+    acquireInitialRetryToken: async () => token(0),
+    refreshRetryTokenForRetry: async (previous: RetryTokenLike, info: { error?: unknown; errorType: string }) => {
+      const code = awsErrorCode(info.error);
+      const quota = code === 'LimitExceeded';
+      const retryable = (info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT') && !quota && !(o.isUnimplemented?.(info.error) ?? false);
+      const done = previous.getRetryCount() + 1;
+      if (!retryable || done >= o.maxAttempts) throw info.error ?? new Error('not retryable');
+      const base = info.errorType === 'THROTTLING' ? THROTTLE_BACKOFF_BASE_MS : BACKOFF_BASE_MS;
+      await o.sleep(Math.floor(random() * Math.min(BACKOFF_CAP_MS, base * 2 ** previous.getRetryCount())));
+      return token(done);
+    },
+    recordSuccess: () => undefined,
+  };
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function createIamTarget(config: AwsConfig, options: IamTargetOptions = {}): Promise<IamTarget> {
+  const where = `AWS IAM${config.endpoint ? ` at ${config.endpoint}` : ''}`;
+  const planConfig = { path: config.path, permissionsBoundary: config.permissionsBoundary };
+
+  /**
+   * moto answers an operation it does not implement with an HTML 500 page. Real IAM never sends
+   * HTML, so this is only honoured against a configured (emulator) endpoint.
+   */
+  const isUnimplemented = (e: unknown): boolean => {
+    if (config.endpoint === undefined) return false;
+    const r = (e as SdkErrorLike | undefined)?.$response;
+    const status = r?.statusCode ?? (e as SdkErrorLike | undefined)?.$metadata?.httpStatusCode ?? 0;
+    return status >= 500 && /text\/html/i.test(r?.headers?.['content-type'] ?? '');
+  };
+
+  const sdk: Sdk = await import('@aws-sdk/client-iam');
+  const client: IAMClient = new sdk.IAMClient({
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    maxAttempts: config.maxAttempts,
+    retryStrategy: createRetryStrategy({ maxAttempts: config.maxAttempts, sleep: options.sleep ?? defaultSleep, isUnimplemented }),
+    // Without throwOnRequestTimeout this SDK only logs a breached requestTimeout and keeps waiting.
+    requestHandler: { requestTimeout: config.timeoutMs, connectionTimeout: config.timeoutMs, throwOnRequestTimeout: true },
+  });
+  let calls = 0;
+  let closed = false;
+  // Low priority in finalizeRequest runs inside the retry loop: once per request on the wire.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls++;
+      options.onCall?.(String(context.commandName ?? 'unknown').replace(/Command$/, ''));
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'detaileeCallObserver' },
+  );
+
+  /**
+   * One IAM call. Codes in `ok` are an answer, not a failure (NoSuchEntity on a delete means
+   * done); anything else becomes an ActionError naming the target, operation and AWS code.
+   */
+  async function call<T>(operation: string, fn: () => Promise<T>, ok: string[] = []): Promise<T | undefined> {
+    if (closed) throw new ActionError(`${where}: the target was closed.`, { code: 'aws.closed' });
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof DetaileeError) throw e;
+      const code = awsErrorCode(e);
+      if (ok.includes(code)) return undefined;
+      throw new ActionError(`${where}: ${operation} failed (${code}): ${errText(e)}`, {
+        code: 'aws.operation',
+        actions:
+          code === 'LimitExceeded'
+            ? ['An IAM quota is exhausted; have an AWS administrator raise it or clean up, then run the command again.']
+            : ['Check the AWS credentials, permissions and network, then run the command again.'],
+        details: { target: 'aws', operation, awsCode: code },
+        cause: e,
+      });
+    }
+  }
+
+  async function must<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return (await call(operation, fn)) as T;
+  }
+
+  /** Every page of a Marker-paginated listing. */
+  async function collect<O extends { IsTruncated?: boolean | undefined; Marker?: string | undefined }, T>(
+    operation: string,
+    page: (marker: string | undefined) => Promise<O>,
+    pick: (o: O) => T[] | undefined,
+    ok: string[] = [],
+  ): Promise<T[] | undefined> {
+    const out: T[] = [];
+    let marker: string | undefined;
+    for (let i = 0; i < MAX_PAGES; i++) {
+      const r = await call(operation, () => page(marker), ok);
+      if (r === undefined) return undefined;
+      out.push(...(pick(r) ?? []));
+      if (!r.IsTruncated || !r.Marker) return out;
+      marker = r.Marker;
+    }
+    throw new ActionError(`${where}: ${operation} returned more than ${MAX_PAGES} pages.`, { code: 'aws.pagination', details: { target: 'aws', operation } });
+  }
+
+  /** Listings of credentials some emulators lack: recorded as unsupported instead of failing. */
+  async function optionalList<T>(name: string, unsupported: string[], fn: () => Promise<T[] | undefined>): Promise<T[]> {
+    try {
+      return (await fn()) ?? [];
+    } catch (e) {
+      if (e instanceof ActionError && isUnimplemented(e.cause)) {
+        unsupported.push(name);
+        return [];
+      }
+      throw e;
+    }
+  }
+
+  function decodeDocument(raw: string | undefined): unknown {
+    if (raw === undefined) return undefined;
+    // IAM returns policy documents URL-encoded (RFC 3986).
+    for (const text of [safeDecode(raw), raw]) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        // Try the other form.
+      }
+    }
+    return raw;
+  }
+
+  const creds = (items: { id: string | undefined; status: string | undefined }[]): IamCredential[] =>
+    items
+      .filter((c): c is { id: string; status: string | undefined } => c.id !== undefined)
+      .map((c) => ({ id: c.id, status: c.status ?? 'Unknown' }))
+      // Sorted, so the same account always yields the same plan.
+      .sort((a, b) => a.id.localeCompare(b.id));
+
+  async function inspect(username: string, knownTags?: Record<string, string>): Promise<Observed> {
+    const U = { UserName: username };
+    const got = await call(`GetUser ${username}`, () => client.send(new sdk.GetUserCommand(U)), ['NoSuchEntity']);
+    const user = got?.User;
+    if (!user) return observe(username, undefined);
+    const unsupported: string[] = [];
+    const [tags, groups, policies, inline, keys, profile, certs, ssh, service, mfa] = await Promise.all([
+      // GetUser carries the tags; ListUserTags only when it did not (some emulators omit them).
+      knownTags !== undefined
+        ? Promise.resolve(knownTags)
+        : user.Tags !== undefined
+          ? Promise.resolve(Object.fromEntries(user.Tags.map((t) => [t.Key ?? '', t.Value ?? ''])))
+          : tagsOf(username),
+      collect(`ListGroupsForUser ${username}`, (Marker) => client.send(new sdk.ListGroupsForUserCommand({ ...U, Marker })), (r) => r.Groups?.map((g) => g.GroupName ?? '')),
+      collect(`ListAttachedUserPolicies ${username}`, (Marker) => client.send(new sdk.ListAttachedUserPoliciesCommand({ ...U, Marker })), (r) =>
+        r.AttachedPolicies?.map((p) => p.PolicyArn ?? ''),
+      ),
+      collect(`ListUserPolicies ${username}`, (Marker) => client.send(new sdk.ListUserPoliciesCommand({ ...U, Marker })), (r) => r.PolicyNames),
+      collect(`ListAccessKeys ${username}`, (Marker) => client.send(new sdk.ListAccessKeysCommand({ ...U, Marker })), (r) =>
+        r.AccessKeyMetadata?.map((k) => ({ id: k.AccessKeyId, status: k.Status })),
+      ),
+      call(`GetLoginProfile ${username}`, () => client.send(new sdk.GetLoginProfileCommand(U)), ['NoSuchEntity']),
+      optionalList('ListSigningCertificates', unsupported, () =>
+        collect(`ListSigningCertificates ${username}`, (Marker) => client.send(new sdk.ListSigningCertificatesCommand({ ...U, Marker })), (r) =>
+          r.Certificates?.map((c) => ({ id: c.CertificateId, status: c.Status })),
+        ),
+      ),
+      optionalList('ListSSHPublicKeys', unsupported, () =>
+        collect(`ListSSHPublicKeys ${username}`, (Marker) => client.send(new sdk.ListSSHPublicKeysCommand({ ...U, Marker })), (r) =>
+          r.SSHPublicKeys?.map((c) => ({ id: c.SSHPublicKeyId, status: c.Status })),
+        ),
+      ),
+      optionalList('ListServiceSpecificCredentials', unsupported, () =>
+        collect(`ListServiceSpecificCredentials ${username}`, (Marker) => client.send(new sdk.ListServiceSpecificCredentialsCommand({ ...U, Marker })), (r) =>
+          r.ServiceSpecificCredentials?.map((c) => ({ id: c.ServiceSpecificCredentialId, status: c.Status })),
+        ),
+      ),
+      optionalList('ListMFADevices', unsupported, () =>
+        collect(`ListMFADevices ${username}`, (Marker) => client.send(new sdk.ListMFADevicesCommand({ ...U, Marker })), (r) => r.MFADevices?.map((d) => d.SerialNumber ?? '')),
+      ),
+    ]);
+    const inlinePolicies = [...new Set(inline ?? [])].sort();
+    const documents: Record<string, unknown> = {};
+    await Promise.all(
+      [TERM_POLICY, REVOKED_POLICY]
+        .filter((n) => inlinePolicies.includes(n))
+        .map(async (name) => {
+          const r = await call(`GetUserPolicy ${username} ${name}`, () => client.send(new sdk.GetUserPolicyCommand({ ...U, PolicyName: name })), ['NoSuchEntity']);
+          if (r) documents[name] = decodeDocument(r.PolicyDocument);
+        }),
+    );
+    const facts: IamFacts = {
+      managed: tags[TAG_MANAGED_BY] === MANAGED_BY,
+      path: user.Path,
+      arn: user.Arn,
+      boundary: user.PermissionsBoundary?.PermissionsBoundaryArn,
+      tags,
+      accessKeys: creds(keys ?? []),
+      loginProfile: profile !== undefined,
+      signingCertificates: creds(certs),
+      sshPublicKeys: creds(ssh),
+      serviceSpecificCredentials: creds(service),
+      mfaDevices: mfa.filter((s) => s !== '').sort(),
+      inlinePolicies,
+      documents,
+      unsupported,
+    };
+    return observe(username, facts, [...new Set((groups ?? []).filter((g) => g !== ''))].sort(), [...new Set((policies ?? []).filter((p) => p !== ''))].sort());
+  }
+
+  async function tagsOf(username: string): Promise<Record<string, string>> {
+    const tags = await collect(`ListUserTags ${username}`, (Marker) => client.send(new sdk.ListUserTagsCommand({ UserName: username, Marker })), (r) => r.Tags);
+    return Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  function observe(username: string, f: IamFacts | undefined, groups: string[] = [], policies: string[] = []): Observed {
+    if (!f) {
+      const empty: IamFacts = {
+        managed: false,
+        tags: {},
+        accessKeys: [],
+        loginProfile: false,
+        signingCertificates: [],
+        sshPublicKeys: [],
+        serviceSpecificCredentials: [],
+        mfaDevices: [],
+        inlinePolicies: [],
+        documents: {},
+        unsupported: [],
+      };
+      return { target: 'aws', username, exists: false, enabled: false, groups: [], policies: [], facts: { ...empty } };
+    }
+    const term = termFromDocument(f.documents[TERM_POLICY]);
+    const tagInstant = (k: string) => {
+      const v = f.tags[k];
+      return v === undefined || Number.isNaN(Date.parse(v)) ? v : new Date(v).toISOString();
+    };
+    return {
+      target: 'aws',
+      username,
+      exists: true,
+      assignmentId: f.tags[TAG_ASSIGNMENT],
+      enabled: isEnabled(f),
+      groups,
+      policies,
+      startsAt: term.startsAt,
+      endsAt: tagInstant(TAG_ENDS_AT),
+      revokedAt: tagInstant(TAG_REVOKED_AT),
+      facts: { ...f },
+    };
+  }
+
+  const plan = (observed: Observed, intent: Intent): Step[] => planIam(observed, intent, planConfig);
+
+  function param(s: Step, name: string): string {
+    const v = s.params[name];
+    if (typeof v !== 'string' || v === '') throw new InputError(`Step ${s.id} is missing its ${name}.`, { code: 'aws.step' });
+    return v;
+  }
+
+  function tagList(s: Step): { Key: string; Value: string }[] {
+    const t = s.params.tags;
+    if (t === null || typeof t !== 'object') throw new InputError(`Step ${s.id} is missing its tags.`, { code: 'aws.step' });
+    return Object.entries(t as Record<string, unknown>).map(([Key, Value]) => ({ Key, Value: String(Value) }));
+  }
+
+  const GONE = ['NoSuchEntity'];
+
+  async function apply(s: Step): Promise<void> {
+    if (s.target !== 'aws') throw new InputError(`Step ${s.id} is not an AWS step.`, { code: 'aws.step' });
+    const UserName = param(s, 'username');
+    const i = s.id.indexOf(':');
+    const kind = i < 0 ? s.id : s.id.slice(0, i);
+    switch (kind) {
+      case 'aws.user.create': {
+        const tags = tagList(s);
+        const boundary = typeof s.params.permissionsBoundary === 'string' ? s.params.permissionsBoundary : undefined;
+        const made = await call(
+          `CreateUser ${UserName}`,
+          () =>
+            client.send(
+              new sdk.CreateUserCommand({ UserName, Path: param(s, 'path'), Tags: tags, ...(boundary ? { PermissionsBoundary: boundary } : {}) }),
+            ),
+          ['EntityAlreadyExists'],
+        );
+        if (made) return;
+        // A retry after a crash finds its own user; anyone else's user is not taken over.
+        const want = tags.find((t) => t.Key === TAG_ASSIGNMENT)?.Value;
+        const have = (await tagsOf(UserName))[TAG_ASSIGNMENT];
+        if (have !== want) {
+          throw new ActionError(`${where}: user ${UserName} appeared meanwhile and ${have ? `belongs to assignment ${have}` : 'has no detailee tags'}; not taking it over.`, {
+            code: 'aws.foreign-user',
+            details: { target: 'aws', operation: 'CreateUser', username: UserName, recordedAssignment: have ?? null },
+          });
+        }
+        return;
+      }
+      case 'aws.user.path':
+        await must(`UpdateUser ${UserName}`, () => client.send(new sdk.UpdateUserCommand({ UserName, NewPath: param(s, 'path') })));
+        return;
+      case 'aws.boundary.put':
+        await must(`PutUserPermissionsBoundary ${UserName}`, () =>
+          client.send(new sdk.PutUserPermissionsBoundaryCommand({ UserName, PermissionsBoundary: param(s, 'permissionsBoundary') })),
+        );
+        return;
+      case 'aws.user.tag':
+      case 'aws.revoked.tag':
+        await must(`TagUser ${UserName}`, () => client.send(new sdk.TagUserCommand({ UserName, Tags: tagList(s) })));
+        return;
+      case 'aws.term.put':
+      case 'aws.revoked.put':
+        await must(`PutUserPolicy ${UserName} ${param(s, 'policyName')}`, () =>
+          client.send(new sdk.PutUserPolicyCommand({ UserName, PolicyName: param(s, 'policyName'), PolicyDocument: param(s, 'document') })),
+        );
+        return;
+      case 'aws.group.add':
+        await must(`AddUserToGroup ${UserName} ${param(s, 'group')}`, () => client.send(new sdk.AddUserToGroupCommand({ UserName, GroupName: param(s, 'group') })));
+        return;
+      case 'aws.policy.attach':
+        await must(`AttachUserPolicy ${UserName} ${param(s, 'policyArn')}`, () =>
+          client.send(new sdk.AttachUserPolicyCommand({ UserName, PolicyArn: param(s, 'policyArn') })),
+        );
+        return;
+      case 'aws.key.deactivate':
+        await call(
+          `UpdateAccessKey ${UserName} ${param(s, 'accessKeyId')}`,
+          () => client.send(new sdk.UpdateAccessKeyCommand({ UserName, AccessKeyId: param(s, 'accessKeyId'), Status: 'Inactive' })),
+          GONE,
+        );
+        return;
+      case 'aws.login-profile.delete':
+        await call(`DeleteLoginProfile ${UserName}`, () => client.send(new sdk.DeleteLoginProfileCommand({ UserName })), GONE);
+        return;
+      case 'aws.signing-certificate.deactivate':
+        await call(
+          `UpdateSigningCertificate ${UserName}`,
+          () => client.send(new sdk.UpdateSigningCertificateCommand({ UserName, CertificateId: param(s, 'certificateId'), Status: 'Inactive' })),
+          GONE,
+        );
+        return;
+      case 'aws.ssh-key.deactivate':
+        await call(
+          `UpdateSSHPublicKey ${UserName}`,
+          () => client.send(new sdk.UpdateSSHPublicKeyCommand({ UserName, SSHPublicKeyId: param(s, 'sshPublicKeyId'), Status: 'Inactive' })),
+          GONE,
+        );
+        return;
+      case 'aws.service-credential.deactivate':
+        await call(
+          `UpdateServiceSpecificCredential ${UserName}`,
+          () =>
+            client.send(
+              new sdk.UpdateServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId: param(s, 'serviceSpecificCredentialId'), Status: 'Inactive' }),
+            ),
+          GONE,
+        );
+        return;
+      case 'aws.group.remove':
+        await call(`RemoveUserFromGroup ${UserName} ${param(s, 'group')}`, () => client.send(new sdk.RemoveUserFromGroupCommand({ UserName, GroupName: param(s, 'group') })), GONE);
+        return;
+      case 'aws.policy.detach':
+        await call(
+          `DetachUserPolicy ${UserName} ${param(s, 'policyArn')}`,
+          () => client.send(new sdk.DetachUserPolicyCommand({ UserName, PolicyArn: param(s, 'policyArn') })),
+          GONE,
+        );
+        return;
+      case 'aws.key.delete':
+        await call(`DeleteAccessKey ${UserName} ${param(s, 'accessKeyId')}`, () => client.send(new sdk.DeleteAccessKeyCommand({ UserName, AccessKeyId: param(s, 'accessKeyId') })), GONE);
+        return;
+      case 'aws.signing-certificate.delete':
+        await call(
+          `DeleteSigningCertificate ${UserName}`,
+          () => client.send(new sdk.DeleteSigningCertificateCommand({ UserName, CertificateId: param(s, 'certificateId') })),
+          GONE,
+        );
+        return;
+      case 'aws.ssh-key.delete':
+        await call(`DeleteSSHPublicKey ${UserName}`, () => client.send(new sdk.DeleteSSHPublicKeyCommand({ UserName, SSHPublicKeyId: param(s, 'sshPublicKeyId') })), GONE);
+        return;
+      case 'aws.service-credential.delete':
+        await call(
+          `DeleteServiceSpecificCredential ${UserName}`,
+          () => client.send(new sdk.DeleteServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId: param(s, 'serviceSpecificCredentialId') })),
+          GONE,
+        );
+        return;
+      case 'aws.mfa.deactivate':
+        await call(`DeactivateMFADevice ${UserName}`, () => client.send(new sdk.DeactivateMFADeviceCommand({ UserName, SerialNumber: param(s, 'serialNumber') })), GONE);
+        return;
+      case 'aws.mfa.delete':
+        await call(`DeleteVirtualMFADevice ${param(s, 'serialNumber')}`, () => client.send(new sdk.DeleteVirtualMFADeviceCommand({ SerialNumber: param(s, 'serialNumber') })), GONE);
+        return;
+      case 'aws.inline.delete':
+        await call(`DeleteUserPolicy ${UserName} ${param(s, 'policyName')}`, () => client.send(new sdk.DeleteUserPolicyCommand({ UserName, PolicyName: param(s, 'policyName') })), GONE);
+        return;
+      case 'aws.user.delete':
+        await call(`DeleteUser ${UserName}`, () => client.send(new sdk.DeleteUserCommand({ UserName })), GONE);
+        return;
+      default:
+        throw new InputError(`The AWS target does not know step ${s.id}.`, { code: 'aws.step' });
+    }
+  }
+
+  async function preflight(intent: Intent): Promise<void> {
+    if (intent.kind !== 'provision' && intent.kind !== 'renew') return;
+    const d = intent.desired;
+    const groups = [...new Set(d.groups)];
+    const policies = [...new Set([...d.policies, ...(config.permissionsBoundary ? [config.permissionsBoundary] : [])])];
+    const [g, p] = await Promise.all([
+      Promise.all(groups.map((GroupName) => call(`GetGroup ${GroupName}`, () => client.send(new sdk.GetGroupCommand({ GroupName, MaxItems: 1 })), GONE))),
+      Promise.all(policies.map((PolicyArn) => call(`GetPolicy ${PolicyArn}`, () => client.send(new sdk.GetPolicyCommand({ PolicyArn })), GONE))),
+    ]);
+    const missingGroups = groups.filter((_, i) => g[i] === undefined);
+    const missingPolicies = policies.filter((_, i) => p[i] === undefined);
+    if (missingGroups.length + missingPolicies.length > 0) {
+      const parts = [
+        ...(missingGroups.length ? [`group${missingGroups.length > 1 ? 's' : ''} ${missingGroups.join(', ')}`] : []),
+        ...(missingPolicies.length ? [`polic${missingPolicies.length > 1 ? 'ies' : 'y'} ${missingPolicies.join(', ')}`] : []),
+      ];
+      throw new InputError(`${where}: IAM ${parts.join(' and ')} not found.`, {
+        code: 'aws.unknown',
+        actions: ['Fix access.aws in the assignment (or targets.aws.permissionsBoundary in the config), or have the group or policy created first.'],
+        details: { groups: missingGroups, policies: missingPolicies },
+      });
+    }
+  }
+
+  async function verify(intent: Intent): Promise<VerifyResult> {
+    const username = intent.kind === 'provision' || intent.kind === 'renew' ? intent.desired.username : intent.username;
+    const observed = await inspect(username);
+    const f = iamFacts(observed);
+    const problems: string[] = [];
+    let steps: Step[] = [];
+    try {
+      steps = plan(observed, intent);
+    } catch (e) {
+      problems.push(errText(e));
+    }
+    if (intent.kind === 'revoke') {
+      if (observed.exists) {
+        // Evidence, one line per property a revocation promises, read back from IAM.
+        const active = f.accessKeys.filter((k) => k.status === 'Active').map((k) => k.id);
+        if (active.length) problems.push(`active access keys: ${active.join(', ')}`);
+        if (f.loginProfile) problems.push('login profile (console password) still present');
+        const otherActive = [...f.signingCertificates, ...f.sshPublicKeys, ...f.serviceSpecificCredentials].filter((c) => c.status === 'Active').map((c) => c.id);
+        if (otherActive.length) problems.push(`active credentials: ${otherActive.join(', ')}`);
+        if (observed.groups.length) problems.push(`still in groups: ${observed.groups.join(', ')}`);
+        if (observed.policies.length) problems.push(`managed policies still attached: ${observed.policies.join(', ')}`);
+        const doc = f.documents[REVOKED_POLICY];
+        if (!f.inlinePolicies.includes(REVOKED_POLICY)) problems.push(`inline policy ${REVOKED_POLICY} missing`);
+        else if (!hasDenyAll(doc) || !sameDocument(doc, revokedPolicyDocument(intent.revokedAt))) problems.push(`inline policy ${REVOKED_POLICY} does not hold the expected deny`);
+        if (observed.revokedAt === undefined) problems.push(`tag ${TAG_REVOKED_AT} missing`);
+        else if (observed.revokedAt !== tagTime(intent.revokedAt)) problems.push(`tag ${TAG_REVOKED_AT} is ${observed.revokedAt}, not ${tagTime(intent.revokedAt)}`);
+      }
+    } else {
+      for (const s of steps) problems.push(`${s.id}: ${s.detail}`);
+      if (intent.kind === 'purge' && observed.exists) problems.push(`user ${f.arn ?? username} still exists`);
+      if ((intent.kind === 'provision' || intent.kind === 'renew') && observed.exists && isDenied(f)) {
+        problems.push(`${REVOKED_POLICY} denies everything; detailee does not reinstate revoked users`);
+      }
+    }
+    return { target: 'aws', ok: problems.length === 0, problems: [...new Set(problems)], observed };
+  }
+
+  async function listManaged(): Promise<Observed[]> {
+    const users =
+      (await collect(`ListUsers ${config.path}`, (Marker) => client.send(new sdk.ListUsersCommand({ PathPrefix: config.path, Marker })), (r) =>
+        r.Users?.map((u) => u.UserName ?? '').filter((n) => n !== ''),
+      )) ?? [];
+    const out: Observed[] = [];
+    for (let i = 0; i < users.length; i += LOOKUP_CONCURRENCY) {
+      const chunk = users.slice(i, i + LOOKUP_CONCURRENCY);
+      const observed = await Promise.all(
+        chunk.map(async (u) => {
+          const tags = await tagsOf(u);
+          if (tags[TAG_MANAGED_BY] !== MANAGED_BY) return undefined;
+          const o = await inspect(u, tags);
+          // Deleted between the listing and the read: not an account any more.
+          return o.exists ? o : undefined;
+        }),
+      );
+      for (const o of observed) if (o) out.push(o);
+    }
+    return out.sort((a, b) => a.username.localeCompare(b.username));
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    client.destroy();
+  }
+
+  return {
+    name: 'aws',
+    preflight,
+    inspect: (username: string) => inspect(username),
+    plan,
+    apply,
+    verify,
+    listManaged,
+    close,
+    get calls() {
+      return calls;
+    },
+  };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
