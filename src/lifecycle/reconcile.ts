@@ -42,7 +42,14 @@ export async function reconcile(ctx: Context, o: { fix: boolean; targets?: Targe
           continue;
         }
         const intent = intentFor(rec, target, ctx.clock.now());
-        const steps = target.plan(obs, intent);
+        let steps;
+        try {
+          steps = target.plan(obs, intent);
+        } catch (e) {
+          // One account the planner refuses (foreign, or revoked under an active assignment) is a finding, not the end of the run.
+          report.drift.push({ id: rec.id, target: target.name, problems: [(e as Error).message], fixable: false, fixed: false });
+          continue;
+        }
         const problems = steps.map((st) => `${st.id}: ${st.detail}`);
         if (intent.kind === 'provision') {
           const want = new Set(intent.desired.groups);
@@ -96,7 +103,12 @@ export async function reconcile(ctx: Context, o: { fix: boolean; targets?: Targe
 }
 
 function queue(fixes: { plan: PlannedTarget; id: string; onDone: (ok: boolean) => void }[], target: Target, intent: Intent, obs: Observed, id: string, onDone: (ok: boolean) => void): void {
-  const steps = target.plan(obs, intent);
+  let steps;
+  try {
+    steps = target.plan(obs, intent);
+  } catch {
+    return; // reported already; nothing safe to apply
+  }
   if (steps.length > 0) fixes.push({ plan: { target, intent, steps }, id, onDone });
 }
 

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Attribute, Change } from 'ldapts';
 import { GetUserCommand, ListGroupsForUserCommand, ListUserPoliciesCommand } from '@aws-sdk/client-iam';
 import { verifyAudit } from '../../src/audit/audit.js';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
@@ -194,7 +195,7 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
     expect(await w.store.getMeta('expire.heartbeat')).toMatchObject({ at: '2025-03-19T06:00:00.000Z' });
 
     // Someone re-enables the account by hand: the next run reports drift and re-revokes.
-    await w.slapd.admin((c) => c.modify(`uid=nightly,${w.slapd.peopleDN}`, [{ operation: 'delete', modification: { type: 'pwdAccountLockedTime' } } as never]));
+    await w.slapd.admin((c) => c.modify(`uid=nightly,${w.slapd.peopleDN}`, [new Change({ operation: 'delete', modification: new Attribute({ type: 'pwdAccountLockedTime' }) })]));
     w.clock.set('2025-03-20T06:00:00Z');
     const next = await runExpire(w.ctx(), { dryRun: false, concurrency: 4 });
     expect(next.drift.find((d) => d.id === 'irs-2025-0400')).toMatchObject({ target: 'ldap', fixed: true });
