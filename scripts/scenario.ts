@@ -82,7 +82,7 @@ export function prepare(dir: string, servers: Servers): { manifest: string; answ
       peopleDN: servers.ldap.peopleDN,
       groupsDN: servers.ldap.groupsDN,
     },
-    aws: { region: 'us-east-1', endpoint: servers.awsEndpoint, path: '/detailees/' },
+    aws: { region: 'us-east-1', endpoint: servers.awsEndpoint, path: '/detailees/', unsupportedOperations: ['ListServiceSpecificCredentials'] },
   };
   writeFileSync(cfgPath, stringify(cfg));
   const manifest = join(dir, 'assignment.yaml');

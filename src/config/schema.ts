@@ -72,6 +72,10 @@ export const configSchema = z.strictObject({
             .optional(),
           timeoutMs: z.number().int().min(100).max(600_000).default(15_000),
           maxAttempts: z.number().int().min(1).max(20).default(5),
+          /** Read-only listings an emulator does not implement (moto: ListServiceSpecificCredentials); never for real IAM. */
+          unsupportedOperations: z
+            .array(z.enum(['ListServiceSpecificCredentials', 'ListSigningCertificates', 'ListSSHPublicKeys', 'ListMFADevices']))
+            .default([]),
         })
         .optional(),
     })

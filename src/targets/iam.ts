@@ -202,6 +202,11 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
 
   /** Listings of credentials some emulators lack: recorded as unsupported instead of failing. */
   async function optionalList<T>(name: string, unsupported: string[], fn: () => Promise<T[] | undefined>): Promise<T[]> {
+    // Declared gaps are not asked at all: moto can stall a connection on the operations it lacks.
+    if ((config.unsupportedOperations as readonly string[] | undefined)?.includes(name)) {
+      unsupported.push(name);
+      return [];
+    }
     try {
       return (await fn()) ?? [];
     } catch (e) {

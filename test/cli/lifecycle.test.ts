@@ -106,7 +106,7 @@ describe('detailee CLI: killed at every step of onboarding', () => {
       const killed = cli(dir, ['onboard', manifest, '--yes', '--json'], '2025-02-05T15:00:00Z', { DETAILEE_FAULT_AFTER_STEP: String(n) });
       expect(killed.exit).not.toBe(0);
       const resumed = cli(dir, ['onboard', manifest, '--yes', '--json'], '2025-02-05T15:00:00Z');
-      expect(resumed.exit).toBe(0);
+      expect(resumed.exit, `after a kill at step ${n}: ${JSON.stringify(resumed.json)} ${resumed.stderr}`).toBe(0);
       const done = (resumed.json as { targets: { steps: unknown[] }[] }).targets.flatMap((t) => t.steps).length;
       expect(done).toBe(n === total ? 0 : total - n);
       // Reset for the next N: revoke and purge are not what this test is about, so use a new id.

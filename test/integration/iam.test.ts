@@ -42,7 +42,7 @@ beforeEach(async () => {
 });
 
 function config(over: Partial<AwsConfig> = {}): AwsConfig {
-  return { region: 'us-east-1', endpoint: moto.endpoint, path: '/detailees/', timeoutMs: 5_000, maxAttempts: 3, ...over };
+  return { region: 'us-east-1', endpoint: moto.endpoint, path: '/detailees/', timeoutMs: 5_000, maxAttempts: 3, unsupportedOperations: [], ...over };
 }
 
 async function open(over: Partial<AwsConfig> = {}, onCall?: (op: string) => void): Promise<IamTarget> {
@@ -370,7 +370,7 @@ describe('IAM target retries (fake IAM HTTP endpoint: moto cannot throttle or hi
 
   async function fakeTarget(sleeps: number[], over: Partial<AwsConfig> = {}): Promise<IamTarget> {
     const t = await createIamTarget(
-      { region: 'us-east-1', endpoint, path: '/detailees/', timeoutMs: 5_000, maxAttempts: 4, ...over },
+      { region: 'us-east-1', endpoint, path: '/detailees/', timeoutMs: 5_000, maxAttempts: 4, unsupportedOperations: [], ...over },
       { clock, credentials: moto.credentials, sleep: async (ms) => void sleeps.push(ms) },
     );
     opened.push(t);
