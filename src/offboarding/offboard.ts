@@ -185,7 +185,7 @@ function writeAtomic(path: string, data: string | Buffer): void {
 /** Re-read every target now; a revocation the store believes in but a target denies is not evidence. */
 async function verifyRevocationLive(ctx: Context, rec: AssignmentRecord): Promise<RevocationEvidence> {
   const revokedAt = rec.revokedAt ?? rec.term.endsAt;
-  let targets = await ctx.openTargets();
+  const targets = await ctx.openTargets();
   try {
     let results = await Promise.all(targets.map((t) => t.verify(revokeIntent(rec, revokedAt))));
     if (results.some((r) => !r.ok)) {
@@ -204,6 +204,5 @@ async function verifyRevocationLive(ctx: Context, rec: AssignmentRecord): Promis
     return { revokedAt, targets: results.map((r) => ({ target: r.target, verifiedAt: at, evidence: [`read back ${at}: account ${r.observed.exists ? 'disabled' : 'absent'}; groups: ${r.observed.groups.length}`] })) };
   } finally {
     await closeTargets(targets);
-    targets = [];
   }
 }

@@ -88,7 +88,7 @@ export class SqliteStore implements Store {
     checkSchemaVersion(seen, this.location, true);
     if (seen === LATEST_SCHEMA) return { from: seen, to: seen };
     this.db.exec('BEGIN IMMEDIATE');
-    let from = seen;
+    let from: number;
     try {
       this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
       // Re-read under the write lock: another process may have migrated since the first look.
