@@ -9,18 +9,18 @@ export interface Migration {
   postgres: string;
 }
 
-export const MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    name: 'initial',
-    sqlite: `
+/** Version 1 in either dialect: the same tables, only the integer types differ. */
+function initialSchema(dialect: 'sqlite' | 'postgres'): string {
+  const big = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  const serial = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY';
+  return `
       CREATE TABLE assignments (
         id TEXT PRIMARY KEY,
         state TEXT NOT NULL,
         username TEXT NOT NULL,
         starts_at TEXT NOT NULL,
         ends_at TEXT NOT NULL,
-        ends_at_ms INTEGER NOT NULL,
+        ends_at_ms ${big} NOT NULL,
         last_day TEXT NOT NULL,
         timezone TEXT NOT NULL,
         renewals_used INTEGER NOT NULL,
@@ -32,7 +32,7 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX assignments_state_ends ON assignments (state, ends_at_ms);
       CREATE INDEX assignments_username ON assignments (username);
       CREATE TABLE audit (
-        seq INTEGER PRIMARY KEY,
+        seq ${big} PRIMARY KEY,
         at TEXT NOT NULL,
         actor TEXT NOT NULL,
         kind TEXT NOT NULL,
@@ -43,7 +43,7 @@ export const MIGRATIONS: Migration[] = [
       );
       CREATE INDEX audit_assignment ON audit (assignment_id, seq);
       CREATE TABLE journal (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id ${serial},
         run_id TEXT NOT NULL,
         assignment_id TEXT NOT NULL,
         operation TEXT NOT NULL,
@@ -77,75 +77,10 @@ export const MIGRATIONS: Migration[] = [
         PRIMARY KEY (assignment_id, notice_key)
       );
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at_ms INTEGER NOT NULL);
-    `,
-    postgres: `
-      CREATE TABLE assignments (
-        id TEXT PRIMARY KEY,
-        state TEXT NOT NULL,
-        username TEXT NOT NULL,
-        starts_at TEXT NOT NULL,
-        ends_at TEXT NOT NULL,
-        ends_at_ms BIGINT NOT NULL,
-        last_day TEXT NOT NULL,
-        timezone TEXT NOT NULL,
-        renewals_used INTEGER NOT NULL,
-        renewals_max INTEGER NOT NULL,
-        revoked_at TEXT,
-        version INTEGER NOT NULL,
-        doc TEXT NOT NULL
-      );
-      CREATE INDEX assignments_state_ends ON assignments (state, ends_at_ms);
-      CREATE INDEX assignments_username ON assignments (username);
-      CREATE TABLE audit (
-        seq BIGINT PRIMARY KEY,
-        at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        assignment_id TEXT,
-        details TEXT NOT NULL,
-        prev TEXT NOT NULL,
-        hash TEXT NOT NULL
-      );
-      CREATE INDEX audit_assignment ON audit (assignment_id, seq);
-      CREATE TABLE journal (
-        id BIGSERIAL PRIMARY KEY,
-        run_id TEXT NOT NULL,
-        assignment_id TEXT NOT NULL,
-        operation TEXT NOT NULL,
-        step_id TEXT NOT NULL,
-        target TEXT NOT NULL,
-        status TEXT NOT NULL,
-        detail TEXT NOT NULL,
-        at TEXT NOT NULL,
-        error TEXT
-      );
-      CREATE INDEX journal_assignment ON journal (assignment_id, id);
-      CREATE TABLE fti (
-        assignment_id TEXT NOT NULL,
-        id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        recorded_at TEXT NOT NULL,
-        data TEXT NOT NULL,
-        PRIMARY KEY (assignment_id, id)
-      );
-      CREATE TABLE certificates (
-        id TEXT PRIMARY KEY,
-        assignment_id TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        issued_at TEXT NOT NULL,
-        document TEXT NOT NULL
-      );
-      CREATE TABLE notices (
-        assignment_id TEXT NOT NULL,
-        notice_key TEXT NOT NULL,
-        at TEXT NOT NULL,
-        PRIMARY KEY (assignment_id, notice_key)
-      );
-      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at_ms BIGINT NOT NULL);
-    `,
-  },
-];
+      CREATE TABLE locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at_ms ${big} NOT NULL);
+    `;
+}
+
+export const MIGRATIONS: Migration[] = [{ version: 1, name: 'initial', sqlite: initialSchema('sqlite'), postgres: initialSchema('postgres') }];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import type * as IamSdk from '@aws-sdk/client-iam';
 import type { IAMClient } from '@aws-sdk/client-iam';
+import { delay, freePort } from './net.js';
 
 /**
  * A real moto server per caller, on its own loopback port, so test files (and the demo) can run
@@ -35,23 +35,6 @@ export interface MotoOptions {
 export const MOTO_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' } as const;
 const MOTO_BIN = process.env.DETAILEE_TEST_MOTO ?? 'moto_server';
 
-/** A port the OS just handed out; it can be taken again before moto binds it, hence the retry. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 class MotoExited extends Error {
   constructor(

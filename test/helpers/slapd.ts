@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'ldapts';
+import { delay, freePort } from './net.js';
 
 /**
  * A real OpenLDAP server per test file: its own temp dir and loopback port, so files run in
@@ -55,23 +55,6 @@ function sbin(name: string): string {
 const SLAPD = process.env.DETAILEE_TEST_SLAPD ?? sbin('slapd');
 const SLAPADD = process.env.DETAILEE_TEST_SLAPADD ?? sbin('slapadd');
 
-/** A port the OS just handed out; it can be taken again before slapd binds it, hence the retry in start. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function conf(dir: string, suffix: string, bindDN: string, password: string, policyDN: string): string {
   return [
