@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Config } from '../config/load.js';
-import { InputError } from '../errors.js';
+import { InputError, VerificationError } from '../errors.js';
 import { sha256Hex } from '../audit/chain.js';
 import { parseYamlOrJson, readBoundedFile, readTextFile, validate } from '../validation.js';
 import { amendmentSchema, assignmentSchema, type Amendment, type Assignment } from './schema.js';
@@ -34,7 +34,8 @@ export function loadAmendment(path: string): LoadedDocument<Amendment> {
 export function findSignatureFiles(docPath: string, explicit: string[] | undefined): SignatureFile[] {
   const paths = explicit && explicit.length > 0 ? explicit : [`${docPath}.jws`, `${docPath}.p7s`].filter((p) => existsSync(p));
   if (paths.length === 0) {
-    throw new InputError(`No signature found for ${docPath}: looked for ${basename(docPath)}.jws and ${basename(docPath)}.p7s beside it.`, {
+    // DESIGN.md: a missing signature fails closed like a bad one (exit 3), not as a usage error.
+    throw new VerificationError(`No signature found for ${docPath}: looked for ${basename(docPath)}.jws and ${basename(docPath)}.p7s beside it.`, {
       code: 'signature.missing',
       actions: ['Pass --signature FILE, or put the detached signature beside the manifest.'],
     });

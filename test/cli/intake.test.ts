@@ -156,3 +156,13 @@ describe('detailee CLI: intake', () => {
     expect(r.json).toMatchObject({ error: { code: 'usage' } });
   });
 });
+
+describe('detailee CLI: unsigned manifests', () => {
+  it('a manifest with no signature beside it fails closed with exit 3', () => {
+    const f = writeManifest(dir, manifest({ id: 'irs-2025-0099' }), 'unsigned.yaml');
+    const r = run(['assignment', 'verify', f]);
+    expect(r.exit).toBe(3);
+    expect((r.json as { error: { code: string } }).error.code).toBe('signature.missing');
+    expect(run(['onboard', f, '--yes']).exit).toBe(3);
+  });
+});
