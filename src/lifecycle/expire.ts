@@ -87,7 +87,7 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
       } catch (e) {
         for (const d of due) report.failed.push({ id: d.id, stage: 'revoke', error: `targets unavailable: ${(e as Error).message}` });
       }
-      if (ts.length > 0 || !ctx.config.targets.ldap && !ctx.config.targets.aws) {
+      if (ts.length > 0 || (!ctx.config.targets.ldap && !ctx.config.targets.aws)) {
         let done = 0;
         const results = await mapPool(due, o.dryRun ? 1 : o.concurrency, async (d) => {
           try {
