@@ -1,4 +1,4 @@
-import type { Step, Target, TargetName, VerifyResult, Intent } from '../targets/target.js';
+import type { Step, Target, TargetName, VerifyResult, Intent, Observed } from '../targets/target.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../clock.js';
 
@@ -27,6 +27,8 @@ export interface PlannedTarget {
   target: Target;
   intent: Intent;
   steps: Step[];
+  /** Set when the target could not be read (planAll with settle); nothing is applied there. */
+  error?: string | undefined;
 }
 
 export interface ExecuteOptions {
@@ -42,12 +44,22 @@ export interface ExecuteOptions {
   auditExtra?: Record<string, unknown> | undefined;
 }
 
-/** Inspect and plan every target; nothing is written. */
-export async function planAll(targets: { target: Target; intent: Intent }[]): Promise<PlannedTarget[]> {
+/**
+ * Inspect and plan every target; nothing is written. With `settle`, a target that cannot be read
+ * gets a failed plan instead of failing them all: a revocation must still reach the others.
+ */
+export async function planAll(targets: { target: Target; intent: Intent }[], options: { settle?: boolean } = {}): Promise<PlannedTarget[]> {
   const out: PlannedTarget[] = [];
   for (const { target, intent } of targets) {
     const username = intent.kind === 'provision' || intent.kind === 'renew' ? intent.desired.username : intent.username;
-    const observed = await target.inspect(username);
+    let observed: Observed;
+    try {
+      observed = await target.inspect(username);
+    } catch (e) {
+      if (!options.settle) throw e;
+      out.push({ target, intent, steps: [], error: `the account could not be read: ${errText(e)}` });
+      continue;
+    }
     out.push({ target, intent, steps: target.plan(observed, intent) });
   }
   return out;
@@ -67,6 +79,23 @@ export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): P
   for (const p of plans) {
     const res: TargetResult = { target: p.target.name, ok: true, steps: [] };
     results.push(res);
+    if (p.error !== undefined) {
+      res.ok = false;
+      res.error = p.error;
+      const stepId = `${p.target.name}.inspect`;
+      await o.store.transaction(async (tx) => {
+        const at = o.clock.now().toISOString();
+        await tx.appendJournal({ runId: o.runId, assignmentId: o.assignmentId, operation: o.operation, stepId, target: p.target.name, status: 'failed', detail: 'read the account', at, error: p.error });
+        await tx.appendAudit({
+          at,
+          actor: o.actor,
+          kind: 'step.failed',
+          assignmentId: o.assignmentId,
+          details: { operation: o.operation, target: p.target.name, step: stepId, error: p.error, ...o.auditExtra },
+        });
+      });
+      continue;
+    }
     let failed = false;
     for (const step of p.steps) {
       if (failed) {

@@ -155,6 +155,19 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
 async function reverify(ctx: Context, s: AssignmentSummary, targets: Target[], dryRun: boolean, report: ExpireReport): Promise<void> {
   const rec = await ctx.store.getAssignment(s.id);
   if (!rec) return;
+  // A revocation an earlier run left incomplete is finished as a revocation: repairing it as drift
+  // would fix the targets but leave the record (and `show`) saying "incomplete" for good.
+  const unfinished = (rec.data.revocation as { complete?: boolean } | undefined)?.complete === false;
+  if (unfinished && !dryRun && targets.length > 0) {
+    try {
+      const r = await revokeAssignment(ctx, s.id, { reason: rec.revokeReason ?? 'end of term', finalState: 'expired', targets });
+      report.revoked.push({ id: s.id, username: s.username, complete: r.complete, targets: r.targets.map((t) => ({ target: t.target, ok: t.ok, error: t.error })) });
+      for (const t of r.targets) if (!t.ok) report.failed.push({ id: s.id, target: t.target, stage: 'revoke', error: t.error ?? 'failed' });
+    } catch (e) {
+      report.failed.push({ id: s.id, stage: 'revoke', error: (e as Error).message });
+    }
+    return;
+  }
   const revokedAt = rec.revokedAt ?? rec.term.endsAt;
   for (const target of targets) {
     try {

@@ -56,7 +56,7 @@ export async function revokeAssignment(
   const targets = options.targets ?? (await ctx.openTargets());
   const note = clockNote(ctx);
   try {
-    const plans = await planAll(targets.map((target) => ({ target, intent: revokeIntent(rec, revokedAt) })));
+    const plans = await planAll(targets.map((target) => ({ target, intent: revokeIntent(rec, revokedAt) })), { settle: !options.dryRun });
     const rows = planRows(plans);
     if (options.dryRun) {
       return { id, state: rec.state, revokedAt, complete: false, changed: false, plan: rows, targets: [], message: 'dry run: nothing changed' };

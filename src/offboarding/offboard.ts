@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dateIn } from '../assignment/term.js';
+import { warnIfReadableByOthers } from '../config/load.js';
 import { ActionError, InputError } from '../errors.js';
 import { clockNote, type Context } from '../lifecycle/context.js';
 import { revokeAssignment, revokeIntent, type RevocationEvidence } from '../lifecycle/revoke.js';
@@ -51,6 +52,7 @@ function certificateSettings(ctx: Context): { keyPem: string; outputDir: string 
       actions: ['Check certificates.signingKey in the config.'],
     });
   }
+  warnIfReadableByOthers(signingKey, 'certificate signing key');
   return { keyPem, outputDir };
 }
 
@@ -188,7 +190,10 @@ async function verifyRevocationLive(ctx: Context, rec: AssignmentRecord): Promis
   const targets = await ctx.openTargets();
   try {
     let results = await Promise.all(targets.map((t) => t.verify(revokeIntent(rec, revokedAt))));
-    if (results.some((r) => !r.ok)) {
+    // A run killed after its last step leaves every target revoked but the store still saying
+    // "incomplete"; going through revokeAssignment records the verified revocation before closing.
+    const recorded = (rec.data.revocation as { complete?: boolean } | undefined)?.complete === true;
+    if (results.some((r) => !r.ok) || !recorded) {
       // Finish pending steps (or repair drift) once, then look again.
       await revokeAssignment(ctx, rec.id, { reason: 'offboarding: finish revocation', finalState: 'revoked', targets });
       results = await Promise.all(targets.map((t) => t.verify(revokeIntent(rec, revokedAt))));
