@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { formatIssues, InputError, type Issue } from './errors.js';
@@ -52,6 +53,29 @@ export function readBoundedFile(path: string, what: string, limit = MAX_DOCUMENT
     });
   }
   return readFileSync(path);
+}
+
+/**
+ * Refuse an output path that cannot become a file (an existing directory, or a folder that is not
+ * there) as bad input, before anything is read or written, rather than as an internal error later.
+ */
+export function checkOutputPath(path: string, what: string): void {
+  let problem: string | undefined;
+  try {
+    if (statSync(path).isDirectory()) problem = 'it is a directory';
+  } catch {
+    try {
+      if (!statSync(dirname(resolve(path))).isDirectory()) problem = 'its folder is not a directory';
+    } catch {
+      problem = 'its folder does not exist';
+    }
+  }
+  if (problem) {
+    throw new InputError(`Cannot write ${what} to ${JSON.stringify(path)}: ${problem}.`, {
+      code: 'file.output',
+      actions: ['Pass a file path inside an existing folder.'],
+    });
+  }
 }
 
 /** Read a file as strict UTF-8 text, refusing oversize, binary and non-UTF-8 content. */

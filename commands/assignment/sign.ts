@@ -2,7 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { signJws } from '../../src/assignment/signatures.js';
-import { readBoundedFile } from '../../src/validation.js';
+import { warnIfReadableByOthers } from '../../src/config/load.js';
+import { checkOutputPath, readBoundedFile } from '../../src/validation.js';
 
 export default class AssignmentSign extends BaseCommand {
   static override summary = 'Add a detached JWS signature (EdDSA or ES256) over FILE to FILE.jws.';
@@ -19,8 +20,10 @@ export default class AssignmentSign extends BaseCommand {
     const { args, flags } = await this.parse(AssignmentSign);
     const payload = readBoundedFile(args.file, 'document to sign');
     const out = flags.out ?? `${args.file}.jws`;
+    checkOutputPath(out, 'the signature');
     const existing = existsSync(out) ? readFileSync(out, 'utf8') : undefined;
     const keyPem = readBoundedFile(flags.key, 'signing key').toString('utf8');
+    warnIfReadableByOthers(flags.key, 'signing key');
     writeFileSync(out, signJws(payload, existing, keyPem, flags.kid));
     this.log(`Signed ${args.file} as ${flags.kid}: ${out}`);
     return { file: args.file, signature: out, kid: flags.kid };

@@ -4,6 +4,7 @@ import { BaseCommand } from '../../src/cli/base.js';
 import { clockFromEnv } from '../../src/clock.js';
 import { loadEd25519PrivateKey, makeCheckpoint, type SignedCheckpoint } from '../../src/audit/audit.js';
 import { InputError } from '../../src/errors.js';
+import { checkOutputPath } from '../../src/validation.js';
 
 export default class AuditCheckpoint extends BaseCommand {
   static override summary = 'Write a signed checkpoint of the audit log\'s head (size and hash).';
@@ -15,6 +16,7 @@ export default class AuditCheckpoint extends BaseCommand {
 
   async run(): Promise<SignedCheckpoint> {
     const { flags } = await this.parse(AuditCheckpoint);
+    if (flags.out) checkOutputPath(flags.out, 'the checkpoint');
     const config = await this.loadConfig();
     const keyPath = flags.key ?? config.certificates.signingKey;
     if (!keyPath) {

@@ -4,6 +4,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { iterateAudit } from '../../src/audit/audit.js';
 import { InputError } from '../../src/errors.js';
+import { checkOutputPath } from '../../src/validation.js';
 
 export default class AuditExport extends BaseCommand {
   static override summary = 'Export the audit log as JSON Lines (one event per line, in sequence order).';
@@ -18,6 +19,7 @@ export default class AuditExport extends BaseCommand {
         actions: ['Pass --out FILE, or drop --json to stream JSON Lines to stdout.'],
       });
     }
+    if (flags.out) checkOutputPath(flags.out, 'the audit export');
     const store = await this.openStore();
     const sink = flags.out ? createWriteStream(flags.out, { mode: 0o600 }) : process.stdout;
     let n = 0;

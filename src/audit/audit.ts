@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { warnIfReadableByOthers } from '../config/load.js';
 import { InputError, VerificationError } from '../errors.js';
 import type { AuditEvent, Store } from '../store/types.js';
 import { ed25519KeyId } from '../offboarding/jws.js';
@@ -91,6 +92,7 @@ export function loadEd25519PrivateKey(path: string): KeyObject {
       actions: ['Generate an Ed25519 key: openssl genpkey -algorithm ed25519'],
     });
   }
+  warnIfReadableByOthers(path, 'signing key');
   return key;
 }
 

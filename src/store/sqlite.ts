@@ -52,8 +52,17 @@ export class SqliteStore implements Store {
   static async open(path: string, options: { migrate?: boolean } = {}): Promise<SqliteStore> {
     const { DatabaseSync } = await import('node:sqlite');
     if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+      try {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+      } catch (e) {
+        // A raw ENOTDIR/EACCES would surface as an internal error ("a bug") instead of a setup problem.
+        throw new ActionError(`Cannot create the store ${path}: ${(e as Error).message}`, {
+          code: 'store.open',
+          actions: ['Check the store path in the config (or $DETAILEE_DATABASE_URL) and the permissions of its folder.'],
+          cause: e,
+        });
+      }
     }
     let db: DatabaseSync;
     const oldMask = process.umask(0o077); // the -wal and -shm files inherit it
