@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, prepare, runLifecycle, type Servers, type StepOutput } from '../../scripts/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
-import { startMoto, type Moto } from '../helpers/moto.js';
-import { startSlapd, type Slapd } from '../helpers/slapd.js';
+import type { Moto } from '../helpers/moto.js';
+import { startCliServers } from '../helpers/servers.js';
+import type { Slapd } from '../helpers/slapd.js';
 
 /** The built CLI through the whole lifecycle against a real slapd and moto. */
 let slapd: Slapd;
@@ -13,13 +14,9 @@ let moto: Moto;
 let servers: Servers;
 
 beforeAll(async () => {
-  [slapd, moto] = await Promise.all([startSlapd(), startMoto()]);
-  await slapd.addGroup('modernization');
-  await moto.createGroup('detailee-readonly');
-  servers = {
-    ldap: { url: slapd.url, bindDN: slapd.bindDN, password: slapd.password, peopleDN: slapd.peopleDN, groupsDN: slapd.groupsDN },
-    awsEndpoint: moto.endpoint,
-  };
+  const started = await startCliServers();
+  ({ slapd, moto } = started);
+  servers = started.servers;
 });
 afterAll(async () => {
   await Promise.all([slapd?.stop(), moto?.stop()]);
