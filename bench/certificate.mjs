@@ -1,69 +1,208 @@
-// Certificate generation (JSON + Markdown + PDF) for 50 dispositions: in-process median, and the
-// time beyond process start when a fresh node process does it once.
+// Certificate generation for an assignment with 50 FTI log entries and 50 dispositions:
+// buildCertificate + signCertificate + renderMarkdown + renderPdf (dist/src/offboarding).
+//   - in-process: median of RUNS after one warm-up, with the median of each stage;
+//   - in a fresh `node` process that does it once (`node bench/certificate.mjs --once`): wall time
+//     beyond process start = median wall time minus the median of `node -e 0`.
+// The answers are checked with checkAnswers first (a certificate is only built from checked
+// answers); that step is timed and shown separately.
+// Usage: node bench/run.mjs certificate
 import { spawnSync } from 'node:child_process';
+import fs, { mkdtempSync, rmSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { fmt, median, ROOT } from './lib.mjs';
 
-const SCRIPT = `
-const t0 = performance.now();
-const { buildCertificate, signCertificate, generateSigningKey } = await import(${JSON.stringify(join(ROOT, 'dist/src/offboarding/certificate.js'))});
-const { checkAnswers } = await import(${JSON.stringify(join(ROOT, 'dist/src/offboarding/rules.js'))});
-const { renderMarkdown } = await import(${JSON.stringify(join(ROOT, 'dist/src/offboarding/render-markdown.js'))});
-const { renderPdf } = await import(${JSON.stringify(join(ROOT, 'dist/src/offboarding/render-pdf.js'))});
 const N = 50;
-const entries = Array.from({ length: N }, (_, i) => ({
-  id: 'F-' + String(i + 1).padStart(4, '0'), assignmentId: 'bench-1', recordedAt: '2025-03-01T14:00:00.000Z', recordedBy: 'officer',
-  description: 'TY2021 extract batch ' + (i + 1), type: 'IRTF extract', taxYears: [2021], records: 40, media: 'paper',
-  location: 'HQ room 4-210, safe B', received: '2025-03-01',
-}));
-const person = (name) => ({ name, title: 'Officer', organization: 'IRS', location: 'HQ', phone: '202-555-0100' });
-const raw = {
-  performedBy: person('Pat Lee'), validatedBy: person('Dana Cruz'),
-  dispositions: entries.map((e) => ({ entry: e.id, action: 'destroyed', method: 'Destroy', technique: 'cross-cut shred 1x5 mm',
-    tool: { name: 'Intimus 007S', version: '2023' }, date: '2025-06-05', verifiedBy: { name: 'Kim Ray', title: 'Security Specialist' },
-    verification: 'full', destination: 'recycling facility' })),
-  propertyReturned: ['badge', 'laptop'], acknowledgement: { signedOn: '2025-06-05' },
-};
-const key = generateSigningKey().privatePem;
-async function once() {
-  const answers = checkAnswers(raw, entries, '2025-06-06');
-  const cert = buildCertificate({
-    assignment: { id: 'bench-1', detailee: { givenName: 'Ada', familyName: 'Byron', username: 'abyron', homeAgency: 'GSA' }, host: { agency: 'IRS', office: 'IT' },
-      agreement: { reference: 'MOU-1' }, term: { start: '2025-02-06', lastDay: '2025-06-05', endsAt: '2025-06-06T00:00:00-04:00' } },
-    entries, answers, revocation: { revokedAt: '2025-06-06T04:00:00.000Z', targets: [{ target: 'ldap', verifiedAt: '2025-06-06T04:00:01.000Z', evidence: ['locked'] }] },
-    auditHead: { seq: 10, hash: '0'.repeat(64) }, issuedAt: '2025-06-06T15:00:00.000Z', issuer: 'bench',
-  });
-  const signed = signCertificate(cert, key);
-  const md = renderMarkdown(signed);
-  const pdf = await renderPdf(signed);
-  return md.length + pdf.length;
-}
-if (process.env.MODE === 'loop') {
-  await once();
-  const times = [];
-  for (let i = 0; i < 9; i++) { const t = performance.now(); await once(); times.push(performance.now() - t); }
-  times.sort((a, b) => a - b);
-  console.log(JSON.stringify({ median: times[4] }));
-} else {
-  await once();
-  console.log(JSON.stringify({ total: performance.now() - t0 }));
-}
-`;
+const RUNS = 9;
+const FRESH_RUNS = 7;
+const ASSIGNMENT = 'irs-2025-0042';
+const TODAY = '2025-06-06';
+const SELF = fileURLToPath(import.meta.url);
 
-function run(mode) {
+const dist = (p) => import(join(ROOT, 'dist', 'src', 'offboarding', p));
+
+/**
+ * 50 entries over the media an assignment typically collects, each with a disposition that passes
+ * src/offboarding/rules.ts (patterned on test/unit/offboarding-fixtures.ts): paper cross-cut
+ * shredded, USB sticks purged, laptop drives purged with make/model/serial, cloud buckets
+ * crypto-erased, optical discs destroyed, and one in five items returned to the source.
+ */
+function fixture(ftiEntryId) {
+  const kinds = [
+    { media: 'paper', description: 'Printed case summaries', d: { action: 'destroyed', method: 'Destroy', technique: 'cross-cut shred 1x5 mm', tool: { name: 'Intimus 007 S', version: 'model 2019' }, destination: 'recycling facility' } },
+    { media: 'usb', description: 'Encrypted USB stick with extract', d: { action: 'destroyed', method: 'Purge', technique: 'sanitize block erase', tool: { name: 'Kanguru Admin', version: '4.2' }, destination: 'internal reuse', verification: 'sampling' } },
+    { media: 'hdd', description: 'Laptop drive of workstation', d: { action: 'destroyed', method: 'Purge', technique: 'ATA sanitize overwrite', details: 'one pass, zeros', tool: { name: 'hdparm', version: '9.65' }, destination: 'internal reuse', media: { make: 'Seagate', model: 'ST1000', serialNumber: 'ZN1A2B3C', propertyNumber: 'IRS-PROP-5521' } } },
+    { media: 'cloud', description: 'S3 bucket (SSE-KMS) with extract', location: 'AWS us-east-1', d: { action: 'destroyed', method: 'Purge', technique: 'cryptographic erase (KMS key scheduled for deletion)', tool: { name: 'AWS KMS', version: '2025-06' }, destination: 'other', encryptedFromStart: true, keyCopiesDestroyed: true } },
+    { media: 'paper', description: 'Transcripts, returned', d: { action: 'returned', receipt: 'Receipt signed by the IRS Office of Safeguards' } },
+    { media: 'optical', description: 'DVD with scanned returns', d: { action: 'destroyed', method: 'Destroy', technique: 'optical disc shredder, 2 mm particles', tool: { name: 'SEM 0202', version: '2021' }, destination: 'recycling facility' } },
+  ];
+  const entries = [];
+  const dispositions = [];
+  for (let i = 0; i < N; i++) {
+    const k = kinds[i % kinds.length];
+    const id = ftiEntryId(ASSIGNMENT, i + 1);
+    entries.push({
+      id,
+      assignmentId: ASSIGNMENT,
+      recordedAt: '2025-03-01T14:00:00.000Z',
+      recordedBy: 'officer.kim',
+      description: `${k.description}, batch ${i + 1}`,
+      type: 'IRTF extract',
+      taxYears: [2019 + (i % 3), 2021],
+      records: 40 + i,
+      media: k.media,
+      location: k.location ?? 'HQ room 4-210, safe B',
+      received: '2025-03-01',
+    });
+    const verifiedBy = k.d.action === 'destroyed' ? { verifiedBy: { name: 'Sam Ortiz', title: 'Security Officer' } } : {};
+    dispositions.push({ entry: id, date: '2025-06-05', ...verifiedBy, ...k.d });
+  }
+  const answers = {
+    performedBy: { name: 'Pat Lee', title: 'IT Specialist', organization: 'IRS IT', location: 'HQ, room 4-210', phone: '202-555-0143' },
+    validatedBy: { name: 'Dana Cruz', title: 'Disclosure Manager', organization: 'IRS Privacy', location: 'HQ, room 3-100', phone: '202-555-0199' },
+    dispositions,
+    propertyReturned: ['badge', 'laptop', 'PIV card'],
+    acknowledgement: { signedOn: '2025-06-05' },
+  };
+  return { entries, answers };
+}
+
+function certificateInput(entries, answers) {
+  return {
+    assignment: {
+      id: ASSIGNMENT,
+      detailee: { givenName: 'Ada', familyName: 'Byron', username: 'abyron', homeAgency: 'General Services Administration' },
+      host: { agency: 'Internal Revenue Service', office: 'IT Modernization' },
+      agreement: { reference: 'MOU-2025-017', sha256: 'a'.repeat(64) },
+      term: { start: '2025-02-06', lastDay: '2025-06-05', endsAt: '2025-06-06T00:00:00.000-04:00' },
+    },
+    entries,
+    answers,
+    revocation: {
+      revokedAt: '2025-06-06T04:00:00.000Z',
+      targets: [
+        { target: 'ldap', verifiedAt: '2025-06-06T04:00:05.000Z', evidence: ['pwdAccountLockedTime=000001010000Z', 'member of no groups'] },
+        { target: 'aws', verifiedAt: '2025-06-06T04:00:09.000Z', evidence: ['access keys inactive', 'login profile absent', 'DenyAll attached'] },
+      ],
+    },
+    auditHead: { seq: 4242, hash: 'b'.repeat(64) },
+    issuedAt: '2025-06-06T15:00:00.000Z',
+    issuer: 'officer.kim',
+  };
+}
+
+/** Load the modules, check the answers, and return a function that generates the certificate once. */
+async function prepare() {
+  const [{ buildCertificate, signCertificate, generateSigningKey }, { checkAnswers }, { renderMarkdown }, { renderPdf }, { ftiEntryId }] = await Promise.all([
+    dist('certificate.js'),
+    dist('rules.js'),
+    dist('render-markdown.js'),
+    dist('render-pdf.js'),
+    dist('fti.js'),
+  ]);
+  const key = generateSigningKey().privatePem;
+  const { entries, answers: raw } = fixture(ftiEntryId);
+  const check = () => checkAnswers(raw, entries, TODAY);
+  /** The four steps; stage times in ms. */
+  async function generate(answers) {
+    const t = [performance.now()];
+    const cert = buildCertificate(certificateInput(entries, answers));
+    t.push(performance.now());
+    const signed = signCertificate(cert, key);
+    t.push(performance.now());
+    const md = renderMarkdown(signed);
+    t.push(performance.now());
+    const pdf = await renderPdf(signed);
+    t.push(performance.now());
+    if (cert.media.length !== N || md.length === 0 || pdf.length === 0) throw new Error('certificate generation produced nothing');
+    return { build: t[1] - t[0], sign: t[2] - t[1], markdown: t[3] - t[2], pdf: t[4] - t[3], total: t[4] - t[0], pdfBytes: pdf.length };
+  }
+  return { check, generate };
+}
+
+/** The fresh-process case: everything from module loading to the PDF, once. */
+async function once() {
+  const { check, generate } = await prepare();
+  const r = await generate(check());
+  console.log(JSON.stringify({ ...r, sinceStart: performance.now() }));
+}
+
+async function fontReads(fn) {
+  const orig = fs.readFileSync;
+  const byFile = {};
+  let total = 0;
+  fs.readFileSync = function (path, ...rest) {
+    if (typeof path === 'string' && /\.(ttf|otf|afm)$/i.test(path)) {
+      const name = path.split('/').pop();
+      byFile[name] = (byFile[name] ?? 0) + 1;
+      total++;
+    }
+    return orig.call(this, path, ...rest);
+  };
+  syncBuiltinESMExports(); // pdfkit imports readFileSync by name: update that binding too
+  try {
+    await fn();
+  } finally {
+    fs.readFileSync = orig;
+    syncBuiltinESMExports();
+  }
+  return { total, byFile };
+}
+
+function wall(args, env = {}) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', SCRIPT], { env: { ...process.env, MODE: mode }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return { wall: Number(process.hrtime.bigint() - t) / 1e6, ...JSON.parse(r.stdout) };
+  const e = { ...process.env, ...env };
+  for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: ROOT, env: e });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return { ms, stdout: r.stdout };
 }
 
 export async function benchCertificate() {
-  const loop = run('loop');
-  const base = median(Array.from({ length: 7 }, () => {
-    const t = process.hrtime.bigint();
-    spawnSync(process.execPath, ['-e', '0']);
-    return Number(process.hrtime.bigint() - t) / 1e6;
-  }));
-  const fresh = median(Array.from({ length: 5 }, () => run('once').wall));
-  console.log(`certificate: 50 dispositions, JSON + Markdown + PDF: ${fmt(loop.median)} ms in a warm process; ${fmt(fresh - base)} ms beyond process start in a fresh one (target <= 300)`);
+  // In-process.
+  const { check, generate } = await prepare();
+  await generate(check()); // warm-up
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    const answers = check();
+    const checkMs = performance.now() - t;
+    runs.push({ check: checkMs, ...(await generate(answers)) });
+  }
+  const m = (k) => median(runs.map((r) => r[k]));
+  console.log(
+    `certificate: ${N} FTI entries / ${N} dispositions, build + sign + Markdown + PDF in a warm process: median ${fmt(m('total'))} ms of ${RUNS} ` +
+      `(build ${fmt(m('build'))}, sign ${fmt(m('sign'))}, Markdown ${fmt(m('markdown'))}, PDF ${fmt(m('pdf'))} ms; PDF ${fmt(runs[0].pdfBytes / 1024)} KiB); checkAnswers ${fmt(m('check'))} ms`,
+  );
+
+  // Diagnosis: how often one renderPdf reads a font file (pdfkit reads fonts with fs.readFileSync).
+  // A font opened once per document would be 2 reads (regular, bold).
+  const reads = await fontReads(() => generate(check()));
+  console.log(`certificate: one PDF reads font files ${reads.total} times (${Object.entries(reads.byFile).map(([f, c]) => `${f} ${c}`).join(', ')}); each read is followed by a full fontkit parse`);
+
+  // Fresh process, once; minus the cost of starting node at all. Once without and once with
+  // Node's module compile cache (bin/run.js enables it, so the CLI has it from its second run).
+  const base = median(Array.from({ length: FRESH_RUNS }, () => wall(['-e', '0']).ms));
+  const cache = mkdtempSync(join(tmpdir(), 'detailee-bench-ccache-'));
+  try {
+    for (const [label, env] of [['no compile cache', { NODE_COMPILE_CACHE: undefined }], ['compile cache', { NODE_COMPILE_CACHE: cache }]]) {
+      wall([SELF, '--once'], env); // warm the file cache (and fill the compile cache)
+      const fresh = Array.from({ length: FRESH_RUNS }, () => {
+        const r = wall([SELF, '--once'], env);
+        return { ms: r.ms, ...JSON.parse(r.stdout) };
+      });
+      const fm = (k) => median(fresh.map((r) => r[k]));
+      console.log(
+        `certificate: fresh \`node\` process (${label}), once: ${fmt(fm('ms'))} ms wall - node -e 0 ${fmt(base)} ms = ${fmt(fm('ms') - base)} ms beyond process start (target <= 300 ms); ` +
+          `inside it: node start + module loading + answer check ${fmt(fm('sinceStart') - fm('total'))} ms, build ${fmt(fm('build'))}, sign ${fmt(fm('sign'))}, Markdown ${fmt(fm('markdown'))}, PDF ${fmt(fm('pdf'))} ms`,
+      );
+    }
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
 }
+
+if (process.argv[1] === SELF && process.argv.includes('--once')) await once();
