@@ -1,4 +1,4 @@
-import type { SignedCertificate } from './certificate.js';
+import type { Certificate, SignedCertificate } from './certificate.js';
 import { decodeProtectedHeader } from './jws.js';
 
 /**
@@ -169,4 +169,27 @@ export function certificateView(signed: SignedCertificate): CertificateView {
       { label: 'Check', value: `detailee certificate verify ${c.id}.json --key <issuing office public key>` },
     ],
   };
+}
+
+/** The fields `certificate verify` prints: who, what was shared, what became of each item, and the evidence. */
+export function certificateSummary(c: Certificate): string[] {
+  const d = c.assignment.detailee;
+  const lines = [
+    `Detailee: ${d.givenName} ${d.familyName} (${d.username}), ${d.homeAgency}`,
+    `Assignment: ${c.assignment.id} at ${c.assignment.host.agency}, ${c.assignment.host.office}; agreement ${c.assignment.agreement.reference}`,
+    `Term: ${c.assignment.term.start} to ${c.assignment.term.lastDay} (access ended ${c.assignment.term.endsAt})`,
+    `Issued: ${c.issuedAt} by ${c.issuer}`,
+    `Performed by: ${c.performedBy.name}, ${c.performedBy.title}, ${c.performedBy.organization}`,
+    `Validated by: ${c.validatedBy.name}, ${c.validatedBy.title}, ${c.validatedBy.organization}`,
+    `FTI log entries: ${c.ftiLog.length}`,
+  ];
+  for (const m of c.media) {
+    const how = m.action === 'returned' ? `returned to source (receipt: ${orNone(m.receipt)})` : `${orNone(m.method)}: ${orNone(m.technique)}`;
+    lines.push(`  item ${m.item}, ${m.entry} (${m.mediaDescription}): ${how} on ${m.date}; destination ${m.destination}`);
+  }
+  lines.push(`Revoked: ${c.revocation.revokedAt}; verified on ${c.revocation.targets.map((t) => `${t.target} at ${t.verifiedAt}`).join(', ') || NONE}`);
+  lines.push(`Property returned: ${c.propertyReturned.join(', ') || NONE}`);
+  lines.push(`Acknowledgement signed by ${c.acknowledgement.signedBy} on ${c.acknowledgement.signedOn}`);
+  lines.push(`Audit chain head: #${c.auditHead.seq} ${c.auditHead.hash}`);
+  return lines;
 }
