@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { sealEvent } from '../audit/chain.js';
@@ -70,9 +70,14 @@ export class SqliteStore implements Store {
       db = new DatabaseSync(path);
       db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
     } catch (e) {
-      throw new ActionError(`Cannot open the store ${path}: ${(e as Error).message}`, {
+      // SQLite's own words ("unable to open database file") do not say that a read-only folder is
+      // the cause: in WAL mode it must create the -shm file beside the store even to read it.
+      const readOnly = path !== ':memory:' && !canWriteIn(dirname(path));
+      throw new ActionError(`Cannot open the store ${path}: ${readOnly ? 'its folder is read-only, and SQLite must write beside the store (its -wal and -shm files) even to read it' : (e as Error).message}`, {
         code: 'store.open',
-        actions: ['Check the path and its permissions.'],
+        actions: readOnly
+          ? ['Make the folder writable again (remount it read-write), or copy the store file to a writable folder and point the config at the copy.']
+          : ['Check the path and its permissions.'],
         cause: e,
       });
     } finally {
@@ -334,6 +339,15 @@ export class SqliteStore implements Store {
   async close() {
     await this.queue;
     if (this.db.isOpen) this.db.close();
+  }
+}
+
+function canWriteIn(dir: string): boolean {
+  try {
+    accessSync(dir, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
