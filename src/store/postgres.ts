@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryResult } from 'pg';
+import type { Pool, PoolClient, PoolConfig, QueryResult } from 'pg';
 import { sealEvent } from '../audit/chain.js';
 import { redactUrl } from '../config/load.js';
 import { ActionError, DetaileeError, InputError } from '../errors.js';
@@ -124,6 +124,52 @@ function printableUrl(url: string): { location: string; secret: string | undefin
   }
 }
 
+/**
+ * Asked only when the server demands a password and the URL has none: PGPASSWORD, else the
+ * PGPASSFILE (~/.pgpass) line for this host, port, database and user. Left to the driver, a
+ * missing password surfaced as a 30-second hang and an internal error, and reading PGPASSFILE
+ * implicitly is deprecated in pg 8.
+ */
+async function passwordFromEnvironment(location: string, params: object): Promise<string> {
+  const fromEnv = process.env.PGPASSWORD;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const { default: pgpass } = await import('pgpass');
+  // The driver passes the connection's parameters (host, port, database, user); pgpass matches on them.
+  const found = await new Promise<string | undefined>((resolve) => pgpass(params, resolve));
+  if (found === undefined) throw missingPassword(location);
+  return found;
+}
+
+/**
+ * The URL's own fields, with a password function when the URL has no password. pg would let an
+ * empty password from the parsed URL override a password option, so the URL is parsed here with
+ * pg's own parser (libpq semantics kept) and the function put in its place.
+ */
+async function connectionConfig(connectionString: string, location: string): Promise<PoolConfig> {
+  const { parse } = await import('pg-connection-string');
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = { ...parse(connectionString) };
+  } catch {
+    return { connectionString }; // the driver refuses it with its own message
+  }
+  if (typeof parsed.password === 'string' && parsed.password !== '') return { connectionString };
+  delete parsed.password;
+  return { ...(parsed as PoolConfig), password: passwordFor(location) };
+}
+
+/** pg calls the password function with the connection's parameters, though its types declare none. */
+function passwordFor(location: string): () => Promise<string> {
+  return ((params: object) => passwordFromEnvironment(location, params)) as unknown as () => Promise<string>;
+}
+
+function missingPassword(location: string): ActionError {
+  return new ActionError(`The store ${location} asks for a password and none was given.`, {
+    code: 'store.auth',
+    actions: ['Give it in PGPASSWORD or PGPASSFILE (a line host:port:database:user:password in a file of mode 0600), or in the store URL; never in the config file.'],
+  });
+}
+
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
@@ -192,7 +238,7 @@ export class PostgresStore implements Store, RawStore {
     const { location, secret } = printableUrl(url);
     const { connectionString, schema } = withSchema(url, location);
     const pg = (await import('pg')).default;
-    const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 30_000 });
+    const pool = new pg.Pool({ ...(await connectionConfig(connectionString, location)), max: 10, connectionTimeoutMillis: 30_000 });
     // An idle pooled connection that dies (server restart) is dropped by the pool; without a
     // listener the 'error' event would crash the process instead.
     pool.on('error', () => undefined);
