@@ -21,7 +21,14 @@ export default class Reconcile extends BaseCommand {
     let fixed = false;
     if (flags.fix && plans.length > 0) {
       const steps = plans.reduce((n, p) => n + p.steps.length, 0);
-      if (await confirmOrRefuse(`Apply ${steps} repair step(s) on ${plans.length} account(s)?`, { yes: flags.yes, json: this.jsonEnabled() })) {
+      let confirmed: boolean;
+      try {
+        confirmed = await confirmOrRefuse(`Apply ${steps} repair step(s) on ${plans.length} account(s)?`, { yes: flags.yes, json: this.jsonEnabled() });
+      } catch (e) {
+        await close(); // refused without a terminal: the targets' connections must not be left open
+        throw e;
+      }
+      if (confirmed) {
         await apply();
         fixed = true;
       } else await close();

@@ -149,6 +149,11 @@ export async function applyOnboarding(ctx: Context, prep: OnboardPreparation, op
   if (prep.existing?.data.provisioned === true) {
     return { ...base, state: prep.existing.state, changed: false, targets: [], message: `Assignment ${doc.id} is already onboarded; nothing to do.` };
   }
+  if (options.issuePassword && !passwordTarget(prep)) {
+    await closeTargets(prep.targets);
+    // Refused before the record or any account exists, so "nothing changed" holds.
+    throw new InputError('--issue-password needs an LDAP target in the config.', { code: 'onboard.password', actions: ['Configure targets.ldap, or onboard without --issue-password.'] });
+  }
   const runId = newRunId();
   const note = clockNote(ctx);
   try {
@@ -222,12 +227,17 @@ export async function applyOnboarding(ctx: Context, prep: OnboardPreparation, op
   }
 }
 
+type PasswordTarget = Target & { setInitialPassword: (u: string, p: string) => Promise<void> };
+
+function passwordTarget(prep: OnboardPreparation): PasswordTarget | undefined {
+  const ldap = prep.targets.find((t) => t.name === 'ldap') as (Target & { setInitialPassword?: unknown }) | undefined;
+  return typeof ldap?.setInitialPassword === 'function' ? (ldap as PasswordTarget) : undefined;
+}
+
 /** A random first password on the directory account, which the server forces the user to change. */
 async function issuePassword(ctx: Context, prep: OnboardPreparation, id: string, username: string): Promise<string> {
-  const ldap = prep.targets.find((t) => t.name === 'ldap') as (Target & { setInitialPassword?: (u: string, p: string) => Promise<void> }) | undefined;
-  if (!ldap?.setInitialPassword) {
-    throw new InputError('--issue-password needs an LDAP target in the config.', { code: 'onboard.password', actions: ['Configure targets.ldap, or onboard without --issue-password.'] });
-  }
+  const ldap = passwordTarget(prep);
+  if (!ldap) throw new ActionError('The LDAP target went away during onboarding.', { code: 'onboard.password' });
   const password = randomBytes(18).toString('base64url');
   await ldap.setInitialPassword(username, password);
   await ctx.store.transaction((tx) =>

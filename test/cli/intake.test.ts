@@ -99,6 +99,19 @@ describe('detailee CLI: intake', () => {
     expect(msg).toMatch(/confidentialityAgreement \(2025-03-01\) is after the term start/);
   });
 
+  it('onboard --issue-password without an LDAP target exits 2 before anything is recorded', () => {
+    const m = manifest({ id: 'irs-2025-0044' });
+    (m.detailee as Record<string, unknown>).username = 'nopass';
+    const f = writeManifest(dir, m, 'nopass.yaml');
+    expect(run(['assignment', 'sign', f, '--key', approverKey, '--kid', 'alan.turing']).exit).toBe(0);
+    const before = storeRows('SELECT COUNT(*) AS n FROM audit');
+    const r = run(['onboard', f, '--yes', '--issue-password'], '2025-02-05T15:00:00Z');
+    expect(r.exit).toBe(2);
+    expect((r.json as { error: { code: string } }).error.code).toBe('onboard.password');
+    expect(storeRows("SELECT id FROM assignments WHERE id = 'irs-2025-0044'")).toEqual([]);
+    expect(storeRows('SELECT COUNT(*) AS n FROM audit')).toEqual(before);
+  });
+
   it('onboard records the assignment and says so when run again; status and show report it', () => {
     const first = run(['onboard', mfile, '--yes']);
     expect(first.exit).toBe(0);
