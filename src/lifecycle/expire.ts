@@ -9,6 +9,7 @@ import { clockNote, newRunId, type Context } from './context.js';
 import { executePlans, planAll } from './executor.js';
 import { mapPool } from './pool.js';
 import { revokeAssignment, revokeIntent } from './revoke.js';
+import { revocationComplete } from './state.js';
 import { HEARTBEAT_KEY } from './status.js';
 import { sendDueNotices, type NoticeOutcome } from './notices.js';
 
@@ -157,8 +158,7 @@ async function reverify(ctx: Context, s: AssignmentSummary, targets: Target[], d
   if (!rec) return;
   // A revocation an earlier run left incomplete is finished as a revocation: repairing it as drift
   // would fix the targets but leave the record (and `show`) saying "incomplete" for good.
-  const unfinished = (rec.data.revocation as { complete?: boolean } | undefined)?.complete === false;
-  if (unfinished && !dryRun && targets.length > 0) {
+  if (revocationComplete(rec) === false && !dryRun && targets.length > 0) {
     try {
       const r = await revokeAssignment(ctx, s.id, { reason: rec.revokeReason ?? 'end of term', finalState: 'expired', targets });
       report.revoked.push({ id: s.id, username: s.username, complete: r.complete, targets: r.targets.map((t) => ({ target: t.target, ok: t.ok, error: t.error })) });

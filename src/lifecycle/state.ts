@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import type { AssignmentState } from '../store/types.js';
+import type { AssignmentRecord, AssignmentState } from '../store/types.js';
 
 /** The lifecycle of DESIGN.md. A renewal keeps `active`; nothing moves backwards. */
 const TRANSITIONS: Record<AssignmentState, readonly AssignmentState[]> = {
@@ -36,4 +36,13 @@ export function nextAction(state: AssignmentState, scheduled: boolean): string {
     case 'closed':
       return 'none (certificate issued)';
   }
+}
+
+/**
+ * What the record says of its revocation: true when every target confirmed it, false when a run
+ * left it unfinished (a target failed, or the process was killed), null when none was attempted.
+ */
+export function revocationComplete(rec: AssignmentRecord): boolean | null {
+  const revocation = rec.data.revocation as { complete?: boolean } | undefined;
+  return revocation ? revocation.complete === true : null;
 }

@@ -1,7 +1,7 @@
 import { daysLeft, hasStarted } from '../assignment/term.js';
 import { InputError } from '../errors.js';
 import type { AssignmentState, Store } from '../store/types.js';
-import { nextAction } from './state.js';
+import { nextAction, revocationComplete } from './state.js';
 
 export const HEARTBEAT_KEY = 'expire.heartbeat';
 export const HEARTBEAT_MAX_AGE_HOURS = 26;
@@ -110,7 +110,6 @@ export async function show(store: Store, id: string, now: Date): Promise<ShowRes
   );
   const events = await store.auditFor(id);
   const journal = await store.journalFor(id);
-  const revocation = rec.data.revocation as { complete?: boolean } | undefined;
   return {
     ...base,
     start: rec.term.start,
@@ -120,7 +119,7 @@ export async function show(store: Store, id: string, now: Date): Promise<ShowRes
     revokedAt: rec.revokedAt ?? null,
     revokeReason: rec.revokeReason ?? null,
     signers: rec.signers,
-    revocationComplete: revocation ? revocation.complete === true : null,
+    revocationComplete: revocationComplete(rec),
     timeline: events.map((e) => ({ seq: e.seq, at: e.at, actor: e.actor, kind: e.kind, summary: summarise(e.kind, e.details) })),
     journal: journal.map((j) => ({
       at: j.at,

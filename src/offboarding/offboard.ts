@@ -5,6 +5,7 @@ import { warnIfReadableByOthers } from '../config/load.js';
 import { ActionError, InputError } from '../errors.js';
 import { clockNote, type Context } from '../lifecycle/context.js';
 import { revokeAssignment, revokeIntent, type RevocationEvidence } from '../lifecycle/revoke.js';
+import { revocationComplete } from '../lifecycle/state.js';
 import { closeTargets } from '../targets/index.js';
 import type { AssignmentRecord } from '../store/types.js';
 import { parseYamlOrJson, readTextFile } from '../validation.js';
@@ -192,8 +193,7 @@ async function verifyRevocationLive(ctx: Context, rec: AssignmentRecord): Promis
     let results = await Promise.all(targets.map((t) => t.verify(revokeIntent(rec, revokedAt))));
     // A run killed after its last step leaves every target revoked but the store still saying
     // "incomplete"; going through revokeAssignment records the verified revocation before closing.
-    const recorded = (rec.data.revocation as { complete?: boolean } | undefined)?.complete === true;
-    if (results.some((r) => !r.ok) || !recorded) {
+    if (results.some((r) => !r.ok) || revocationComplete(rec) !== true) {
       // Finish pending steps (or repair drift) once, then look again.
       await revokeAssignment(ctx, rec.id, { reason: 'offboarding: finish revocation', finalState: 'revoked', targets });
       results = await Promise.all(targets.map((t) => t.verify(revokeIntent(rec, revokedAt))));
