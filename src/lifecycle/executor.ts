@@ -82,18 +82,7 @@ export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): P
     if (p.error !== undefined) {
       res.ok = false;
       res.error = p.error;
-      const stepId = `${p.target.name}.inspect`;
-      await o.store.transaction(async (tx) => {
-        const at = o.clock.now().toISOString();
-        await tx.appendJournal({ runId: o.runId, assignmentId: o.assignmentId, operation: o.operation, stepId, target: p.target.name, status: 'failed', detail: 'read the account', at, error: p.error });
-        await tx.appendAudit({
-          at,
-          actor: o.actor,
-          kind: 'step.failed',
-          assignmentId: o.assignmentId,
-          details: { operation: o.operation, target: p.target.name, step: stepId, error: p.error, ...o.auditExtra },
-        });
-      });
+      await recordFailure(o, { stepId: `${p.target.name}.inspect`, target: p.target.name, detail: 'read the account' }, p.error);
       continue;
     }
     let failed = false;
@@ -118,17 +107,7 @@ export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): P
         res.ok = false;
         res.error = errText(e);
         res.steps.push({ id: step.id, action: step.action, detail: step.detail, status: 'failed', error: errText(e) });
-        await o.store.transaction(async (tx) => {
-          const at = o.clock.now().toISOString();
-          await tx.appendJournal({ ...base, status: 'failed', at, error: errText(e) });
-          await tx.appendAudit({
-            at,
-            actor: o.actor,
-            kind: 'step.failed',
-            assignmentId: o.assignmentId,
-            details: { operation: o.operation, target: step.target, step: step.id, error: errText(e), ...o.auditExtra },
-          });
-        });
+        await recordFailure(o, { stepId: step.id, target: step.target, detail: step.detail }, errText(e));
         continue;
       }
       await o.store.transaction(async (tx) => {
@@ -174,6 +153,21 @@ export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): P
     }
   }
   return results;
+}
+
+/** A failed step's journal row and its audit event, in one transaction. */
+async function recordFailure(o: ExecuteOptions, step: { stepId: string; target: TargetName; detail: string }, error: string): Promise<void> {
+  await o.store.transaction(async (tx) => {
+    const at = o.clock.now().toISOString();
+    await tx.appendJournal({ runId: o.runId, assignmentId: o.assignmentId, operation: o.operation, ...step, status: 'failed', at, error });
+    await tx.appendAudit({
+      at,
+      actor: o.actor,
+      kind: 'step.failed',
+      assignmentId: o.assignmentId,
+      details: { operation: o.operation, target: step.target, step: step.stepId, error, ...o.auditExtra },
+    });
+  });
 }
 
 /** Test and rehearsal hook: DETAILEE_FAULT_AFTER_STEP=N kills the process after the Nth step. */
