@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { resolveStoreUrl } from '../../src/config/load.js';
 import { copyStore, type CopyResult } from '../../src/store/copy.js';
-import { InputError } from '../../src/errors.js';
 import { openStore } from '../../src/store/open.js';
 
 export default class StoreCopy extends BaseCommand {
@@ -18,15 +16,7 @@ export default class StoreCopy extends BaseCommand {
 
   async run(): Promise<CopyResult & { from: string; to: string }> {
     const { flags } = await this.parse(StoreCopy);
-    const fromUrl = resolveStoreUrl(flags.from, process.cwd(), {});
-    // Opening an embedded store creates its file: a mistyped --from must not leave an empty database behind.
-    if (fromUrl.startsWith('sqlite:') && fromUrl !== 'sqlite::memory:' && !existsSync(fromUrl.slice('sqlite:'.length))) {
-      throw new InputError(`The source store ${fromUrl.slice('sqlite:'.length)} does not exist.`, {
-        code: 'store.copy.no-source',
-        actions: ['Check --from: it names the existing store to copy from.'],
-      });
-    }
-    const from = await openStore(fromUrl, { migrate: false });
+    const from = await openStore(resolveStoreUrl(flags.from, process.cwd(), {}), { migrate: false, mustExist: 'source store (--from)' });
     try {
       const to = await openStore(resolveStoreUrl(flags.to, process.cwd(), {}), { migrate: true });
       try {
