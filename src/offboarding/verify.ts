@@ -37,8 +37,13 @@ export function readCertificateDocument(bytes: Uint8Array): { format: 'json' | '
 
 /** The signed record only (hash, id, signature, and the key when given); synchronous, no rendering. */
 export function verifyCertificateFile(bytes: Uint8Array, trustedPublicKeyPem?: string): CertificateCheck {
+  return checkRecord(bytes, trustedPublicKeyPem).check;
+}
+
+function checkRecord(bytes: Uint8Array, trustedPublicKeyPem: string | undefined): { check: CertificateCheck; signed: SignedCertificate } {
   const { format, document } = readCertificateDocument(bytes);
-  return { format, ...verifySignedCertificate(document, trustedPublicKeyPem) };
+  // verifySignedCertificate accepted it, so the document is a signed certificate.
+  return { check: { format, ...verifySignedCertificate(document, trustedPublicKeyPem) }, signed: document as SignedCertificate };
 }
 
 /** The last rendering, by its record: checking many copies of one certificate renders it once. */
@@ -65,10 +70,9 @@ export async function verifyCertificate(
   trustedPublicKeyPem: string | undefined,
   options: { recordOnly?: boolean } = {},
 ): Promise<CertificateCheck & { file: FileCheck }> {
-  const { format, document } = readCertificateDocument(bytes);
-  const check = { format, ...verifySignedCertificate(document, trustedPublicKeyPem) };
+  const { check, signed } = checkRecord(bytes, trustedPublicKeyPem);
   if (options.recordOnly) return { ...check, file: 'not-checked' };
-  const signed = document as SignedCertificate;
+  const format = check.format;
   const given = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (format === 'json') {
     if (!given.equals(Buffer.from(serializeSignedCertificate(signed), 'utf8'))) {
