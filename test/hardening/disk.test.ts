@@ -8,6 +8,7 @@ import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { closeTargets, openTargets } from '../../src/targets/index.js';
 import { cli } from '../../scripts/scenario.js';
+import { detaileeDoc } from '../helpers/manifest.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 /**
@@ -86,7 +87,7 @@ describe.skipIf(!ROOT_ONLY)('the store on a real file system that fills up or tu
     w.clock.set('2025-02-05T15:00:00Z');
     const path = join(mnt, 'full-at-start.db');
     const store = await SqliteStore.open(path);
-    const f = w.signedManifest({ id: 'disk-full-0', detailee: { givenName: 'Ada', familyName: 'Byron', email: 'dfull0@gsa.example.gov', username: 'dfull0', homeAgency: 'GSA' } });
+    const f = w.signedManifest(detaileeDoc('disk-full-0', 'dfull0'));
     try {
       const ctx = w.ctx({ store });
       const prep = await prepareOnboarding(ctx, f, undefined);
@@ -117,7 +118,7 @@ describe.skipIf(!ROOT_ONLY)('the store on a real file system that fills up or tu
     const path = join(mnt, 'full-midway.db');
     const store = await SqliteStore.open(path);
     const id = 'disk-full-2';
-    const f = w.signedManifest({ id, detailee: { givenName: 'Ada', familyName: 'Byron', email: 'dfull2@gsa.example.gov', username: 'dfull2', homeAgency: 'GSA' } });
+    const f = w.signedManifest(detaileeDoc(id, 'dfull2'));
     try {
       const ctx = w.ctx({ store, afterStep: (n) => n === 2 && fillDisk() });
       const prep = await prepareOnboarding(ctx, f, undefined);
@@ -151,7 +152,7 @@ describe.skipIf(!ROOT_ONLY)('the store on a real file system that fills up or tu
     const config = join(w.dir, 'readonly.yaml');
     writeFileSync(config, stringify(cfg));
     const env = { DETAILEE_CONFIG: config };
-    const first = w.signedManifest({ id: 'disk-ro-1', detailee: { givenName: 'Ada', familyName: 'Byron', email: 'dro1@gsa.example.gov', username: 'dro1', homeAgency: 'GSA' } });
+    const first = w.signedManifest(detaileeDoc('disk-ro-1', 'dro1'));
     const at = '2025-02-05T15:00:00Z';
     const ok = cli(w.dir, ['onboard', first, '--yes', '--json'], at, env);
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -159,7 +160,7 @@ describe.skipIf(!ROOT_ONLY)('the store on a real file system that fills up or tu
 
     mount('-o', 'remount,ro', mnt);
     try {
-      const second = w.signedManifest({ id: 'disk-ro-2', detailee: { givenName: 'Ada', familyName: 'Byron', email: 'dro2@gsa.example.gov', username: 'dro2', homeAgency: 'GSA' } });
+      const second = w.signedManifest(detaileeDoc('disk-ro-2', 'dro2'));
       const refused = cli(w.dir, ['onboard', second, '--yes', '--json'], at, env);
       await new Promise<void>((resolve) => setImmediate(resolve));
       expect(refused.exit, JSON.stringify(refused.json)).toBe(1);

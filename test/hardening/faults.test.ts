@@ -16,6 +16,7 @@ import { closeTargets, desiredFor, openTargets } from '../../src/targets/index.j
 import type { Intent } from '../../src/targets/target.js';
 import { cli } from '../../scripts/scenario.js';
 import { startTcpProxy, type ProxyMode, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { detaileeDoc } from '../helpers/manifest.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 /**
@@ -43,15 +44,6 @@ afterAll(async () => {
   await proxy?.close();
   await w?.close();
 });
-
-function doc(id: string, username: string, extra: Record<string, unknown> = {}) {
-  return {
-    id,
-    detailee: { givenName: 'Ada', familyName: 'Byron', email: `${username}@gsa.example.gov`, username, homeAgency: 'GSA' },
-    access: { ldap: { groups: ['modernization', 'analysts'] }, aws: { groups: ['detailee-readonly'], policies: [] } },
-    ...extra,
-  };
-}
 
 function proxiedCtx(o: Partial<Context> = {}): Context {
   return w.ctx({ config: proxied, openTargets: () => openTargets(proxied, w.clock), ...o });
@@ -112,7 +104,7 @@ describe('the directory server killed in the middle of a run', () => {
   it('onboarding: LDAP fails from the step after the kill, IAM is still provisioned, and a re-run after the restart finishes', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     const id = 'flt-ldap-onb';
-    const f = w.signedManifest(doc(id, 'fldaponb'));
+    const f = w.signedManifest(detaileeDoc(id, 'fldaponb'));
     const ctx = w.ctx({ afterStep: (n) => n === 2 && w.slapd.kill() });
     const prep = await prepareOnboarding(ctx, f, undefined);
     const ldapSteps = prep.plans.find((p) => p.target.name === 'ldap')!.steps.map((s) => s.id);
@@ -154,7 +146,7 @@ describe('the directory server killed in the middle of a run', () => {
   it('revocation: the rest of LDAP is reported pending, IAM is still revoked, and a re-run after the restart completes it', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     const id = 'flt-ldap-rev';
-    await onboard(w.signedManifest(doc(id, 'fldaprev')));
+    await onboard(w.signedManifest(detaileeDoc(id, 'fldaprev')));
     w.clock.set('2025-03-01T15:00:00Z');
     const ctx = w.ctx({ afterStep: (n) => n === 1 && w.slapd.kill() });
     let r: RevokeResult;
@@ -192,7 +184,7 @@ describe('the directory server killed in the middle of a run', () => {
     w.clock.set('2025-02-05T15:00:00Z');
     const ids = ['flt-exp-1', 'flt-exp-2', 'flt-exp-3'];
     // Ten days from 02-06: the last day is 02-15, the end 02-16 00:00 New York.
-    for (const [i, id] of ids.entries()) await onboard(w.signedManifest(doc(id, `fexp${i + 1}`, { term: { start: '2025-02-06', days: 10, timezone: 'America/New_York' } })));
+    for (const [i, id] of ids.entries()) await onboard(w.signedManifest(detaileeDoc(id, `fexp${i + 1}`, { term: { start: '2025-02-06', days: 10, timezone: 'America/New_York' } })));
     w.clock.set('2025-02-17T06:00:00Z');
     const probe = await revokeAssignment(w.ctx(), ids[0]!, { reason: 'end of term', finalState: 'expired', dryRun: true });
     const perRevocation = probe.plan.length;
@@ -258,7 +250,7 @@ describe('IAM connections refused, reset and stalled past the timeout', () => {
       w.clock.set('2025-02-05T15:00:00Z');
       const id = `flt-iam-onb-${mode}`;
       const user = `fonb${mode}`;
-      const f = w.signedManifest(doc(id, user));
+      const f = w.signedManifest(detaileeDoc(id, user));
       let ldapCount = 0;
       const ctx = proxiedCtx({ afterStep: (n) => n === ldapCount && void proxy.setMode(mode) });
       const prep = await prepareOnboarding(ctx, f, undefined);
@@ -297,7 +289,7 @@ describe('IAM connections refused, reset and stalled past the timeout', () => {
       w.clock.set('2025-02-05T15:00:00Z');
       const id = `flt-iam-rev-${mode}`;
       const user = `frev${mode}`;
-      await onboard(w.signedManifest(doc(id, user)));
+      await onboard(w.signedManifest(detaileeDoc(id, user)));
       w.clock.set('2025-03-01T15:00:00Z');
       await proxy.setMode(mode);
       let r: RevokeResult;
@@ -357,7 +349,7 @@ describe('the store refuses an audit append (fault injected: the real disk canno
   it('onboarding: the record and its event are both absent, no account is made, exit 1; a later run converges', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     const id = 'flt-store-onb';
-    const f = w.signedManifest(doc(id, 'fstoreonb'));
+    const f = w.signedManifest(detaileeDoc(id, 'fstoreonb'));
     const ctx = w.ctx({ store: failingAuditStore(w.store, (e) => e.kind === 'assignment.onboarding') });
     await expect(onboard(f, ctx)).rejects.toMatchObject({ exit: 1, code: 'store.write' });
     expect(await w.store.getAssignment(id)).toBeUndefined();
@@ -372,7 +364,7 @@ describe('the store refuses an audit append (fault injected: the real disk canno
   it('revocation: the state change and its event are both absent, nothing is revoked, exit 1; a later run converges', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     const id = 'flt-store-rev';
-    await onboard(w.signedManifest(doc(id, 'fstorerev')));
+    await onboard(w.signedManifest(detaileeDoc(id, 'fstorerev')));
     w.clock.set('2025-03-01T15:00:00Z');
     const before = await w.store.auditHead();
     const ctx = w.ctx({ store: failingAuditStore(w.store, (e) => e.kind === 'assignment.revoking') });
@@ -393,7 +385,7 @@ describe('the store refuses an audit append (fault injected: the real disk canno
   it("a step's record: its 'done' row and its event roll back together, the 'started' row remains, exit 1; a re-run does not repeat the step", async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     const id = 'flt-store-step';
-    const f = w.signedManifest(doc(id, 'fstorestep'));
+    const f = w.signedManifest(detaileeDoc(id, 'fstorestep'));
     const ctx = w.ctx({ store: failingAuditStore(w.store, (e) => e.kind === 'step.applied') });
     const prep = await prepareOnboarding(ctx, f, undefined);
     const first = prep.rows[0]!.step;

@@ -45,3 +45,16 @@ export function writeManifest(dir: string, doc: Record<string, unknown>, name = 
   writeFileSync(p, name.endsWith('.json') ? JSON.stringify(doc, null, 2) : stringify(doc));
   return p;
 }
+
+/**
+ * Overrides for `manifest()` (or the world's signedManifest) giving a fresh detailee: its own id
+ * and username, in both LDAP groups and the IAM read-only group the test servers create.
+ */
+export function detaileeDoc(id: string, username: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    detailee: { givenName: 'Ada', familyName: 'Byron', email: `${username}@gsa.example.gov`, username, homeAgency: 'GSA' },
+    access: { ldap: { groups: ['modernization', 'analysts'] }, aws: { groups: ['detailee-readonly'], policies: [] } },
+    ...extra,
+  };
+}

@@ -10,6 +10,7 @@ import { runExpire, LOCK_NAME } from '../../src/lifecycle/expire.js';
 import { renewAssignment } from '../../src/lifecycle/renew.js';
 import { reconcile } from '../../src/lifecycle/reconcile.js';
 import type { Context } from '../../src/lifecycle/context.js';
+import { detaileeDoc } from '../helpers/manifest.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 let w: World;
@@ -23,15 +24,6 @@ afterAll(async () => {
 async function onboard(file: string, ctx: Context = w.ctx()) {
   const prep = await prepareOnboarding(ctx, file, undefined);
   return applyOnboarding(ctx, prep);
-}
-
-function doc(id: string, username: string, extra: Record<string, unknown> = {}) {
-  return {
-    id,
-    detailee: { givenName: 'Ada', familyName: 'Byron', email: `${username}@gsa.example.gov`, username, homeAgency: 'GSA' },
-    access: { ldap: { groups: ['modernization', 'analysts'] }, aws: { groups: ['detailee-readonly'], policies: [] } },
-    ...extra,
-  };
 }
 
 async function ldapEntry(username: string): Promise<Record<string, unknown> | undefined> {
@@ -55,7 +47,7 @@ async function iam() {
 describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () => {
   it('onboards on both targets with the term enforced by each, and a second run does nothing', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
-    const f = w.signedManifest(doc('irs-2025-0001', 'abyron'));
+    const f = w.signedManifest(detaileeDoc('irs-2025-0001', 'abyron'));
     const r = await onboard(f);
     expect(r.targets.map((t) => [t.target, t.ok])).toEqual([
       ['ldap', true],
@@ -78,9 +70,9 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
 
   it('refuses an ended term and an unknown group before writing anything', async () => {
     w.clock.set('2025-07-01T15:00:00Z');
-    await expect(onboard(w.signedManifest(doc('irs-2025-0002', 'late')))).rejects.toMatchObject({ exit: 2, code: 'onboard.ended' });
+    await expect(onboard(w.signedManifest(detaileeDoc('irs-2025-0002', 'late')))).rejects.toMatchObject({ exit: 2, code: 'onboard.ended' });
     w.clock.set('2025-02-05T15:00:00Z');
-    const bad = w.signedManifest(doc('irs-2025-0003', 'nogroup', { access: { ldap: { groups: ['no-such-group'] }, aws: { groups: [], policies: [] } } }));
+    const bad = w.signedManifest(detaileeDoc('irs-2025-0003', 'nogroup', { access: { ldap: { groups: ['no-such-group'] }, aws: { groups: [], policies: [] } } }));
     await expect(onboard(bad)).rejects.toMatchObject({ exit: 2 });
     expect(await ldapEntry('nogroup')).toBeUndefined();
     expect(await w.store.getAssignment('irs-2025-0003')).toBeUndefined();
@@ -89,7 +81,7 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
   it('converges after a crash at every step, with no duplicate and a journal that shows it', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     // Count the steps of a full onboarding first.
-    const probe = await prepareOnboarding(w.ctx(), w.signedManifest(doc('irs-2025-0100', 'crash0')), undefined);
+    const probe = await prepareOnboarding(w.ctx(), w.signedManifest(detaileeDoc('irs-2025-0100', 'crash0')), undefined);
     const total = probe.rows.length;
     for (const t of probe.targets) await t.close();
     expect(total).toBeGreaterThan(5);
@@ -97,7 +89,7 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
     for (let n = 1; n <= total; n++) {
       const id = `irs-2025-01${String(n).padStart(2, '0')}`;
       const user = `crash${n}`;
-      const f = w.signedManifest(doc(id, user), `${id}.yaml`);
+      const f = w.signedManifest(detaileeDoc(id, user), `${id}.yaml`);
       const crashing = w.ctx({
         afterStep: (count) => {
           if (count === n) throw new Crash(`killed after step ${n}`);
@@ -122,7 +114,7 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
 
   it('revokes on every target; with the directory down it reports per target, exits 1, and a re-run finishes', async () => {
     w.clock.set('2025-03-01T15:00:00Z');
-    await onboard(w.signedManifest(doc('irs-2025-0200', 'revokee')));
+    await onboard(w.signedManifest(detaileeDoc('irs-2025-0200', 'revokee')));
     w.slapd.kill();
     let r;
     try {
@@ -154,7 +146,7 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
 
   it('renews in place on every target, within renewals.max, and never after the end', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
-    await onboard(w.signedManifest(doc('irs-2025-0300', 'renewee')));
+    await onboard(w.signedManifest(detaileeDoc('irs-2025-0300', 'renewee')));
     const am = (days: number, name: string) =>
       w.signedDoc({ apiVersion: 'detailee/v1', kind: 'Amendment', assignment: 'irs-2025-0300', renewalDays: days, reason: `extended ${name}` }, name);
     w.clock.set('2025-05-20T15:00:00Z');
@@ -170,7 +162,7 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
 
   it('the nightly job: notices once, revocation at the end, lock, drift repaired', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
-    await onboard(w.signedManifest(doc('irs-2025-0400', 'nightly', { term: { start: '2025-02-06', days: 40, timezone: 'America/New_York' } })));
+    await onboard(w.signedManifest(detaileeDoc('irs-2025-0400', 'nightly', { term: { start: '2025-02-06', days: 40, timezone: 'America/New_York' } })));
     // 40 days from 02-06: last day 03-17, end 03-18 00:00 EDT. The 30-day notice opens 02-16.
     w.clock.set('2025-02-16T06:00:00Z');
     const n1 = await runExpire(w.ctx(), { dryRun: false, concurrency: 4 });
