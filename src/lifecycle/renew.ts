@@ -73,6 +73,13 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
       actions: ['A longer detail needs a new assignment (5 CFR 335.103 may require competitive procedures).'],
     });
   }
+  const period = rec.manifest.term.renewals.days;
+  if (am.renewalDays > period) {
+    throw new InputError(`The amendment asks for ${am.renewalDays} days; the assignment ${id} allows renewal periods of at most ${period} days (term.renewals.days).`, {
+      code: 'renew.period',
+      actions: [`Sign an amendment with renewalDays of ${period} or less, or a new assignment that allows longer periods.`],
+    });
+  }
   const term = renewTerm(rec.term, am.renewalDays);
   const targets = await ctx.openTargets();
   try {

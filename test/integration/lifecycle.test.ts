@@ -160,6 +160,28 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
     expect(again.changed).toBe(false);
   });
 
+  it('refuses a renewal longer than the manifest allows, and one after the end, changing nothing', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const term = { start: '2025-02-06', days: 120, timezone: 'America/New_York', renewals: { max: 2, days: 30 } };
+    await onboard(w.signedManifest(detaileeDoc('irs-2025-0301', 'renewee2', { term })));
+    const am = (days: number, name: string) =>
+      w.signedDoc({ apiVersion: 'detailee/v1', kind: 'Amendment', assignment: 'irs-2025-0301', renewalDays: days, reason: `extended ${name}` }, name);
+    const before = await w.store.auditHead();
+    w.clock.set('2025-05-20T15:00:00Z');
+    await expect(renewAssignment(w.ctx(), 'irs-2025-0301', am(31, 'p1.yaml'), undefined)).rejects.toMatchObject({
+      exit: 2,
+      code: 'renew.period',
+      message: expect.stringMatching(/asks for 31 days; .* at most 30 days \(term\.renewals\.days\)/),
+    });
+    expect(await w.store.auditHead()).toEqual(before);
+    expect((await ldapEntry('renewee2'))?.pwdEndTime).toBe('20250606040000Z');
+    // Past the end (2025-06-06T00:00 New York), even a valid period is refused: a lapsed detail needs a new assignment.
+    w.clock.set('2025-06-06T04:00:00Z');
+    await expect(renewAssignment(w.ctx(), 'irs-2025-0301', am(30, 'p2.yaml'), undefined)).rejects.toMatchObject({ exit: 2, code: 'renew.lapsed' });
+    expect(await w.store.auditHead()).toEqual(before);
+    expect((await w.store.getAssignment('irs-2025-0301'))?.term.endsAt).toBe('2025-06-06T00:00:00-04:00');
+  });
+
   it('the nightly job: notices once, revocation at the end, lock, drift repaired', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     await onboard(w.signedManifest(detaileeDoc('irs-2025-0400', 'nightly', { term: { start: '2025-02-06', days: 40, timezone: 'America/New_York' } })));
