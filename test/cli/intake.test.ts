@@ -136,6 +136,29 @@ describe('detailee CLI: intake', () => {
     expect((r.json as { error: { code: string } }).error.code).toBe('onboard.conflict');
   });
 
+  it('expire --as-of forecasts only with --dry-run: the report has the documented shape and nothing changes', () => {
+    const events = () => storeRows('SELECT COUNT(*) AS n FROM audit');
+    const before = events();
+    const refused = run(['expire', '--as-of', '2025-06-06']);
+    expect(refused.exit).toBe(2);
+    expect((refused.json as { error: { code: string; message: string } }).error).toMatchObject({ code: 'expire.as-of', message: expect.stringMatching(/only with --dry-run/) });
+    expect(run(['expire', '--dry-run', '--as-of', '2025-02-30']).exit).toBe(2);
+
+    const forecast = run(['expire', '--dry-run', '--as-of', '2025-06-06']);
+    expect(forecast.exit, JSON.stringify(forecast.json)).not.toBe(2);
+    const r = forecast.json as Record<string, unknown> & { revoked: { id: string }[] };
+    expect(Object.keys(r).sort()).toEqual(['asOf', 'drift', 'dryRun', 'failed', 'lock', 'notices', 'ranAt', 'revoked']);
+    // The start of 2025-06-06 in New York: the end of the 120-day term from 2025-02-06.
+    expect(r).toMatchObject({ ranAt: '2025-02-03T15:00:00.000Z', asOf: '2025-06-06T04:00:00.000Z', dryRun: true });
+    expect(r.revoked.map((x) => x.id), JSON.stringify(r)).toContain('irs-2025-0042');
+    // A week before the end, the pre-expiry notices are what would go out; nothing is revoked yet.
+    const week = run(['expire', '--dry-run', '--as-of', '2025-05-31']).json as { revoked: unknown[]; notices: { id: string; daysBefore: number }[] };
+    expect(week.revoked).toEqual([]);
+    expect(week.notices).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'irs-2025-0042', daysBefore: 7 })]));
+    expect(events()).toEqual(before);
+    expect(storeRows("SELECT state FROM assignments WHERE id = 'irs-2025-0042'")).toEqual([{ state: 'active' }]);
+  });
+
   it('audit verify passes, export writes JSON Lines, and a checkpoint catches truncation', () => {
     expect(run(['audit', 'verify']).json).toMatchObject({ ok: true });
     const out = join(dir, 'audit.jsonl');
