@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .ci/env.sh
+source .ci/deps.sh
 [ -d node_modules ] || npm ci --no-fund --no-audit
 npm run --silent build
 node dist/scripts/demo.js "$@"
