@@ -78,6 +78,26 @@ describe('detailee CLI: the whole lifecycle', () => {
     expect(cli(dir, ['certificate', 'verify', copy, '--json'], '2025-06-10T15:00:00Z').exit).toBe(3);
   });
 
+  it('fti list shows the recorded entries, and the certificate.issued event carries the certificate hash', () => {
+    const list = cli(dir, ['fti', 'list', 'irs-2025-0042', '--json'], '2025-06-10T15:00:00Z');
+    expect(list.exit).toBe(0);
+    expect(list.json).toEqual([
+      expect.objectContaining({ id: 'F-0001', media: 'paper', records: 250, taxYears: [2021], received: '2025-03-03', location: 'Bldg 2, Room 114, safe 3' }),
+      expect.objectContaining({ id: 'F-0002', media: 'ssd', records: 1200, taxYears: [2019, 2020, 2021], received: '2025-04-01' }),
+    ]);
+    const human = cli(dir, ['fti', 'list', 'irs-2025-0042'], '2025-06-10T15:00:00Z');
+    expect(String(human.json)).toMatch(/F-0001[\s\S]*paper[\s\S]*F-0002[\s\S]*ssd/);
+
+    const off = step('offboard').json as { certificate: { id: string; hash: string } };
+    const exported = cli(dir, ['audit', 'export'], '2025-06-10T15:00:00Z');
+    expect(exported.exit).toBe(0);
+    const events = String(exported.json).trim().split('\n').map((l) => JSON.parse(l) as { kind: string; details: Record<string, unknown> });
+    expect(events.filter((e) => e.kind === 'certificate.issued')).toEqual([
+      expect.objectContaining({ details: expect.objectContaining({ certificateId: off.certificate.id, certificateHash: off.certificate.hash }) }),
+    ]);
+    expect(events.filter((e) => e.kind === 'fti.recorded').map((e) => e.details.entry)).toEqual(['F-0001', 'F-0002']);
+  });
+
   it('the audit log verifies and tells the story', () => {
     expect(step('audit verify').json).toMatchObject({ ok: true });
     const show = cli(dir, ['show', 'irs-2025-0042', '--json'], '2025-06-10T15:00:00Z').json as { state: string; timeline: { kind: string }[] };
