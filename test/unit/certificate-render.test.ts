@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
@@ -187,6 +187,34 @@ describe('renderPdf', () => {
     const stripped = Buffer.from(pdf.toString('latin1').replace('/Type /EmbeddedFile', '/Type /XXXXXXXXXXXX'), 'latin1');
     expect(dictStart).toBeGreaterThan(0);
     expect(verificationFailure(() => verifyCertificateFile(stripped)).code).toBe('certificate.pdf-no-attachment');
+  });
+});
+
+describe('the QR code as a reader sees it', () => {
+  it('decodes, from the rasterised PDF, to detailee:cert:<id>:<hash>', async () => {
+    const jsQR = (await import('jsqr')).default as unknown as (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
+    const dir = mkdtempSync(join(tmpdir(), 'detailee-qr-'));
+    try {
+      const pdfFile = join(dir, 'c.pdf');
+      writeFileSync(pdfFile, await renderPdf(signed));
+      // Grey PGM pages (P5): a header and one byte a pixel, simple enough to read without a PNG decoder.
+      execFileSync('pdftoppm', ['-r', '150', '-gray', pdfFile, join(dir, 'page')]);
+      const found: string[] = [];
+      for (const f of readdirSync(dir).filter((n) => n.endsWith('.pgm')).sort()) {
+        const bytes = readFileSync(join(dir, f));
+        const header = /^P5\s+(\d+)\s+(\d+)\s+255\s/.exec(bytes.subarray(0, 64).toString('latin1'));
+        expect(header, f).not.toBeNull();
+        const [width, height] = [Number(header![1]), Number(header![2])];
+        const grey = bytes.subarray(header![0].length);
+        const rgba = new Uint8ClampedArray(width * height * 4);
+        for (let i = 0; i < width * height; i++) rgba.set([grey[i]!, grey[i]!, grey[i]!, 255], i * 4);
+        const code = jsQR(rgba, width, height);
+        if (code) found.push(code.data);
+      }
+      expect(found).toEqual([`detailee:cert:${id}:${signed.hash}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
