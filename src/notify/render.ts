@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import Mustache from 'mustache';
 import type { Assignment } from '../assignment/schema.js';
 import { daysLeft, type Term } from '../assignment/term.js';
 import { InputError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import type { DueNotice } from './due.js';
 
 /** The only template names there are; a kind never becomes a path unless it is in this list. */
@@ -128,17 +128,6 @@ export function noticeRecipients(a: Assignment): string[] {
     }
   }
   return out;
-}
-
-function packageRoot(): string {
-  // Walk up to package.json: the same code runs from src/ under vitest and from dist/ when built.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('notify: no package.json above the module');
-    dir = parent;
-  }
 }
 
 export function defaultNoticeTemplatesDir(): string {

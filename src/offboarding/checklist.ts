@@ -1,23 +1,8 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { packageRoot } from '../package-root.js';
 import { parseYamlOrJson, readTextFile, validate } from '../validation.js';
 import { textField } from './fields.js';
-
-/**
- * The folder holding package.json. The same walk works from src/ under vitest and from dist/
- * after a build, and from an installed package, so templates are found without configuration.
- */
-export function packageRoot(from: string = import.meta.url): string {
-  let dir = dirname(fileURLToPath(from));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`No package.json above ${fileURLToPath(from)}`);
-    dir = parent;
-  }
-}
 
 export function templatePath(...parts: string[]): string {
   return join(packageRoot(), 'templates', ...parts);
