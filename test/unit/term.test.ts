@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DateTime } from 'luxon';
 import { computeTerm, daysLeft, isDue, renewTerm } from '../../src/assignment/term.js';
 import { InputError } from '../../src/errors.js';
 
@@ -70,4 +71,26 @@ describe('term arithmetic', () => {
     expect(daysLeft(t, new Date('2025-06-04T23:30:00-04:00'))).toBe(2);
     expect(daysLeft(t, new Date('2025-06-06T00:00:00-04:00'))).toBe(0);
   });
+
+  it('daysLeft agrees with the calendar-day difference in the zone, across DST and far zones, every 7 hours of a term', () => {
+    const reference = (endsAt: string, zone: string, now: Date) => {
+      const end = DateTime.fromISO(endsAt, { zone }).startOf('day');
+      const today = DateTime.fromJSDate(now, { zone }).startOf('day');
+      return Date.parse(endsAt) <= now.getTime() ? 0 : Math.max(0, Math.round(end.diff(today, 'days').days));
+    };
+    for (const zone of ['America/New_York', 'Pacific/Auckland', 'Pacific/Honolulu', 'Europe/London', 'Asia/Kolkata']) {
+      for (const [start, days] of [['2025-02-06', 120], ['2025-10-20', 30], ['2024-02-27', 5]] as const) {
+        const t = computeTerm(start, days, zone);
+        const renewed = renewTerm(t, 45);
+        for (const term of [t, renewed]) {
+          const from = Date.parse(term.startsAt) - 3 * 86_400_000;
+          for (let ms = from; ms <= Date.parse(term.endsAt) + 86_400_000; ms += 7 * 3_600_000) {
+            const now = new Date(ms);
+            expect(daysLeft(term, now), `${zone} ${term.endsAt} at ${now.toISOString()}`).toBe(reference(term.endsAt, zone, now));
+          }
+        }
+      }
+    }
+  });
 });
+
