@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parse, stringify } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../../scripts/scenario.js';
+import { cli, ROOT } from '../../scripts/scenario.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
 
 /** The built CLI, end to end, with no targets configured: intake, store and audit only. */
@@ -125,6 +126,36 @@ describe('detailee CLI: intake', () => {
     const sh = run(['show', 'irs-2025-0042'], '2025-06-01T12:00:00Z');
     expect(sh.json).toMatchObject({ state: 'active', daysLeft: 5, nextAction: expect.stringMatching(/expires/) });
     expect((sh.json as { timeline: { kind: string }[] }).timeline.map((t) => t.kind)).toEqual(['assignment.onboarding', 'assignment.onboarded']);
+  });
+
+  it('without a terminal, onboard and revoke refuse to ask (exit 2, human output too); on a terminal, revoke asks and "no" changes nothing', () => {
+    const events = () => storeRows('SELECT COUNT(*) AS n FROM audit');
+    const before = events();
+    const other = manifest({ id: 'irs-2025-0045' });
+    (other.detailee as Record<string, unknown>).username = 'notty';
+    const f = writeManifest(dir, other, 'notty.yaml');
+    expect(run(['assignment', 'sign', f, '--key', approverKey, '--kid', 'alan.turing']).exit).toBe(0);
+    const onboard = cli(dir, ['onboard', f], NOW);
+    expect(onboard.exit).toBe(2);
+    expect(onboard.stderr).toMatch(/no terminal to ask on, and --yes was not given/);
+    const revoke = cli(dir, ['revoke', 'irs-2025-0042', '--reason', 'test'], NOW);
+    expect(revoke.exit).toBe(2);
+    expect(revoke.stderr).toMatch(/Revoke all access for abyron .* no terminal to ask on/);
+    expect(events()).toEqual(before);
+
+    // A real pseudo-terminal (util-linux `script`); the answer is typed ahead and read by the prompt.
+    const tty = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'bin', 'run.js'))} revoke irs-2025-0042 --reason test`, '/dev/null'], {
+      cwd: dir,
+      env: { ...process.env, DETAILEE_CONFIG: join(dir, 'detailee.yaml'), DETAILEE_NOW: NOW },
+      input: 'n\r',
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(tty.status, tty.stdout + tty.stderr).toBe(0);
+    expect(tty.stdout).toMatch(/Revoke all access for abyron \(irs-2025-0042\) now\?/);
+    expect(tty.stdout).toMatch(/Not confirmed: nothing was changed\./);
+    expect(events()).toEqual(before);
+    expect(storeRows("SELECT state FROM assignments WHERE id = 'irs-2025-0042'")).toEqual([{ state: 'active' }]);
   });
 
   it('a different manifest for an existing id is refused', () => {
