@@ -238,12 +238,18 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
       // Sorted, so the same account always yields the same plan.
       .sort((a, b) => a.id.localeCompare(b.id));
 
-  async function inspect(username: string, knownTags?: Record<string, string>): Promise<Observed> {
+  /**
+   * Everything IAM holds for the user. `withCredentials: false` leaves out the credential lists
+   * (keys, console password, certificates, SSH keys, service credentials, MFA): provisioning and
+   * renewal neither plan nor promise anything about them, so their read-back skips five requests.
+   */
+  async function inspect(username: string, knownTags?: Record<string, string>, withCredentials = true): Promise<Observed> {
     const U = { UserName: username };
     const got = await call(`GetUser ${username}`, () => client.send(new sdk.GetUserCommand(U)), ['NoSuchEntity']);
     const user = got?.User;
     if (!user) return observe(username, undefined);
     const unsupported: string[] = [];
+    const cred = <T>(name: string, fn: () => Promise<T[] | undefined>): Promise<T[]> => (withCredentials ? optionalList(name, unsupported, fn) : Promise.resolve([]));
     const [tags, groups, policies, inline, keys, profile, certs, ssh, service, mfa] = await Promise.all([
       // GetUser carries the tags; ListUserTags only when it did not (some emulators omit them).
       knownTags !== undefined
@@ -256,26 +262,28 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
         r.AttachedPolicies?.map((p) => p.PolicyArn ?? ''),
       ),
       collect(`ListUserPolicies ${username}`, (Marker) => client.send(new sdk.ListUserPoliciesCommand({ ...U, Marker })), (r) => r.PolicyNames),
-      collect(`ListAccessKeys ${username}`, (Marker) => client.send(new sdk.ListAccessKeysCommand({ ...U, Marker })), (r) =>
-        r.AccessKeyMetadata?.map((k) => ({ id: k.AccessKeyId, status: k.Status })),
-      ),
-      call(`GetLoginProfile ${username}`, () => client.send(new sdk.GetLoginProfileCommand(U)), ['NoSuchEntity']),
-      optionalList('ListSigningCertificates', unsupported, () =>
+      !withCredentials
+        ? Promise.resolve([])
+        : collect(`ListAccessKeys ${username}`, (Marker) => client.send(new sdk.ListAccessKeysCommand({ ...U, Marker })), (r) =>
+            r.AccessKeyMetadata?.map((k) => ({ id: k.AccessKeyId, status: k.Status })),
+          ),
+      !withCredentials ? Promise.resolve(undefined) : call(`GetLoginProfile ${username}`, () => client.send(new sdk.GetLoginProfileCommand(U)), ['NoSuchEntity']),
+      cred('ListSigningCertificates', () =>
         collect(`ListSigningCertificates ${username}`, (Marker) => client.send(new sdk.ListSigningCertificatesCommand({ ...U, Marker })), (r) =>
           r.Certificates?.map((c) => ({ id: c.CertificateId, status: c.Status })),
         ),
       ),
-      optionalList('ListSSHPublicKeys', unsupported, () =>
+      cred('ListSSHPublicKeys', () =>
         collect(`ListSSHPublicKeys ${username}`, (Marker) => client.send(new sdk.ListSSHPublicKeysCommand({ ...U, Marker })), (r) =>
           r.SSHPublicKeys?.map((c) => ({ id: c.SSHPublicKeyId, status: c.Status })),
         ),
       ),
-      optionalList('ListServiceSpecificCredentials', unsupported, () =>
+      cred('ListServiceSpecificCredentials', () =>
         collect(`ListServiceSpecificCredentials ${username}`, (Marker) => client.send(new sdk.ListServiceSpecificCredentialsCommand({ ...U, Marker })), (r) =>
           r.ServiceSpecificCredentials?.map((c) => ({ id: c.ServiceSpecificCredentialId, status: c.Status })),
         ),
       ),
-      optionalList('ListMFADevices', unsupported, () =>
+      cred('ListMFADevices', () =>
         collect(`ListMFADevices ${username}`, (Marker) => client.send(new sdk.ListMFADevicesCommand({ ...U, Marker })), (r) => r.MFADevices?.map((d) => d.SerialNumber ?? '')),
       ),
     ]);
@@ -527,8 +535,9 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
   }
 
   async function verify(intent: Intent): Promise<VerifyResult> {
-    const username = intent.kind === 'provision' || intent.kind === 'renew' ? intent.desired.username : intent.username;
-    const observed = await inspect(username);
+    const granting = intent.kind === 'provision' || intent.kind === 'renew';
+    const username = granting ? intent.desired.username : intent.username;
+    const observed = await inspect(username, undefined, !granting);
     const f = iamFacts(observed);
     const problems: string[] = [];
     let steps: Step[] = [];
