@@ -169,6 +169,11 @@ describe('the directory server killed in the middle of a run', () => {
     expect(rec?.data.revocation).toMatchObject({ complete: false, targets: [expect.objectContaining({ target: 'aws' })] });
     const kinds = await auditKinds(id);
     expect(kinds.slice(kinds.indexOf('assignment.revoking'))).toEqual(expect.arrayContaining(['step.failed', 'revocation.incomplete']));
+    // The steps left undone are on record with the incomplete revocation, for the re-run and for people.
+    const incomplete = (await w.store.auditFor(id)).find((e) => e.kind === 'revocation.incomplete')!;
+    expect((incomplete.details as { targets: { target: string; pending: string[] }[] }).targets).toEqual(
+      expect.arrayContaining([{ target: 'ldap', ok: false, error: expect.any(String), pending: ldap!.steps.slice(1).map((s) => s.id) }]),
+    );
     expect((await journalOf(id, 'revoke')).filter((j) => j.status === 'failed')).toEqual([expect.objectContaining({ target: 'ldap' })]);
 
     const again = await revokeAssignment(w.ctx(), id, { reason: 'left early', finalState: 'revoked' });
