@@ -6,6 +6,8 @@ _need_apt=()
 command -v ldapadd >/dev/null || _need_apt+=(ldap-utils)
 command -v qpdf >/dev/null || _need_apt+=(qpdf)
 command -v pdftotext >/dev/null || _need_apt+=(poppler-utils)
+command -v openssl >/dev/null || _need_apt+=(openssl)
+command -v script >/dev/null || _need_apt+=(bsdutils)
 if [ ${#_need_apt[@]} -gt 0 ]; then
   echo "deps: installing ${_need_apt[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

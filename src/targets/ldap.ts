@@ -122,18 +122,28 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export async function createLdapTarget(config: LdapConfig, bindPassword: string, _options: LdapTargetOptions = {}): Promise<LdapTarget> {
-  const url = new URL(config.url);
-  const secure = url.protocol === 'ldaps:';
-  const loopback = isLoopbackHost(url.hostname);
-  if (!secure && !loopback && config.startTLS === false) {
+/**
+ * How the directory is reached: TLS from the first byte (ldaps://), StartTLS (required off the
+ * machine, on loopback only when asked for), or in clear on loopback. Clear text to another host
+ * is refused before anything connects.
+ */
+export function ldapTransport(url: URL, startTLS: boolean | undefined): 'ldaps' | 'starttls' | 'plain' {
+  if (url.protocol === 'ldaps:') return 'ldaps';
+  if (isLoopbackHost(url.hostname)) return startTLS === true ? 'starttls' : 'plain';
+  if (startTLS === false) {
     throw new InputError(`targets.ldap.startTLS is false for ${url.host}, which is not a loopback address: the bind password and account data would cross the network in clear.`, {
       code: 'ldap.insecure',
       actions: ['Set targets.ldap.startTLS to true (or leave it out), or use an ldaps:// URL.'],
     });
   }
-  // Required off-box; on loopback only when asked for.
-  const useStartTLS = !secure && (loopback ? config.startTLS === true : true);
+  return 'starttls';
+}
+
+export async function createLdapTarget(config: LdapConfig, bindPassword: string, _options: LdapTargetOptions = {}): Promise<LdapTarget> {
+  const url = new URL(config.url);
+  const transport = ldapTransport(url, config.startTLS);
+  const secure = transport === 'ldaps';
+  const useStartTLS = transport === 'starttls';
   const ca = config.caCertificate ? readFileSync(config.caCertificate) : undefined;
   const tlsOptions = { ...(ca ? { ca } : {}), servername: url.hostname.replace(/^\[|\]$/g, '') };
   const memberAttribute: MemberAttribute = config.groupMemberAttribute;

@@ -35,10 +35,31 @@ export interface Slapd {
   canBind(dn: string, pw: string): Promise<boolean>;
   /** Connections the server has accepted since it started (cn=Monitor), this query's own included. */
   totalConnections(): Promise<number>;
+  /** With `tls`: the ldaps:// URL, the CA that signed the server certificate, and slapd's stats log. */
+  tls?: { ldapsUrl: string; caFile: string; log(): string };
 }
 
 export interface SlapdOptions {
   memberAttribute?: 'member' | 'memberUid';
+  /**
+   * Serve StartTLS and ldaps:// with a certificate for IP 127.0.0.1 from a CA made for this server,
+   * and log every operation (stats), so a test can see whether a client really negotiated TLS.
+   */
+  tls?: boolean;
+}
+
+/** A throw-away CA and a server certificate for 127.0.0.1 signed by it (openssl). */
+function makeTlsFiles(dir: string): { caFile: string; certFile: string; keyFile: string } {
+  const f = (n: string) => join(dir, n);
+  const run = (args: string[]) => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=detailee test LDAP CA']);
+  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('server.ext')]);
+  return { caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key') };
 }
 
 /** dc=example,dc=gov as RDNs, so group DNs are composed with the DN class like the target's. */
@@ -56,9 +77,10 @@ const SLAPD = process.env.DETAILEE_TEST_SLAPD ?? sbin('slapd');
 const SLAPADD = process.env.DETAILEE_TEST_SLAPADD ?? sbin('slapadd');
 
 
-function conf(dir: string, suffix: string, bindDN: string, password: string, policyDN: string): string {
+function conf(dir: string, suffix: string, bindDN: string, password: string, policyDN: string, tls?: { caFile: string; certFile: string; keyFile: string }): string {
   return [
     ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include ${join(SCHEMA_DIR, `${s}.schema`)}`),
+    ...(tls ? [`TLSCACertificateFile ${tls.caFile}`, `TLSCertificateFile ${tls.certFile}`, `TLSCertificateKeyFile ${tls.keyFile}`] : []),
     `modulepath ${MODULE_DIR}`,
     'moduleload back_mdb',
     'moduleload ppolicy',
@@ -132,7 +154,8 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   const policyDN = `cn=default,ou=policies,${suffix}`;
   const confPath = join(dir, 'slapd.conf');
   mkdirSync(join(dir, 'data'));
-  writeFileSync(confPath, conf(dir, suffix, bindDN, password, policyDN), { mode: 0o600 });
+  const tlsFiles = opts.tls ? makeTlsFiles(dir) : undefined;
+  writeFileSync(confPath, conf(dir, suffix, bindDN, password, policyDN, tlsFiles), { mode: 0o600 });
   writeFileSync(join(dir, 'base.ldif'), baseLdif(suffix, policyDN));
   // Offline load: the base entries exist the moment the server answers, with no bind race.
   const add = spawnSync(SLAPADD, ['-q', '-f', confPath, '-l', join(dir, 'base.ldif')], { encoding: 'utf8' });
@@ -143,6 +166,8 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
 
   let child: ChildProcess | undefined;
   let port = 0;
+  let tlsPort = 0;
+  let statsLog = '';
   const killOnExit = () => child?.kill('SIGKILL');
   process.once('exit', killOnExit);
 
@@ -162,9 +187,13 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
 
   /** Spawn on `port` and poll a root bind, a bounded number of times, until it answers. */
   async function launch(): Promise<void> {
-    const proc = spawn(SLAPD, ['-h', `ldap://127.0.0.1:${port}/`, '-f', confPath, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const urls = tlsFiles ? `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/` : `ldap://127.0.0.1:${port}/`;
+    const proc = spawn(SLAPD, ['-h', urls, '-f', confPath, '-d', tlsFiles ? 'stats' : '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    proc.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+    proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4000);
+      if (tlsFiles) statsLog += d;
+    });
     let exited: number | string | null | undefined;
     proc.on('exit', (code, signal) => (exited = code ?? signal));
     proc.on('error', (e) => (exited = e.message));
@@ -185,6 +214,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   async function startOnFreshPort(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       port = await freePort();
+      if (tlsFiles) tlsPort = await freePort();
       try {
         await launch();
         return;
@@ -223,6 +253,17 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   }
 
   return {
+    ...(tlsFiles
+      ? {
+          tls: {
+            get ldapsUrl() {
+              return `ldaps://127.0.0.1:${tlsPort}`;
+            },
+            caFile: tlsFiles.caFile,
+            log: () => statsLog,
+          },
+        }
+      : {}),
     get url() {
       return `ldap://127.0.0.1:${port}`;
     },
