@@ -73,6 +73,8 @@ export interface ShowResult extends StatusRow {
   revokeReason: string | null;
   signers: { name: string; role: string; form: string }[];
   revocationComplete: boolean | null;
+  /** False while an onboarding has not finished on every target. */
+  provisioned: boolean;
   timeline: { seq: number; at: string; actor: string; kind: string; summary: string }[];
   journal: { at: string; operation: string; step: string; target: string; status: string; detail: string; error: string | null }[];
 }
@@ -110,8 +112,13 @@ export async function show(store: Store, id: string, now: Date): Promise<ShowRes
   );
   const events = await store.auditFor(id);
   const journal = await store.journalFor(id);
+  // The record exists from the first step of an onboarding; until every target is provisioned the
+  // account is not in service, whatever the state column says.
+  const unfinished = rec.state === 'active' && rec.data.provisioned !== true;
   return {
     ...base,
+    ...(unfinished ? { display: 'onboarding incomplete', nextAction: 'finish onboarding: run `detailee onboard` with the same manifest again' } : {}),
+    provisioned: rec.data.provisioned === true,
     start: rec.term.start,
     agreement: rec.manifest.agreement.reference,
     timezone: rec.term.timezone,

@@ -92,6 +92,9 @@ describe('onboard and revoke through the CLI', () => {
   it('revoke with the directory down: exit 1, per-target result, the failure journaled and audited; a re-run after it is back finishes (exit 0)', async () => {
     const f = signed('cli-rev-1', 'clirev');
     expect((await run(['onboard', f, '--yes', '--json'])).exit).toBe(0);
+    // Without --issue-password no password is set at all (the detailee signs in by the agency's SSO).
+    const entry = await s.slapd.admin((c) => c.search(`uid=clirev,${s.slapd.peopleDN}`, { scope: 'base', attributes: ['userPassword', 'pwdReset'] }));
+    expect(entry.searchEntries[0]).toMatchObject({ userPassword: [], pwdReset: [] });
     s.slapd.kill();
     let down: StepOutput;
     try {

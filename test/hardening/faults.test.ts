@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config/load.js';
 import { ActionError } from '../../src/errors.js';
 import type { Context } from '../../src/lifecycle/context.js';
 import { exitCodeOf, runExpire } from '../../src/lifecycle/expire.js';
+import { show } from '../../src/lifecycle/status.js';
 import { applyOnboarding, prepareOnboarding, type OnboardResult } from '../../src/lifecycle/onboard.js';
 import { revokeAssignment, revokeIntent, type RevokeResult } from '../../src/lifecycle/revoke.js';
 import { openStore } from '../../src/store/open.js';
@@ -132,6 +133,7 @@ describe('the directory server killed in the middle of a run', () => {
     expect(journal.filter((j) => j.status === 'failed')).toEqual([expect.objectContaining({ stepId: ldapSteps[2], error: expect.stringMatching(LDAP_DOWN) })]);
     expect(await auditKinds(id)).toEqual(['assignment.onboarding', 'step.applied', 'step.applied', 'step.failed', ...awsSteps.map(() => 'step.applied'), 'assignment.onboarding-failed']);
     expect((await w.store.getAssignment(id))?.data.provisioned).toBe(false);
+    expect(await show(w.store, id, w.clock.now())).toMatchObject({ state: 'active', provisioned: false, display: 'onboarding incomplete', nextAction: expect.stringMatching(/run `detailee onboard` with the same manifest again/) });
 
     const again = await onboard(f);
     expect(again.targets.map((t) => [t.target, t.ok, t.steps.map((s) => s.id)])).toEqual([
@@ -139,6 +141,7 @@ describe('the directory server killed in the middle of a run', () => {
       ['aws', true, []],
     ]);
     expect((await w.store.getAssignment(id))?.data.provisioned).toBe(true);
+    expect(await show(w.store, id, w.clock.now())).toMatchObject({ provisioned: true, display: 'scheduled' });
     expect(await liveProblems(id)).toEqual([]);
     await expectAuditChainOk();
   });
