@@ -48,6 +48,21 @@ describe('config', () => {
     expect(msg).not.toMatch(/hunter2/);
   });
 
+  it("says what to write instead for zod's own checks: a list, a bound, the nearest known key", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'c.yaml'), 'tmezone: America/New_York\ntrust: {requiredRoles: approver}\nnotices: {daysBefore: [400]}\n');
+    let msg = '';
+    try {
+      loadConfig(join(dir, 'c.yaml'), {}, '/');
+    } catch (e) {
+      expect((e as { exit: number }).exit).toBe(2);
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/trust\.requiredRoles: .*expected array.*; write it as a list, e\.g\. \[a, b\]/);
+    expect(msg).toMatch(/notices\.daysBefore\[0\]: .*; use at most 365/);
+    expect(msg).toMatch(/\(document\): Unrecognized key: "tmezone"; did you mean "timezone" for "tmezone"\? \(allowed here: store, timezone, /);
+  });
+
   it('reads secrets from a file or the environment only, and warns when the file is readable by others', () => {
     const dir = tempDir();
     const f = join(dir, 'pw');
