@@ -92,6 +92,13 @@ export async function prepareOnboarding(ctx: Context, file: string, signatures: 
     const clash = (await ctx.store.listSummaries(['active', 'expired', 'revoked', 'offboarding'])).find(
       (s) => s.username === doc.detailee.username,
     );
+    if (clash?.id === doc.id) {
+      // Absent a moment ago, present now: another run is onboarding this id at the same time.
+      throw new InputError(`Assignment ${doc.id} was onboarded by another run at the same time.`, {
+        code: 'onboard.conflict',
+        actions: [`Run \`detailee show ${doc.id}\` to see it.`],
+      });
+    }
     if (clash) {
       throw new InputError(`Username ${doc.detailee.username} belongs to open assignment ${clash.id}.`, {
         code: 'onboard.username',
