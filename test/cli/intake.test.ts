@@ -158,6 +158,25 @@ describe('detailee CLI: intake', () => {
     expect(storeRows("SELECT state FROM assignments WHERE id = 'irs-2025-0042'")).toEqual([{ state: 'active' }]);
   });
 
+  it('status and show print tables a person can read: state, last day, days left, next action, and the timeline', () => {
+    const st = cli(dir, ['status'], '2025-06-01T12:00:00Z');
+    expect(st.exit).toBe(0);
+    const lines = String(st.json).split('\n');
+    expect(lines[0]).toMatch(/^ID\s+USER\s+STATE\s+/);
+    expect(lines.find((l) => l.startsWith('irs-2025-0042'))).toMatch(/^irs-2025-0042\s+abyron\s+active\s+.*2025-06-05\s+5\s+/);
+    const sh = cli(dir, ['show', 'irs-2025-0042'], '2025-06-01T12:00:00Z');
+    expect(sh.exit).toBe(0);
+    const text = String(sh.json);
+    expect(text).toMatch(/^irs-2025-0042 \(abyron\) — active$/m);
+    expect(text).toMatch(/term: {8}2025-02-06 to 2025-06-05 \(last day\), ends 2025-06-06T00:00:00-04:00 \[America\/New_York\]/);
+    expect(text).toMatch(/days left: {3}5 {4}renewals left: 1/);
+    expect(text).toMatch(/signed by: {3}alan\.turing \(approver, jws\)/);
+    expect(text).toMatch(/next action: .*expires/);
+    expect(text).toMatch(/SEQ\s+AT\s+ACTOR\s+EVENT\s+DETAIL/);
+    expect(text).toMatch(/^\d+\s+2025-02-03T15:00:00\.000Z\s+\S+\s+assignment\.onboarding\s/m);
+    expect(text).toMatch(/^\d+\s+\S+\s+\S+\s+assignment\.onboarded\s/m);
+  });
+
   it('a different manifest for an existing id is refused', () => {
     const m = manifest({ purpose: 'Something else entirely.' });
     const f = writeManifest(dir, m, 'different.yaml');
