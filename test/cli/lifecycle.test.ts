@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, prepare, runLifecycle, type Servers, type StepOutput } from '../../scripts/scenario.js';
+import { certificateId, generateSigningKey, serializeSignedCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
 import { tempDir } from '../helpers/manifest.js';
 import type { Moto } from '../helpers/moto.js';
 import { startCliServers } from '../helpers/servers.js';
@@ -69,6 +70,27 @@ describe('detailee CLI: the whole lifecycle', () => {
     expect(json.exit).toBe(0);
     expect(execFileSync('qpdf', ['--check', off.certificate.files.pdf!], { encoding: 'utf8' })).toMatch(/No syntax or stream encoding errors/);
     expect(execFileSync('pdftotext', [off.certificate.files.pdf!, '-'], { encoding: 'utf8' })).toMatch(/Byron/);
+  });
+
+  it('without --key, the config\'s own signing key is the issuer: a copy edited and re-signed with another key exits 3', () => {
+    const off = step('offboard').json as { certificate: { files: Record<string, string> } };
+    const genuine = cli(dir, ['certificate', 'verify', off.certificate.files.json!, '--json'], '2025-06-10T15:00:00Z');
+    expect(genuine.exit).toBe(0);
+    expect(genuine.json).toMatchObject({ trustedKey: true, trustedKeySource: expect.stringMatching(/configured certificates\.signingKey/) });
+    const signed = JSON.parse(readFileSync(off.certificate.files.json!, 'utf8')) as SignedCertificate;
+    // Edited, its id derived again and signed with a key of the forger's own: self-consistent.
+    const { id: _id, ...content } = { ...signed.certificate, performedBy: { ...signed.certificate.performedBy, name: 'Someone Else' } };
+    void _id;
+    const forgedPath = join(dir, 'forged.json');
+    writeFileSync(forgedPath, serializeSignedCertificate(signCertificate({ ...content, id: certificateId(content) }, generateSigningKey().privatePem)));
+    const forged = cli(dir, ['certificate', 'verify', forgedPath, '--json'], '2025-06-10T15:00:00Z');
+    expect(forged.exit).toBe(3);
+    expect((forged.json as { error: { code: string } }).error.code).toBe('certificate.untrusted-key');
+    // Elsewhere, with no config at all, only self-consistency can be shown, and the output says so.
+    const elsewhere = tempDir('detailee-verify-elsewhere-');
+    const out = cli(elsewhere, ['certificate', 'verify', forgedPath], '2025-06-10T15:00:00Z');
+    expect(out.exit).toBe(0);
+    expect(String(out.json)).toMatch(/self-consistent only; pass --key/);
   });
 
   it('one changed byte in the certificate is rejected with exit 3', () => {
