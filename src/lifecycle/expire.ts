@@ -75,6 +75,21 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
       await recordEvent(ctx, 'lock.taken-over', null, { lock: LOCK_NAME, previousHolder: lock.takenOver.holder, since: lock.takenOver.acquiredAt });
     }
   }
+  // The lock's time-to-live only tells a dead run from a live one: a live run renews it as it goes,
+  // so a night with many revocations cannot be taken over by the next run while still working.
+  let renewedAt = ranAt.getTime();
+  const keepLock = async () => {
+    if (o.dryRun) return;
+    const at = ctx.clock.now();
+    if (at.getTime() - renewedAt < LOCK_TTL_MS / 4) return;
+    renewedAt = at.getTime();
+    if (!(await ctx.store.acquireLock(LOCK_NAME, holder, at, LOCK_TTL_MS)).acquired) {
+      throw new LockedError('Another `detailee expire` run took over the lock while this one was running; this run stopped.', {
+        code: 'expire.lock-lost',
+        actions: ['Let the other run finish; then run `detailee expire` again to see what is left.'],
+      });
+    }
+  };
   let targets: Target[] | undefined;
   const getTargets = async () => (targets ??= await ctx.openTargets());
   try {
@@ -91,6 +106,7 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
       if (ts.length > 0 || (!ctx.config.targets.ldap && !ctx.config.targets.aws)) {
         let done = 0;
         const results = await mapPool(due, o.dryRun ? 1 : o.concurrency, async (d) => {
+          await keepLock();
           try {
             const r = await revokeAssignment(ctx, d.id, { reason: 'end of term', finalState: 'expired', targets: ts, dryRun: o.dryRun });
             return { id: d.id, username: d.username, complete: o.dryRun ? true : r.complete, targets: r.targets.map((t) => ({ target: t.target, ok: t.ok, error: t.error })) };
@@ -120,6 +136,7 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
       }
       let done = 0;
       await mapPool(ended, o.concurrency, async (s) => {
+        await keepLock();
         await reverify(ctx, s, ts, o.dryRun, report);
         o.onProgress?.('reverify', ++done, ended.length);
       });

@@ -11,7 +11,7 @@ import { renewAssignment } from '../../src/lifecycle/renew.js';
 import { reconcile } from '../../src/lifecycle/reconcile.js';
 import type { Context } from '../../src/lifecycle/context.js';
 import { detaileeDoc } from '../helpers/manifest.js';
-import { startWorld, type World } from '../helpers/world.js';
+import { startWorld, TestClock, type World } from '../helpers/world.js';
 
 let w: World;
 beforeAll(async () => {
@@ -180,6 +180,36 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
     await expect(renewAssignment(w.ctx(), 'irs-2025-0301', am(30, 'p2.yaml'), undefined)).rejects.toMatchObject({ exit: 2, code: 'renew.lapsed' });
     expect(await w.store.auditHead()).toEqual(before);
     expect((await w.store.getAssignment('irs-2025-0301'))?.term.endsAt).toBe('2025-06-06T00:00:00-04:00');
+  });
+
+  it('a long nightly run renews its lock as it goes, so the next run cannot take over a live one', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const ids = ['lock-1', 'lock-2', 'lock-3'];
+    for (const [i, id] of ids.entries()) await onboard(w.signedManifest(detaileeDoc(id, `locker${i + 1}`, { term: { start: '2025-02-06', days: 10, timezone: 'America/New_York' } })));
+    const head = (await w.store.auditHead())?.seq ?? 0;
+    const start = Date.parse('2025-02-17T06:00:00Z');
+    const clockA = new TestClock(start);
+    const hour = 3_600_000;
+    let second: Promise<unknown> | undefined;
+    // Each revocation takes an hour and a half of the injected clock; when the second is done the
+    // next night's run starts, three hours after this one, past the lock's two-hour life.
+    const a = runExpire(w.ctx({ clock: clockA }), {
+      dryRun: false,
+      concurrency: 1,
+      onProgress: (stage, done) => {
+        if (stage !== 'revoke') return;
+        clockA.set(new Date(start + done * 1.5 * hour).toISOString());
+        if (done === 2) {
+          second = runExpire(w.ctx({ clock: new TestClock(start + 3 * hour) }), { dryRun: false, concurrency: 1 });
+          second.catch(() => undefined);
+        }
+      },
+    });
+    const report = await a;
+    expect(report.revoked.filter((r) => ids.includes(r.id)).map((r) => [r.id, r.complete])).toEqual(ids.map((id) => [id, true]));
+    expect(report.lock.takenOver).toBeNull();
+    await expect(second).rejects.toMatchObject({ exit: 4, code: 'expire.locked' });
+    expect((await w.store.readAudit(head, 100_000)).map((e) => e.kind)).not.toContain('lock.taken-over');
   });
 
   it('the nightly job: notices once, revocation at the end, lock, drift repaired', async () => {
