@@ -1,9 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Assignment } from '../assignment/schema.js';
 import type { Term } from '../assignment/term.js';
 import type { DueNotice } from './due.js';
 import { buildEml, messageIdFor } from './eml.js';
-import { outboxFileName, writeOutbox } from './outbox.js';
+import { existingOutboxFile, outboxFileName, writeOutbox } from './outbox.js';
 import { noticeRecipients, preExpiryData, renderNotice } from './render.js';
 import type { SmtpSender } from './smtp.js';
 
@@ -65,15 +66,24 @@ export function composePreExpiryNotice(input: {
  */
 export async function deliverNotice(o: { outbox: string; smtp?: SmtpSender | undefined; message: NoticeMessage }): Promise<DeliveryResult> {
   const m = o.message;
-  const raw = buildEml({
-    from: m.from,
-    to: m.to,
-    subject: m.subject,
-    text: m.text,
-    date: m.date,
-    messageId: m.messageId ?? messageIdFor(m.assignmentId, m.key, m.from),
-  });
-  const file = await writeOutbox(o.outbox, raw, outboxFileName({ date: m.date, assignmentId: m.assignmentId, key: m.key }));
+  const earlier = await existingOutboxFile(o.outbox, m);
+  let file: string;
+  let raw: Uint8Array | string;
+  if (earlier !== undefined) {
+    // A retry: relay the very message written the first time (same Date, same Message-ID).
+    file = earlier;
+    raw = await readFile(earlier);
+  } else {
+    raw = buildEml({
+      from: m.from,
+      to: m.to,
+      subject: m.subject,
+      text: m.text,
+      date: m.date,
+      messageId: m.messageId ?? messageIdFor(m.assignmentId, m.key, m.from),
+    });
+    file = await writeOutbox(o.outbox, raw, outboxFileName({ date: m.date, assignmentId: m.assignmentId, key: m.key }));
+  }
   if (!o.smtp) return { file, smtp: 'not-configured' };
   try {
     await o.smtp.send({ from: m.from, to: m.to, raw });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ActionError } from '../errors.js';
 
@@ -22,7 +22,27 @@ function stamp(d: Date): string {
 
 /** `<YYYYMMDDTHHMMSSZ>-<assignmentId>-<key>.eml`: sorts by time, and names what it is. */
 export function outboxFileName(o: { date: Date; assignmentId: string; key: string }): string {
-  return safeFileName(`${stamp(o.date)}-${o.assignmentId.replace(UNSAFE, '_')}-${o.key.replace(UNSAFE, '_')}.eml`);
+  return safeFileName(`${stamp(o.date)}-${outboxSuffix(o)}`);
+}
+
+function outboxSuffix(o: { assignmentId: string; key: string }): string {
+  return `${o.assignmentId.replace(UNSAFE, '_')}-${o.key.replace(UNSAFE, '_')}.eml`;
+}
+
+/**
+ * The file an earlier run already wrote for this notice, if any (the oldest): a notice whose relay
+ * failed is retried from it, so the outbox holds one file per notice, not one per attempt.
+ */
+export async function existingOutboxFile(outboxDir: string, o: { assignmentId: string; key: string }): Promise<string | undefined> {
+  const suffix = `-${outboxSuffix(o)}`;
+  let names: string[];
+  try {
+    names = await readdir(resolve(outboxDir));
+  } catch {
+    return undefined;
+  }
+  const match = names.filter((n) => /^\d{8}T\d{6}Z-/.test(n) && n.endsWith(suffix) && n.length === 16 + suffix.length).sort()[0];
+  return match === undefined ? undefined : join(resolve(outboxDir), match);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignmentSchema } from '../../src/assignment/schema.js';
 import { computeTerm } from '../../src/assignment/term.js';
@@ -60,6 +61,32 @@ describe('SMTP delivery to a real server', () => {
     } finally {
       await smtp.close();
     }
+  });
+
+  it('a notice whose relay failed is retried from the file already written: one file, the same bytes relayed', async () => {
+    const outbox = tempDir('detailee-outbox-');
+    const down = createSmtpSender({ host: '127.0.0.1', port: await closedPort(), secure: false }, undefined);
+    let first;
+    try {
+      first = await deliverNotice({ outbox, smtp: down, message: notice() });
+    } finally {
+      await down.close();
+    }
+    expect(first.smtp).toBe('failed');
+    const written = readFileSync(first.file);
+    // The next night: a later date on the message as composed, the relay back.
+    const before = sink.messages().length;
+    const up = createSmtpSender({ host: sink.host, port: sink.port, secure: false }, undefined);
+    try {
+      const retry = await deliverNotice({ outbox, smtp: up, message: { ...notice(), date: new Date('2025-05-31T06:00:00Z') } });
+      expect(retry).toMatchObject({ smtp: 'sent', file: first.file });
+    } finally {
+      await up.close();
+    }
+    expect(readdirSync(outbox).filter((f) => f.endsWith('.eml'))).toEqual([basename(first.file)]);
+    const got = sink.messages().slice(before);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.raw.equals(written)).toBe(true);
   });
 
   it('requires STARTTLS when asked to, and fails rather than send in clear', async () => {
