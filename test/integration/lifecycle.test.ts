@@ -2,13 +2,13 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change } from 'ldapts';
-import { GetUserCommand, ListGroupsForUserCommand, ListUserPoliciesCommand } from '@aws-sdk/client-iam';
+import { DeleteUserPolicyCommand, GetUserCommand, ListGroupsForUserCommand, ListUserPoliciesCommand } from '@aws-sdk/client-iam';
 import { verifyAudit } from '../../src/audit/audit.js';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
 import { revokeAssignment } from '../../src/lifecycle/revoke.js';
 import { runExpire, LOCK_NAME } from '../../src/lifecycle/expire.js';
 import { renewAssignment } from '../../src/lifecycle/renew.js';
-import { reconcile } from '../../src/lifecycle/reconcile.js';
+import { reconcile, type ReconcileReport } from '../../src/lifecycle/reconcile.js';
 import type { Context } from '../../src/lifecycle/context.js';
 import { detaileeDoc } from '../helpers/manifest.js';
 import { startWorld, TestClock, type World } from '../helpers/world.js';
@@ -264,5 +264,43 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
     const after = await fixing.apply();
     expect(after.orphans.find((o) => o.username === 'ghost')?.fixed).toBe(true);
     expect((await ldapEntry('ghost'))?.pwdAccountLockedTime).toBe('000001010000Z');
+  });
+
+  it('reconcile reports drift of every kind and missing accounts; --fix converges what it may and leaves hand-added groups reported', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    for (const [id, user] of [['drift-1', 'drifter1'], ['drift-2', 'drifter2'], ['drift-3', 'drifter3']] as const) await onboard(w.signedManifest(detaileeDoc(id, user, { access: { ldap: { groups: ['modernization'] }, aws: { groups: ['detailee-readonly'], policies: [] } } })));
+    w.clock.set('2025-03-01T15:00:00Z');
+    await revokeAssignment(w.ctx(), 'drift-2', { reason: 'left early', finalState: 'revoked' });
+    // By hand, behind detailee's back:
+    const client = await iam();
+    await client.send(new DeleteUserPolicyCommand({ UserName: 'drifter1', PolicyName: 'detailee-term' }));
+    await w.slapd.admin((c) => c.modify(`cn=analysts,${w.slapd.groupsDN}`, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [`uid=drifter1,${w.slapd.peopleDN}`] }) })));
+    await w.slapd.admin((c) => c.modify(`uid=drifter2,${w.slapd.peopleDN}`, new Change({ operation: 'delete', modification: new Attribute({ type: 'pwdAccountLockedTime', values: [] }) })));
+    await w.slapd.admin((c) => c.del(`uid=drifter3,${w.slapd.peopleDN}`));
+
+    const mine = (r: ReconcileReport) => ({
+      drift: r.drift.filter((d) => d.id.startsWith('drift-')),
+      missing: r.missing.filter((m) => m.id.startsWith('drift-')),
+    });
+    const { report } = await reconcile(w.ctx(), { fix: false });
+    const found = mine(report);
+    expect(found.missing).toEqual([{ id: 'drift-3', target: 'ldap', username: 'drifter3' }]);
+    const byKey = Object.fromEntries(found.drift.map((d) => [`${d.id}/${d.target}`, d]));
+    expect(byKey['drift-1/aws']?.problems.join('\n')).toMatch(/detailee-term/);
+    expect(byKey['drift-1/ldap']?.problems.join('\n')).toMatch(/group analysts was added outside detailee/);
+    expect(byKey['drift-2/ldap']?.problems.join('\n')).toMatch(/lock|pwdAccountLockedTime/i);
+    expect(Object.values(byKey).every((d) => !d.fixed)).toBe(true);
+
+    const fixing = await reconcile(w.ctx(), { fix: true });
+    const after = mine(await fixing.apply());
+    const fixed = Object.fromEntries(after.drift.map((d) => [`${d.id}/${d.target}`, d.fixed]));
+    expect(fixed['drift-1/aws']).toBe(true);
+    expect(fixed['drift-2/ldap']).toBe(true);
+    // Hand-added groups on an active account are a human's call: reported, not removed.
+    expect(fixed['drift-1/ldap']).toBe(false);
+    expect((await ldapEntry('drifter2'))?.pwdAccountLockedTime).toBe('000001010000Z');
+    expect((await client.send(new ListUserPoliciesCommand({ UserName: 'drifter1' }))).PolicyNames).toContain('detailee-term');
+    const again = mine((await reconcile(w.ctx(), { fix: false })).report);
+    expect(again.drift.map((d) => `${d.id}/${d.target}`)).toEqual(['drift-1/ldap']);
   });
 });
