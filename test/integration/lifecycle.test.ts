@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change } from 'ldapts';
@@ -6,11 +7,13 @@ import { DeleteUserPolicyCommand, GetUserCommand, ListGroupsForUserCommand, List
 import { verifyAudit } from '../../src/audit/audit.js';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
 import { revokeAssignment } from '../../src/lifecycle/revoke.js';
-import { runExpire, LOCK_NAME } from '../../src/lifecycle/expire.js';
+import { exitCodeOf, runExpire, LOCK_NAME } from '../../src/lifecycle/expire.js';
+import { loadConfig } from '../../src/config/load.js';
 import { renewAssignment } from '../../src/lifecycle/renew.js';
 import { reconcile, type ReconcileReport } from '../../src/lifecycle/reconcile.js';
 import type { Context } from '../../src/lifecycle/context.js';
 import { detaileeDoc } from '../helpers/manifest.js';
+import { closedPort, startSmtpSink } from '../helpers/smtp.js';
 import { startWorld, TestClock, type World } from '../helpers/world.js';
 
 let w: World;
@@ -180,6 +183,45 @@ describe('onboard, revoke, renew, expire, reconcile against slapd and moto', () 
     await expect(renewAssignment(w.ctx(), 'irs-2025-0301', am(30, 'p2.yaml'), undefined)).rejects.toMatchObject({ exit: 2, code: 'renew.lapsed' });
     expect(await w.store.auditHead()).toEqual(before);
     expect((await w.store.getAssignment('irs-2025-0301'))?.term.endsAt).toBe('2025-06-06T00:00:00-04:00');
+  });
+
+  it('the nightly job relays notices by SMTP: with the relay down it exits 1 and retries the next night from the same file, once', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    await onboard(w.signedManifest(detaileeDoc('smtp-1', 'mailed', { term: { start: '2025-02-06', days: 40, timezone: 'America/New_York' } })));
+    const sink = await startSmtpSink();
+    try {
+      const withRelay = (port: number) => {
+        const cfg = parse(readFileSync(join(w.dir, 'detailee.yaml'), 'utf8')) as { notices: Record<string, unknown> };
+        cfg.notices = { ...cfg.notices, outbox: 'outbox-smtp', smtp: { host: '127.0.0.1', port, secure: false } };
+        const f = join(w.dir, `smtp-${port}.yaml`);
+        writeFileSync(f, stringify(cfg));
+        return loadConfig(f, {}, w.dir);
+      };
+      const ours = (r: { notices: { id: string; delivery: string }[] }) => r.notices.filter((n) => n.id === 'smtp-1');
+      // 40 days from 02-06 end 03-18 00:00 New York; the 30-day notice opens 02-16.
+      w.clock.set('2025-02-16T06:00:00Z');
+      const down = await runExpire(w.ctx({ config: withRelay(await closedPort()) }), { dryRun: false, concurrency: 2 });
+      expect(ours(down).map((n) => n.delivery)).toEqual(['failed']);
+      expect(down.failed).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'smtp-1', stage: 'notice', error: expect.stringMatching(/SMTP: .*retried next run/) })]));
+      expect(exitCodeOf(down)).toBe(1);
+
+      w.clock.set('2025-02-17T06:00:00Z');
+      const up = await runExpire(w.ctx({ config: withRelay(sink.port) }), { dryRun: false, concurrency: 2 });
+      expect(ours(up).map((n) => n.delivery)).toEqual(['sent']);
+      const files = readdirSync(join(w.dir, 'outbox-smtp')).filter((f) => f.includes('smtp-1'));
+      expect(files).toHaveLength(1);
+      const got = sink.messages().filter((m) => m.raw.toString('utf8').includes('smtp-1'));
+      expect(got).toHaveLength(1);
+      expect(got[0]!.raw.equals(readFileSync(join(w.dir, 'outbox-smtp', files[0]!)))).toBe(true);
+      expect(got[0]!.to).toEqual(['mailed@gsa.example.gov', 'grace.hopper@irs.example.gov', 'alan.turing@irs.example.gov']);
+
+      // Sent is sent: the same night again relays nothing.
+      const third = await runExpire(w.ctx({ config: withRelay(sink.port) }), { dryRun: false, concurrency: 2 });
+      expect(ours(third)).toEqual([]);
+      expect(sink.messages().filter((m) => m.raw.toString('utf8').includes('smtp-1'))).toHaveLength(1);
+    } finally {
+      await sink.stop();
+    }
   });
 
   it('a long nightly run renews its lock as it goes, so the next run cannot take over a live one', async () => {
