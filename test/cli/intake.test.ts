@@ -207,6 +207,20 @@ describe('detailee CLI: intake', () => {
     expect(week.notices).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'irs-2025-0042', daysBefore: 7 })]));
     expect(events()).toEqual(before);
     expect(storeRows("SELECT state FROM assignments WHERE id = 'irs-2025-0042'")).toEqual([{ state: 'active' }]);
+
+    // Progress: a line on a terminal, nothing through a pipe (cron) or with --json.
+    const piped = cli(dir, ['expire', '--dry-run', '--as-of', '2025-06-06'], NOW);
+    expect(piped.stderr).not.toMatch(/revoke: \d+\/\d+/);
+    const onTty = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'bin', 'run.js'))} expire --dry-run --as-of 2025-06-06`, '/dev/null'], {
+      cwd: dir,
+      env: { ...process.env, DETAILEE_CONFIG: join(dir, 'detailee.yaml'), DETAILEE_NOW: NOW },
+      input: '',
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(onTty.status, onTty.stdout).toBe(0);
+    expect(onTty.stdout).toMatch(/revoke: 1\/1/);
+    expect(onTty.stdout).toMatch(/Would revoke:/);
   });
 
   it('audit verify passes, export writes JSON Lines, and a checkpoint catches truncation', () => {
