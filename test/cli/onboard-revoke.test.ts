@@ -1,11 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { signJws } from '../../src/assignment/signatures.js';
-import { cli, prepare, ROOT, type StepOutput } from '../../scripts/scenario.js';
+import { parse } from 'yaml';
+import { cli, prepare, type StepOutput } from '../../scripts/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
-import { startCliServers, type CliServers } from '../helpers/servers.js';
+import { signedExample, startCliServers, type CliServers } from '../helpers/servers.js';
 
 /** The built CLI's onboard and revoke against a real slapd and moto: the plan table, a first password, a target down. */
 let s: CliServers;
@@ -23,13 +22,7 @@ afterAll(async () => {
 });
 
 function signed(id: string, username: string): string {
-  const doc = parse(readFileSync(join(ROOT, 'examples', 'assignment.yaml'), 'utf8')) as Record<string, unknown> & { detailee: Record<string, unknown> };
-  doc.id = id;
-  doc.detailee = { ...doc.detailee, username, email: `${username}@gsa.example.gov` };
-  const f = join(dir, `${id}.yaml`);
-  writeFileSync(f, stringify(doc));
-  writeFileSync(`${f}.jws`, signJws(readFileSync(f), undefined, approverPem, 'alan.turing'));
-  return f;
+  return signedExample(dir, approverPem, id, username);
 }
 
 /** spawnSync holds the event loop: drain the servers' log pipes after each run. */

@@ -5,10 +5,10 @@ import { parse, stringify } from 'yaml';
 import { signJws } from '../../src/assignment/signatures.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { JournalEntry } from '../../src/store/types.js';
-import { cli, prepare, ROOT, type StepOutput } from '../../scripts/scenario.js';
+import { cli, prepare, type StepOutput } from '../../scripts/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import type { Moto } from '../helpers/moto.js';
-import { startCliServers } from '../helpers/servers.js';
+import { signedExample, startCliServers } from '../helpers/servers.js';
 import type { Slapd } from '../helpers/slapd.js';
 
 /**
@@ -53,15 +53,8 @@ afterAll(async () => {
   await Promise.all([slapd?.stop(), moto?.stop()]);
 });
 
-/** A signed manifest for a fresh detailee; signed in-process because each CLI start costs ~0.4 s. */
 function signedManifest(id: string, username: string): string {
-  const doc = parse(readFileSync(join(ROOT, 'examples', 'assignment.yaml'), 'utf8')) as Record<string, unknown> & { detailee: Record<string, unknown> };
-  doc.id = id;
-  doc.detailee = { ...doc.detailee, username, email: `${username}@gsa.example.gov` };
-  const f = join(dir, `${id}.yaml`);
-  writeFileSync(f, stringify(doc));
-  writeFileSync(`${f}.jws`, signJws(readFileSync(f), undefined, approverPem, 'alan.turing'));
-  return f;
+  return signedExample(dir, approverPem, id, username);
 }
 
 function signedAmendment(id: string): string {

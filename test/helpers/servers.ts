@@ -1,4 +1,8 @@
-import type { Servers } from '../../scripts/scenario.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { signJws } from '../../src/assignment/signatures.js';
+import { ROOT, type Servers } from '../../scripts/scenario.js';
 import { startMoto, type Moto } from './moto.js';
 import { startSlapd, type Slapd } from './slapd.js';
 
@@ -26,4 +30,18 @@ export async function startCliServers(): Promise<CliServers> {
       await Promise.all([slapd.stop(), moto.stop()]);
     },
   };
+}
+
+/**
+ * The example manifest for a fresh detailee (its own id and username), written into `dir` and
+ * signed in-process by alan.turing (the approver `prepare` trusts): each CLI start costs ~0.4 s.
+ */
+export function signedExample(dir: string, approverPem: string, id: string, username: string): string {
+  const doc = parse(readFileSync(join(ROOT, 'examples', 'assignment.yaml'), 'utf8')) as Record<string, unknown> & { detailee: Record<string, unknown> };
+  doc.id = id;
+  doc.detailee = { ...doc.detailee, username, email: `${username}@gsa.example.gov` };
+  const f = join(dir, `${id}.yaml`);
+  writeFileSync(f, stringify(doc));
+  writeFileSync(`${f}.jws`, signJws(readFileSync(f), undefined, approverPem, 'alan.turing'));
+  return f;
 }
