@@ -1,115 +1,29 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { parseYamlOrJson, readTextFile, validate } from '../validation.js';
 import { configSchema, type ConfigFile } from './schema.js';
+import { findConfigFile, resolveConfig, type Config } from './resolve.js';
 
-export interface Config extends ConfigFile {
-  /** The file it was read from, or undefined when none exists (defaults only). */
-  file: string | undefined;
-  /** The folder relative paths were resolved against. */
-  dir: string;
-  /** The store URL in force: $DETAILEE_DATABASE_URL, else `store`, else the user data dir. */
-  storeUrl: string;
-}
-
-export function userConfigDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'detailee');
-}
-
-export function userDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'detailee');
-}
-
-/** `--config`, else $DETAILEE_CONFIG, else ./detailee.yaml, else the user config dir. */
-export function findConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
-  if (flag) return resolve(cwd, flag);
-  if (env.DETAILEE_CONFIG) return resolve(cwd, env.DETAILEE_CONFIG);
-  const local = resolve(cwd, 'detailee.yaml');
-  if (existsSync(local)) return local;
-  const user = join(userConfigDir(env), 'config.yaml');
-  if (existsSync(user)) return user;
-  return undefined;
-}
+// Path and store resolution live in resolve.ts (no YAML or schema library there); re-exported so
+// every existing import keeps working.
+export * from './resolve.js';
 
 export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const file = findConfigFile(flag, env, cwd);
-  let raw: unknown = {};
-  if (file !== undefined) {
-    if (!existsSync(file)) {
-      throw new InputError(`Config file ${JSON.stringify(file)} does not exist.`, {
-        code: 'config.missing',
-        actions: ['Run `detailee init` to write one, or pass --config with the right path.'],
-      });
-    }
-    raw = parseYamlOrJson(readTextFile(file, 'config file').text, `config file ${file}`) ?? {};
+  if (file !== undefined && !existsSync(file)) {
+    throw new InputError(`Config file ${JSON.stringify(file)} does not exist.`, {
+      code: 'config.missing',
+      actions: ['Run `detailee init` to write one, or pass --config with the right path.'],
+    });
   }
-  const parsed = validate(configSchema, raw, `Config ${file ?? '(defaults)'}`, 'config.invalid');
-  const dir = file ? dirname(file) : cwd;
-  const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
-  const optAbs = (p: string | undefined) => (p === undefined ? undefined : abs(p));
-
-  const cfg: Config = {
-    ...parsed,
-    file,
-    dir,
-    storeUrl: '',
-    trust: {
-      ...parsed.trust,
-      signers: parsed.trust.signers.map((s) => ({ ...s, publicKey: optAbs(s.publicKey) })),
-      caCertificates: parsed.trust.caCertificates.map(abs),
-      crls: parsed.trust.crls.map(abs),
-    },
-    targets: {
-      ldap: parsed.targets.ldap && {
-        ...parsed.targets.ldap,
-        bindPasswordFile: optAbs(parsed.targets.ldap.bindPasswordFile),
-        caCertificate: optAbs(parsed.targets.ldap.caCertificate),
-      },
-      aws: parsed.targets.aws,
-    },
-    notices: {
-      ...parsed.notices,
-      outbox: optAbs(parsed.notices.outbox),
-      smtp: parsed.notices.smtp && { ...parsed.notices.smtp, passwordFile: optAbs(parsed.notices.smtp.passwordFile) },
-    },
-    certificates: {
-      signingKey: optAbs(parsed.certificates.signingKey),
-      outputDir: optAbs(parsed.certificates.outputDir),
-    },
-  };
-  cfg.storeUrl = resolveStoreUrl(parsed.store, dir, env);
-  return cfg;
+  const text = file === undefined ? undefined : readTextFile(file, 'config file').text;
+  return resolveConfig(validateConfigText(text, file), file, env, cwd);
 }
 
-export function resolveStoreUrl(store: string | undefined, dir: string, env: NodeJS.ProcessEnv): string {
-  const fromEnv = env.DETAILEE_DATABASE_URL;
-  const url = fromEnv && fromEnv !== '' ? fromEnv : store;
-  if (url === undefined) return `sqlite:${join(userDataDir(env), 'detailee.db')}`;
-  if (url.startsWith('sqlite:')) {
-    const p = url.slice('sqlite:'.length);
-    return `sqlite:${p === ':memory:' || isAbsolute(p) ? p : resolve(dir, p)}`;
-  }
-  if (/^postgres(ql)?:\/\//.test(url)) return url;
-  throw new InputError(`The store ${JSON.stringify(redactUrl(url))} is neither sqlite:<path> nor a postgres:// URL.`, {
-    code: 'config.store',
-    actions: ['Set store (or DETAILEE_DATABASE_URL) to sqlite:/path/to/detailee.db or postgres://host/db.'],
-  });
-}
-
-/** Never show a password embedded in a URL. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) {
-      u.password = '***';
-      return u.toString();
-    }
-  } catch {
-    /* not a URL: fall through to the pattern */
-  }
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^/]*@/i, '$1:***@');
+/** Parse and validate a config file's text (undefined: no file, the defaults). */
+export function validateConfigText(text: string | undefined, file: string | undefined): ConfigFile {
+  const raw = text === undefined ? {} : (parseYamlOrJson(text, `config file ${file}`) ?? {});
+  return validate(configSchema, raw, `Config ${file ?? '(defaults)'}`, 'config.invalid');
 }
 
 /**

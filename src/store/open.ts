@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { redactUrl } from '../config/load.js';
+import { redactUrl } from '../config/resolve.js';
 import { InputError } from '../errors.js';
 import type { Store } from './types.js';
 
