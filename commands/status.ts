@@ -1,7 +1,7 @@
 import { status, type StatusRow } from '../src/lifecycle/status.js';
 import { BaseCommand } from '../src/cli/base.js';
 import { clockFromEnv } from '../src/clock.js';
-import { table } from '../src/ui/table.js';
+import { statusText } from '../src/ui/status.js';
 
 export default class Status extends BaseCommand {
   static override summary = 'List every assignment with its state, last day, days left and next action.';
@@ -13,14 +13,7 @@ export default class Status extends BaseCommand {
     await this.parse(Status);
     const store = await this.openStore();
     const result = await status(store, clockFromEnv().now());
-    if (result.assignments.length === 0) this.log('No assignments recorded.');
-    else
-      this.log(
-        table(
-          ['ID', 'USER', 'STATE', 'LAST DAY', 'DAYS LEFT', 'RENEWALS LEFT', 'NEXT ACTION'],
-          result.assignments.map((a) => [a.id, a.username, a.display, a.lastDay, String(a.daysLeft), String(a.renewalsLeft), a.nextAction]),
-        ),
-      );
+    this.log(statusText(result.assignments));
     // stderr, so it reaches cron mail and terminals without breaking the JSON on stdout.
     if (result.heartbeat.warning) process.stderr.write(`Warning: ${result.heartbeat.warning}\n`);
     return result.assignments;

@@ -46,6 +46,8 @@ export function cli(dir: string, args: string[], now: string, extraEnv: Record<s
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
       AWS_REGION: 'us-east-1',
+      // The fast status start keeps its validated config here: inside the run's folder, not $HOME.
+      XDG_CACHE_HOME: join(dir, '.cache'),
       ...extraEnv,
     },
     encoding: 'utf8',

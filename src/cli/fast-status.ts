@@ -1,0 +1,99 @@
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { clockFromEnv } from '../clock.js';
+import { configCacheKey, readValidatedConfig, userCacheDir, writeValidatedConfig } from '../config/cache.js';
+import { findConfigFile, resolveConfig } from '../config/resolve.js';
+import type { ConfigFile } from '../config/schema.js';
+import { status } from '../lifecycle/status.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
+import { readTextFile } from '../text-file.js';
+import { statusText } from '../ui/status.js';
+
+/**
+ * `detailee status` without the command framework: monitoring runs it every few minutes, and
+ * loading oclif, the YAML parser and the schema library took most of its time. It takes only the
+ * plain forms (`status`, `--json`, `--config F`) on an embedded store. Anything else — another
+ * flag, a config that does not validate, a PostgreSQL store, any error — returns false before a
+ * byte is written, and the caller runs the real command, which then reports exactly as it always
+ * does. Reading the status changes nothing, so running it twice is safe.
+ */
+export interface FastIo {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Identifies the build that validates configs: a cached verdict of another build is not used. */
+  build: string;
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+export function parseStatusArgv(argv: readonly string[]): { json: boolean; config: string | undefined } | undefined {
+  if (argv[0] !== 'status') return undefined;
+  let json = false;
+  let config: string | undefined;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json' && !json) json = true;
+    else if (a === '--config' && config === undefined && i + 1 < argv.length && !argv[i + 1]!.startsWith('-')) config = argv[++i];
+    else if (a.startsWith('--config=') && config === undefined && a.length > '--config='.length) config = a.slice('--config='.length);
+    else return undefined;
+  }
+  return { json, config };
+}
+
+/** The identity of this module's file: a rebuild changes it, and with it every cache key. */
+export function buildOf(moduleUrl: string): string {
+  const st = statSync(fileURLToPath(moduleUrl));
+  return `${st.size}:${st.mtimeMs}:${st.ino}`;
+}
+
+async function validatedConfig(file: string | undefined, io: FastIo): Promise<ConfigFile> {
+  const text = file === undefined ? undefined : readTextFile(file, 'config file').text;
+  const key = configCacheKey(file, text, io.build);
+  const dir = userCacheDir(io.env);
+  const cached = readValidatedConfig(dir, file, key);
+  if (cached) return cached;
+  // A miss (first run, or the file changed): validate as every command does, then remember.
+  const { validateConfigText } = await import('../config/load.js');
+  const parsed = validateConfigText(text, file);
+  writeValidatedConfig(dir, file, key, parsed);
+  return parsed;
+}
+
+export async function fastStatus(argv: readonly string[], io: FastIo): Promise<boolean> {
+  const flags = parseStatusArgv(argv);
+  if (!flags) return false;
+  let store: Store | undefined;
+  let out: string;
+  let warning: string | null;
+  try {
+    const file = findConfigFile(flags.config, io.env, io.cwd);
+    const cfg = resolveConfig(await validatedConfig(file, io), file, io.env, io.cwd);
+    if (!cfg.storeUrl.startsWith('sqlite:')) return false;
+    const now = clockFromEnv(io.env).now();
+    store = await openStore(cfg.storeUrl, {});
+    const result = await status(store, now);
+    // The same bytes oclif writes: its JSON is JSON.stringify with two spaces, uncoloured when
+    // no theme is set, and every line ends in a newline.
+    out = flags.json ? JSON.stringify(result.assignments, null, 2) : statusText(result.assignments);
+    warning = result.heartbeat.warning;
+  } catch {
+    return false;
+  } finally {
+    await store?.close().catch(() => undefined);
+  }
+  io.stdout(`${out}\n`);
+  if (warning) io.stderr(`Warning: ${warning}\n`);
+  return true;
+}
+
+/** bin/run.js calls this; in the bundle, import.meta.url is the bundle's own file. */
+export function runFastStatus(argv: readonly string[]): Promise<boolean> {
+  return fastStatus(argv, {
+    env: process.env,
+    cwd: process.cwd(),
+    build: buildOf(import.meta.url),
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+  });
+}

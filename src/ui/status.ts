@@ -1,0 +1,11 @@
+import type { StatusRow } from '../lifecycle/status.js';
+import { table } from './table.js';
+
+/** The human `status` output, shared by the command and the fast start so both print the same. */
+export function statusText(rows: StatusRow[]): string {
+  if (rows.length === 0) return 'No assignments recorded.';
+  return table(
+    ['ID', 'USER', 'STATE', 'LAST DAY', 'DAYS LEFT', 'RENEWALS LEFT', 'NEXT ACTION'],
+    rows.map((a) => [a.id, a.username, a.display, a.lastDay, String(a.daysLeft), String(a.renewalsLeft), a.nextAction]),
+  );
+}

@@ -1,0 +1,171 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fastStatus, parseStatusArgv, type FastIo } from '../../src/cli/fast-status.js';
+import { cacheEntryPath, configCacheKey, readValidatedConfig, userCacheDir, writeValidatedConfig } from '../../src/config/cache.js';
+import { loadConfig, validateConfigText } from '../../src/config/load.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { HEARTBEAT_KEY } from '../../src/lifecycle/status.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { tempDir } from '../helpers/manifest.js';
+import { makeRecord } from '../helpers/pg.js';
+
+const NOW = '2025-03-01T12:00:00Z';
+
+/** A workspace with a config, a store holding two assignments, and a private cache folder. */
+async function workspace(config = 'store: sqlite:detailee.db\ntimezone: America/New_York\n') {
+  const dir = tempDir('detailee-fast-');
+  const file = join(dir, 'detailee.yaml');
+  writeFileSync(file, config);
+  const store = await SqliteStore.open(join(dir, 'detailee.db'));
+  await store.transaction(async (tx) => {
+    await tx.insertAssignment(makeRecord('irs-a', { start: '2025-01-06' }));
+    await tx.insertAssignment(makeRecord('irs-b', { start: '2025-04-01', timezone: 'Pacific/Auckland' }));
+    await tx.setMeta(HEARTBEAT_KEY, { at: '2025-03-01T06:00:00.000Z' });
+  });
+  await store.close();
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: FastIo = {
+    env: { DETAILEE_CONFIG: file, DETAILEE_NOW: NOW, XDG_CACHE_HOME: join(dir, 'cache') },
+    cwd: dir,
+    build: 'test-build',
+    stdout: (s) => out.push(s),
+    stderr: (s) => err.push(s),
+  };
+  return { dir, file, io, out, err, cache: join(dir, 'cache', 'detailee') };
+}
+
+describe('the fast status start', () => {
+  it('takes only the plain forms of status, and declines everything else', () => {
+    expect(parseStatusArgv(['status'])).toEqual({ json: false, config: undefined });
+    expect(parseStatusArgv(['status', '--json'])).toEqual({ json: true, config: undefined });
+    expect(parseStatusArgv(['status', '--config', 'c.yaml', '--json'])).toEqual({ json: true, config: 'c.yaml' });
+    expect(parseStatusArgv(['status', '--config=c.yaml'])).toEqual({ json: false, config: 'c.yaml' });
+    for (const argv of [
+      ['show', 'x'],
+      ['status', '--help'],
+      ['status', '-h'],
+      ['status', 'extra'],
+      ['status', '--json', '--json'],
+      ['status', '--config'],
+      ['status', '--config', '--json'],
+      ['status', '--config='],
+      ['status', '--config', 'a', '--config', 'b'],
+      ['status', '--jsn'],
+    ]) {
+      expect(parseStatusArgv(argv), argv.join(' ')).toBeUndefined();
+    }
+  });
+
+  it('prints the rows as JSON, validates the config once, then starts from the cached verdict', async () => {
+    const w = await workspace();
+    expect(await fastStatus(['status', '--json'], w.io)).toBe(true);
+    const rows = JSON.parse(w.out.join('')) as { id: string; display: string; daysLeft: number }[];
+    expect(rows.map((r) => [r.id, r.display])).toEqual([
+      ['irs-a', 'active'],
+      ['irs-b', 'scheduled'],
+    ]);
+    expect(w.out.join('').endsWith('\n')).toBe(true);
+    expect(w.err).toEqual([]);
+    const entry = readdirSync(w.cache);
+    expect(entry).toHaveLength(1);
+    expect(statSync(join(w.cache, entry[0]!)).mode & 0o777).toBe(0o600);
+    expect(statSync(w.cache).mode & 0o777).toBe(0o700);
+    // The second start reads the verdict instead of validating: a verdict that says otherwise is
+    // what it uses (so the cache is really read), as long as the key matches.
+    const key = configCacheKey(w.file, 'store: sqlite:detailee.db\ntimezone: America/New_York\n', 'test-build');
+    expect(readValidatedConfig(w.cache, w.file, key)).toMatchObject({ store: 'sqlite:detailee.db', timezone: 'America/New_York' });
+    writeValidatedConfig(w.cache, w.file, key, { ...validateConfigText('store: sqlite:other.db\n', w.file) });
+    w.out.length = 0;
+    expect(await fastStatus(['status', '--json'], w.io)).toBe(true);
+    expect(JSON.parse(w.out.join(''))).toEqual([]); // other.db: created empty
+  });
+
+  it('a changed config, another build or another config path is a miss and is validated again', async () => {
+    const w = await workspace();
+    const text = 'store: sqlite:detailee.db\ntimezone: America/New_York\n';
+    const key = configCacheKey(w.file, text, 'test-build');
+    expect(configCacheKey(w.file, `${text}\n`, 'test-build')).not.toBe(key);
+    expect(configCacheKey(w.file, text, 'other-build')).not.toBe(key);
+    expect(configCacheKey(join(w.dir, 'x.yaml'), text, 'test-build')).not.toBe(key);
+    expect(cacheEntryPath(w.cache, w.file)).not.toBe(cacheEntryPath(w.cache, join(w.dir, 'x.yaml')));
+    expect(await fastStatus(['status'], w.io)).toBe(true);
+    // Now the file says something invalid: the fast start declines, writes nothing, and leaves
+    // the message to the full command.
+    writeFileSync(w.file, 'store: sqlite:detailee.db\ntimezone: Mars/Olympus_Mons\n');
+    w.out.length = 0;
+    expect(await fastStatus(['status'], w.io)).toBe(false);
+    expect(w.out).toEqual([]);
+    expect(w.err).toEqual([]);
+  });
+
+  it('ignores a cache entry that others can read or write: it could have been planted', async () => {
+    const w = await workspace();
+    const text = 'store: sqlite:detailee.db\ntimezone: America/New_York\n';
+    const key = configCacheKey(w.file, text, 'test-build');
+    expect(writeValidatedConfig(w.cache, w.file, key, validateConfigText('store: sqlite:planted.db\n', w.file))).toBe(true);
+    chmodSync(cacheEntryPath(w.cache, w.file), 0o644);
+    expect(readValidatedConfig(w.cache, w.file, key)).toBeUndefined();
+    expect(await fastStatus(['status', '--json'], w.io)).toBe(true);
+    expect((JSON.parse(w.out.join('')) as unknown[]).length).toBe(2);
+    expect(existsSync(join(w.dir, 'planted.db'))).toBe(false);
+  });
+
+  it('still answers when the cache folder cannot be written', async () => {
+    const w = await workspace();
+    writeFileSync(join(w.dir, 'cache'), 'a file where the folder should be');
+    expect(await fastStatus(['status', '--json'], w.io)).toBe(true);
+    expect((JSON.parse(w.out.join('')) as unknown[]).length).toBe(2);
+  });
+
+  it('the human table and the heartbeat warning', async () => {
+    const w = await workspace();
+    w.io.env.DETAILEE_NOW = '2025-03-03T12:00:00Z'; // 54 hours after the last run
+    expect(await fastStatus(['status'], w.io)).toBe(true);
+    expect(w.out.join('')).toMatch(/^ID\s+USER\s+STATE/);
+    expect(w.out.join('')).toMatch(/irs-b\s+uirsb\s+scheduled/);
+    expect(w.err.join('')).toMatch(/^Warning: The nightly job last completed 54 hours ago/);
+  });
+
+  it('declines a PostgreSQL store, a missing config file, a bad DETAILEE_NOW and an unopenable store, writing nothing', async () => {
+    const cases: [string, (w: Awaited<ReturnType<typeof workspace>>) => void][] = [
+      ['postgres', (w) => void (w.io.env.DETAILEE_DATABASE_URL = 'postgres://127.0.0.1:1/none')],
+      ['missing config', (w) => void (w.io.env.DETAILEE_CONFIG = join(w.dir, 'nope.yaml'))],
+      ['bad clock', (w) => void (w.io.env.DETAILEE_NOW = 'yesterday')],
+      ['store is a folder', (w) => void (w.io.env.DETAILEE_DATABASE_URL = `sqlite:${w.dir}`)],
+    ];
+    for (const [name, change] of cases) {
+      const w = await workspace();
+      change(w);
+      expect(await fastStatus(['status', '--json'], w.io), name).toBe(false);
+      expect(w.out, name).toEqual([]);
+      expect(w.err, name).toEqual([]);
+    }
+  });
+
+  it('a validated config survives the cache unchanged (every key of a full config)', () => {
+    const dir = tempDir('detailee-fast-');
+    mkdirSync(join(dir, 'keys'));
+    const text = [
+      'store: sqlite:data/detailee.db',
+      'timezone: Pacific/Auckland',
+      'trust:',
+      '  signers:',
+      '    - {name: alan.turing, role: approver, publicKey: keys/a.pem, notBefore: 2025-01-01, notAfter: "2026-01-01T00:00:00Z"}',
+      '    - {name: piv, role: sponsor, certificateSha256: "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99"}',
+      '  caCertificates: [keys/ca.pem]',
+      '  requiredRoles: [approver]',
+      'targets:',
+      '  ldap: {url: "ldap://127.0.0.1:389", bindDN: "cn=admin,dc=example,dc=gov", bindPasswordEnv: LDAP_PW, peopleDN: "ou=people,dc=example,dc=gov", groupsDN: "ou=groups,dc=example,dc=gov"}',
+      'notices: {daysBefore: [30, 7], outbox: outbox}',
+      'certificates: {signingKey: keys/cert.pem, outputDir: certs}',
+    ].join('\n');
+    const file = join(dir, 'detailee.yaml');
+    writeFileSync(file, text);
+    const parsed = validateConfigText(text, file);
+    const roundTripped = JSON.parse(JSON.stringify(parsed)) as typeof parsed;
+    expect(resolveConfig(roundTripped, file, {}, dir)).toEqual(loadConfig(file, {}, dir));
+    expect(userCacheDir({ XDG_CACHE_HOME: '/x' })).toBe('/x/detailee');
+  });
+});
