@@ -84,6 +84,10 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   const today = dateIn(ctx.clock.now(), rec.term.timezone);
   // Check a complete answers file before revoking or changing state: bad input changes nothing.
   const early = fileAnswers !== undefined && !o.prompts ? checkAnswers(fileAnswers, entries, today) : undefined;
+  // The renderers are needed only at the end; loading them now overlaps the revocation's network
+  // round trips (and, interactively, the questions). A failure to load surfaces where it is awaited.
+  const renderers = Promise.all([import('./render-markdown.js'), import('./render-pdf.js').then(async (m) => (await m.loadPdfModules(), m))]);
+  renderers.catch(() => undefined);
 
   if (rec.state === 'active') {
     const r = await revokeAssignment(ctx, id, { reason: 'offboarding', finalState: 'revoked' });
@@ -135,8 +139,7 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
     issuer: ctx.actor,
   });
   const signed = signCertificate(cert, settings.keyPem);
-  const { renderMarkdown } = await import('./render-markdown.js');
-  const { renderPdf } = await import('./render-pdf.js');
+  const [{ renderMarkdown }, { renderPdf }] = await renderers;
   mkdirSync(settings.outputDir, { recursive: true });
   const files = {
     json: join(settings.outputDir, certificateFileName(signed, 'json')),

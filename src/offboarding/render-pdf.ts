@@ -47,12 +47,59 @@ function fontPath(name: string): string {
  * re-opens and re-parses the TTF on every switch back to it (it finds the same font by its
  * PostScript name and returns without caching the alias), which made a 50-item PDF take seconds.
  */
+let regularPath: string | undefined;
 function regularFont(): string {
-  return fontPath(FONT_REGULAR);
+  // Asked for on every row: joining the path each time showed up in profiles of a cold process.
+  regularPath ??= fontPath(FONT_REGULAR);
+  return regularPath;
 }
 
+/** Characters at which a line may break or glyphs may interact across a break: all but ASCII letters, digits and spaces. */
+const MAY_BREAK = /[^A-Za-z0-9 ]/g;
+
 class Layout {
+  /** Lines per (font, size, width, text): the certificate repeats labels and values on every item. */
+  private readonly lineCounts = new Map<string, number>();
+
   constructor(private readonly doc: Doc) {}
+
+  /**
+   * What doc.heightOfString would return, without wrapping the text a second time (it is wrapped
+   * again when drawn, and a cold process pays for every wrap). The height is summed line by line
+   * from the current y exactly as heightOfString sums it, so the result is the same number to the
+   * bit and old certificates re-render to the same bytes. A text is taken to be one line only
+   * when its width leaves room for more kerning than the breaks inside it could undo; otherwise,
+   * and for multi-line texts, pdfkit measures it once and the line count is remembered.
+   */
+  heightOf(text: string, width: number, font: string, size: number): number {
+    const key = `${font}\u0000${size}\u0000${width}\u0000${text}`;
+    let lines = this.lineCounts.get(key);
+    if (lines === undefined) {
+      if (this.fitsOneLine(text, width, size)) lines = 1;
+      else {
+        const h = this.doc.heightOfString(text, { width });
+        this.lineCounts.set(key, Math.round(h / this.lineStep()));
+        return h;
+      }
+      this.lineCounts.set(key, lines);
+    }
+    const step = this.lineStep();
+    let y = this.doc.y;
+    for (let i = 0; i < lines; i++) y += step;
+    return y - this.doc.y;
+  }
+
+  /** heightOfString adds the line gap too; this document never sets one. */
+  private lineStep(): number {
+    return this.doc.currentLineHeight(true);
+  }
+
+  private fitsOneLine(text: string, width: number, size: number): boolean {
+    if (text.length === 0 || /[\n\r\v\f\u0085\u2028\u2029\u00ad]/.test(text)) return false;
+    // A quarter of an em per possible break is far more than any kerning pair in the font.
+    const slack = ((text.match(MAY_BREAK)?.length ?? 0) + 1) * size * 0.25;
+    return this.doc.widthOfString(text) + slack <= width;
+  }
 
   get contentWidth(): number {
     return PAGE.width - 2 * MARGIN;
@@ -88,7 +135,7 @@ class Layout {
 
   paragraph(text: string, width = this.contentWidth): void {
     this.doc.font(regularFont()).fontSize(BODY);
-    this.ensure(this.doc.heightOfString(text, { width }));
+    this.ensure(this.heightOf(text, width, 'regular', BODY));
     this.doc.text(text, MARGIN, this.doc.y, { width });
     this.doc.moveDown(0.3);
   }
@@ -98,9 +145,9 @@ class Layout {
     const valueWidth = width - LABEL_WIDTH - GAP;
     for (const row of rows) {
       this.doc.font('bold').fontSize(BODY);
-      const lh = this.doc.heightOfString(row.label, { width: LABEL_WIDTH });
+      const lh = this.heightOf(row.label, LABEL_WIDTH, 'bold', BODY);
       this.doc.font(regularFont()).fontSize(BODY);
-      const vh = this.doc.heightOfString(row.value, { width: valueWidth });
+      const vh = this.heightOf(row.value, valueWidth, 'regular', BODY);
       const h = Math.max(lh, vh);
       this.ensure(h + 4);
       const y = this.doc.y;
@@ -149,10 +196,22 @@ function drawQr(doc: Doc, matrix: QrMatrix, x: number, y: number, moduleSize: nu
   doc.fill('black').restore();
 }
 
+const importPdfModules = () => Promise.all([import('pdfkit'), import('qrcode')]);
+let pdfModules: ReturnType<typeof importPdfModules> | undefined;
+
+/**
+ * pdfkit and qrcode, loaded once. Offboarding starts this before it waits on the targets and the
+ * store, so in the CLI the ~100 ms of module loading overlaps that wait instead of following it.
+ */
+export function loadPdfModules(): ReturnType<typeof importPdfModules> {
+  pdfModules ??= importPdfModules();
+  return pdfModules;
+}
+
 /** The certificate as a PDF with the signed JSON attached; refuses a certificate that does not verify. */
 export async function renderPdf(signed: SignedCertificate): Promise<Buffer> {
   verifySignedCertificate(signed);
-  const [{ default: PDFDocument }, QRCode] = await Promise.all([import('pdfkit'), import('qrcode')]);
+  const [{ default: PDFDocument }, QRCode] = await loadPdfModules();
   const view = certificateView(signed);
   const c = signed.certificate;
   const at = new Date(c.issuedAt);

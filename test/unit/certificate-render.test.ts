@@ -9,7 +9,7 @@ import { InputError, VerificationError } from '../../src/errors.js';
 import { buildCertificate, serializeSignedCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
 import { escapeMarkdown, renderMarkdown } from '../../src/offboarding/render-markdown.js';
 import { extractFromPdf, qrRuns, renderPdf } from '../../src/offboarding/render-pdf.js';
-import { verifyCertificateFile } from '../../src/offboarding/verify.js';
+import { verifyCertificate, verifyCertificateFile } from '../../src/offboarding/verify.js';
 import { certificateInput, entries, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from './offboarding-fixtures.js';
 
 function verificationFailure(fn: () => unknown): VerificationError {
@@ -125,6 +125,26 @@ describe('renderPdf', () => {
     const xmp = out.toString('utf8');
     expect(xmp).toContain('<dc:creator>');
     expect(xmp).toContain('<rdf:li>R+D ops</rdf:li>');
+  });
+
+  it('re-renders a certificate issued by an earlier version to the very bytes it was issued with', async () => {
+    // valid.pdf was rendered when valid.json was issued; verify compares a re-rendering byte for byte.
+    const corpus = join(import.meta.dirname, '..', 'corpus', 'certificates');
+    const key = readFileSync(join(import.meta.dirname, '..', 'corpus', 'keys', 'test-certificate-signing.pub.pem'), 'utf8');
+    const old = readFileSync(join(corpus, 'valid.pdf'));
+    expect(await renderPdf(JSON.parse(readFileSync(join(corpus, 'valid.json'), 'utf8')) as SignedCertificate)).toEqual(old);
+    expect(await verifyCertificate(old, key)).toMatchObject({ format: 'pdf', file: 'as-issued' });
+  });
+
+  it('renders names in any script the font has, accents included', async () => {
+    const input = certificateInput();
+    input.assignment.detailee.givenName = 'José Ñúñez-Łukasz';
+    input.assignment.detailee.familyName = 'Дмитриев Ζωή';
+    input.answers.validatedBy.organization = 'Bureau für Straßenbau “Süd” – ½';
+    const out = join(dir, 'intl.pdf');
+    writeFileSync(out, await renderPdf(signCertificate(buildCertificate(input), SIGNER_PRIVATE)));
+    const text = execFileSync('pdftotext', ['-layout', out, '-'], { encoding: 'utf8' });
+    for (const s of ['José Ñúñez-Łukasz', 'Дмитриев Ζωή', 'Bureau für Straßenbau “Süd” – ½']) expect(text).toContain(s);
   });
 
   it('embeds the font', () => {
