@@ -1,5 +1,8 @@
 import { DateTime } from 'luxon';
 import { InputError } from '../errors.js';
+import { dateDiff, hasStarted, midnightDate } from './days.js';
+
+export { hasStarted };
 
 /**
  * The term of a detail, computed (never typed): the last day of access is start + days − 1 in the
@@ -69,10 +72,6 @@ export function isDue(term: Pick<Term, 'endsAt'>, now: Date): boolean {
   return Date.parse(term.endsAt) <= now.getTime();
 }
 
-export function hasStarted(term: Pick<Term, 'startsAt'>, now: Date): boolean {
-  return Date.parse(term.startsAt) <= now.getTime();
-}
-
 /** Today's date in a zone, per (zone, instant): `status` asks it for every row with the same `now`. */
 const todayCache = new Map<string, string>();
 
@@ -87,19 +86,10 @@ function todayIn(now: Date, zone: string): string {
   return d;
 }
 
-/** Days from one ISO calendar date to another. */
-function dateDiff(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
-}
-
 /** Whole days of access left, counted in the host's zone (0 on and after the end). */
 export function daysLeft(term: Pick<Term, 'endsAt' | 'timezone'>, now: Date): number {
   if (Date.parse(term.endsAt) <= now.getTime()) return 0;
-  // endsAt is written at local midnight with the zone's offset, so its first ten characters are
-  // its date in the zone; anything else goes the long way through luxon.
-  const endDate = /^\d{4}-\d{2}-\d{2}T00:00:00(\.000)?[+-]\d{2}:\d{2}$/.test(term.endsAt)
-    ? term.endsAt.slice(0, 10)
-    : DateTime.fromISO(term.endsAt, { zone: term.timezone }).toISODate()!;
+  const endDate = midnightDate(term.endsAt) ?? DateTime.fromISO(term.endsAt, { zone: term.timezone }).toISODate()!;
   return Math.max(0, dateDiff(todayIn(now, term.timezone), endDate));
 }
 

@@ -1,4 +1,5 @@
-import { daysLeft, hasStarted } from '../assignment/term.js';
+import { dateDiff, hasStarted, localDate, midnightDate } from '../assignment/days.js';
+import type { Term } from '../assignment/term.js';
 import { InputError } from '../errors.js';
 import type { AssignmentState, Store } from '../store/types.js';
 import { nextAction, revocationComplete } from './state.js';
@@ -25,7 +26,30 @@ export interface StatusResult {
   heartbeat: { lastRun: string | null; stale: boolean; warning: string | null };
 }
 
-function row(s: Awaited<ReturnType<Store['listSummaries']>>[number], now: Date): StatusRow {
+type Summary = Awaited<ReturnType<Store['listSummaries']>>[number];
+type DaysLeft = (term: Pick<Term, 'endsAt' | 'timezone'>) => number;
+
+/**
+ * Days left for each active row, counted as term.ts's daysLeft counts them. Today's date is found
+ * once per zone the cheap way (days.ts); only a zone or an end it cannot read loads luxon.
+ */
+async function dayCounter(terms: Pick<Term, 'endsAt' | 'timezone'>[], now: Date): Promise<DaysLeft> {
+  const today = new Map<string, string | undefined>();
+  let longWay = false;
+  for (const t of terms) {
+    if (!today.has(t.timezone)) today.set(t.timezone, localDate(now, t.timezone));
+    if (today.get(t.timezone) === undefined || midnightDate(t.endsAt) === undefined) longWay = true;
+  }
+  const term = longWay ? await import('../assignment/term.js') : undefined;
+  return (t) => {
+    if (Date.parse(t.endsAt) <= now.getTime()) return 0;
+    const from = today.get(t.timezone);
+    const to = midnightDate(t.endsAt);
+    return from !== undefined && to !== undefined ? Math.max(0, dateDiff(from, to)) : term!.daysLeft(t, now);
+  };
+}
+
+function row(s: Summary, now: Date, daysLeft: DaysLeft): StatusRow {
   const scheduled = s.state === 'active' && !hasStarted(s, now);
   return {
     id: s.id,
@@ -35,7 +59,7 @@ function row(s: Awaited<ReturnType<Store['listSummaries']>>[number], now: Date):
     start: s.startsAt,
     lastDay: s.lastDay,
     endsAt: s.endsAt,
-    daysLeft: s.state === 'active' ? daysLeft(s, now) : 0,
+    daysLeft: s.state === 'active' ? daysLeft(s) : 0,
     renewalsLeft: Math.max(0, s.renewalsMax - s.renewalsUsed),
     nextAction: nextAction(s.state, scheduled),
   };
@@ -62,7 +86,8 @@ export async function heartbeat(store: Store, now: Date): Promise<StatusResult['
 
 export async function status(store: Store, now: Date): Promise<StatusResult> {
   const summaries = await store.listSummaries();
-  return { assignments: summaries.map((s) => row(s, now)), heartbeat: await heartbeat(store, now) };
+  const daysLeft = await dayCounter(summaries.filter((s) => s.state === 'active'), now);
+  return { assignments: summaries.map((s) => row(s, now, daysLeft)), heartbeat: await heartbeat(store, now) };
 }
 
 export interface ShowResult extends StatusRow {
@@ -95,21 +120,19 @@ export async function show(store: Store, id: string, now: Date): Promise<ShowRes
       actions: ['Run `detailee status` to list assignments.'],
     });
   }
-  const base = row(
-    {
-      id: rec.id,
-      state: rec.state,
-      username: rec.username,
-      startsAt: rec.term.startsAt,
-      endsAt: rec.term.endsAt,
-      lastDay: rec.term.lastDay,
-      timezone: rec.term.timezone,
-      renewalsUsed: rec.renewalsUsed,
-      renewalsMax: rec.renewalsMax,
-      revokedAt: rec.revokedAt,
-    },
-    now,
-  );
+  const summary: Summary = {
+    id: rec.id,
+    state: rec.state,
+    username: rec.username,
+    startsAt: rec.term.startsAt,
+    endsAt: rec.term.endsAt,
+    lastDay: rec.term.lastDay,
+    timezone: rec.term.timezone,
+    renewalsUsed: rec.renewalsUsed,
+    renewalsMax: rec.renewalsMax,
+    revokedAt: rec.revokedAt,
+  };
+  const base = row(summary, now, await dayCounter([summary], now));
   const events = await store.auditFor(id);
   const journal = await store.journalFor(id);
   // The record exists from the first step of an onboarding; until every target is provisioned the
