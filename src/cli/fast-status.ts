@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { clockFromEnv } from '../clock.js';
 import { configCacheKey, readValidatedConfig, userCacheDir, writeValidatedConfig } from '../config/cache.js';
 import { findConfigFile, resolveConfig } from '../config/resolve.js';
 import type { ConfigFile } from '../config/schema.js';
@@ -41,6 +40,22 @@ export function parseStatusArgv(argv: readonly string[]): { json: boolean; confi
   return { json, config };
 }
 
+/**
+ * DETAILEE_NOW in its plain ISO-8601 forms (as tests and rehearsals write it), read without luxon;
+ * undefined for anything else, which the full command then parses or refuses (clock.ts).
+ */
+export function pinnedNow(env: NodeJS.ProcessEnv): Date | undefined {
+  const raw = env.DETAILEE_NOW;
+  if (raw === undefined || raw === '') return new Date();
+  if (!/^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,3})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/.test(raw)) return undefined;
+  // Date.parse rolls 2025-02-30 over to March; luxon (and so clock.ts) refuses it.
+  const [y, m, d] = raw.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  if (day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return undefined;
+  const ms = Date.parse(raw);
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
 /** The identity of this module's file: a rebuild changes it, and with it every cache key. */
 export function buildOf(moduleUrl: string): string {
   const st = statSync(fileURLToPath(moduleUrl));
@@ -70,7 +85,8 @@ export async function fastStatus(argv: readonly string[], io: FastIo): Promise<b
     const file = findConfigFile(flags.config, io.env, io.cwd);
     const cfg = resolveConfig(await validatedConfig(file, io), file, io.env, io.cwd);
     if (!cfg.storeUrl.startsWith('sqlite:')) return false;
-    const now = clockFromEnv(io.env).now();
+    const now = pinnedNow(io.env);
+    if (now === undefined) return false;
     store = await openStore(cfg.storeUrl, {});
     const result = await status(store, now);
     // The same bytes oclif writes: its JSON is JSON.stringify with two spaces, uncoloured when

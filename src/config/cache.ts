@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -19,17 +18,24 @@ export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'detailee');
 }
 
-function sha256(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
+/**
+ * Everything the verdict depends on, compared as a whole (no hash: loading node:crypto would cost
+ * the fast start more than the comparison).
+ */
+export function configCacheKey(file: string | undefined, text: string | undefined, build: string): string {
+  return JSON.stringify([FORMAT, file ?? null, text ?? null, build, process.versions.tz ?? '', process.version]);
 }
 
-export function configCacheKey(file: string | undefined, text: string | undefined, build: string): string {
-  return sha256(JSON.stringify([FORMAT, file ?? null, text ?? null, build, process.versions.tz ?? '', process.version]));
+/** 64-bit FNV-1a: only spreads paths over file names; a collision costs a miss, never a wrong hit. */
+function pathTag(s: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(s, 'utf8')) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return h.toString(16).padStart(16, '0');
 }
 
 /** One entry per config path, overwritten when the file changes, so the folder cannot grow. */
 export function cacheEntryPath(dir: string, file: string | undefined): string {
-  return join(dir, `config-${sha256(file ?? '(defaults)').slice(0, 32)}.json`);
+  return join(dir, `config-${pathTag(file ?? '(defaults)')}.json`);
 }
 
 /**
