@@ -3,7 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fmt, ROOT, RUN, timeMedian, timeOnce } from './lib.mjs';
+import { fmt, median, ROOT, RUN, timeMedian, timeOnce } from './lib.mjs';
 import { seedAssignments, seedAudit } from './seed.mjs';
 
 const want = new Set(process.argv.slice(2));
@@ -13,7 +13,8 @@ const section = (name) => all || want.has(name);
 function workspace(store) {
   const dir = mkdtempSync(join(tmpdir(), 'detailee-bench-'));
   writeFileSync(join(dir, 'detailee.yaml'), `store: ${store ?? `sqlite:${join(dir, 'detailee.db')}`}\ntimezone: America/New_York\nnotices: {daysBefore: [30, 14, 7, 1], outbox: outbox}\n`);
-  return { dir, env: { DETAILEE_CONFIG: join(dir, 'detailee.yaml') } };
+  // The fast status start keeps its validated config in the cache folder: the workspace's own.
+  return { dir, env: { DETAILEE_CONFIG: join(dir, 'detailee.yaml'), XDG_CACHE_HOME: join(dir, 'cache') } };
 }
 
 const NOW = { DETAILEE_NOW: '2025-03-01T12:00:00Z' };
@@ -25,7 +26,11 @@ if (section('startup')) {
   const base = timeMedian(['-e', '0'], {}, 11);
   const version = timeMedian([RUN, '--version'], w.env, 11);
   const status = timeMedian([RUN, 'status', '--json'], { ...w.env, ...NOW }, 11);
+  // The first run after the config changed validates it (a fresh cache folder each time).
+  const miss = median(Array.from({ length: 5 }, (_, i) => timeOnce([RUN, 'status', '--json'], { ...w.env, ...NOW, XDG_CACHE_HOME: join(w.dir, `cold-${i}`) }).ms));
+  const full = timeMedian([RUN, 'status', '--json'], { ...w.env, ...NOW, DETAILEE_FAST_START: '0' }, 5);
   console.log(`startup: node -e 0 ${fmt(base.ms)} ms | detailee --version ${fmt(version.ms)} ms (${fmt(version.ms / base.ms, 2)}x) | status --json, 1,000 assignments ${fmt(status.ms)} ms (${fmt(status.ms / base.ms, 2)}x; target <= 3x)`);
+  console.log(`startup: status --json right after a config change ${fmt(miss)} ms (${fmt(miss / base.ms, 2)}x) | through the full command (DETAILEE_FAST_START=0) ${fmt(full.ms)} ms (${fmt(full.ms / base.ms, 2)}x)`);
 }
 
 if (section('audit')) {
