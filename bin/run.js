@@ -3,15 +3,15 @@
 import { enableCompileCache } from 'node:module';
 enableCompileCache?.();
 
-// `status` in its plain forms starts from one bundle without the command framework (see
-// src/cli/fast-status.ts); it declines anything else, and then oclif runs the command as always.
-// DETAILEE_FAST_START=0 turns it off.
+// `status` in its plain forms and `--version` start from one bundle without the command
+// framework (src/cli/fast.ts); it declines anything else, and then oclif runs the command as
+// always. DETAILEE_FAST_START=0 turns it off.
 const argv = process.argv.slice(2);
 let done = false;
-if (argv[0] === 'status' && process.env.DETAILEE_FAST_START !== '0') {
+if ((argv[0] === 'status' || argv[0] === '--version') && process.env.DETAILEE_FAST_START !== '0') {
   try {
-    const { runFastStatus } = await import('../dist/fast/status.js');
-    done = await runFastStatus(argv);
+    const { runFast } = await import('../dist/fast/fast.js');
+    done = await runFast(argv);
   } catch {
     done = false; // not built (a development checkout): the full command runs
   }

@@ -1,4 +1,4 @@
-// Bundles the fast `status` start (src/cli/fast-status.ts, after tsc) into dist/fast/: one file
+// Bundles the fast start (src/cli/fast.ts: `status` and `--version`, after tsc) into dist/fast/: one file
 // for the common path, and split chunks (the YAML parser and the schema library, the PostgreSQL
 // store) loaded only when needed. Module resolution across a few hundred files was most of the
 // start-up time; one bundle with the compile cache loads in a few milliseconds.
@@ -38,7 +38,7 @@ const outdir = join(root, 'dist', 'fast');
 rmSync(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { status: 'dist/src/cli/fast-status.js' },
+  entryPoints: { fast: 'dist/src/cli/fast.js' },
   outdir,
   bundle: true,
   splitting: true,

@@ -103,7 +103,7 @@ export async function fastStatus(argv: readonly string[], io: FastIo): Promise<b
   return true;
 }
 
-/** bin/run.js calls this; in the bundle, import.meta.url is the bundle's own file. */
+/** The bundle's entry (fast.ts) calls this; in the bundle, import.meta.url is the bundle's own file. */
 export function runFastStatus(argv: readonly string[]): Promise<boolean> {
   return fastStatus(argv, {
     env: process.env,

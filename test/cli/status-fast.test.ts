@@ -67,6 +67,14 @@ describe('detailee status: the fast start and the full command agree', () => {
     expect(cli(dir, ['status', '--json'], NOW).exit).toBe(0);
   });
 
+  it('--version prints what oclif prints', () => {
+    const fast = cli(dir, ['--version'], NOW);
+    const slow = cli(dir, ['--version'], NOW, full);
+    expect(fast.exit).toBe(0);
+    expect(fast.json).toBe(slow.json);
+    expect(String(fast.json)).toMatch(/^detailee\/\d+\.\d+\.\d+ (linux|darwin)-\w+ node-v\d+/);
+  });
+
   it('everything else goes to the full command: help, a bad flag, a missing config', () => {
     const help = cli(dir, ['status', '--help'], NOW);
     expect(help.exit).toBe(0);

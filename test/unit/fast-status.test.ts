@@ -1,7 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Config } from '@oclif/core';
+import { versionLine } from '../../src/cli/fast.js';
 import { fastStatus, parseStatusArgv, type FastIo } from '../../src/cli/fast-status.js';
+import { packageRoot } from '../../src/package-root.js';
 import { cacheEntryPath, configCacheKey, readValidatedConfig, userCacheDir, writeValidatedConfig } from '../../src/config/cache.js';
 import { loadConfig, validateConfigText } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -167,5 +170,10 @@ describe('the fast status start', () => {
     const roundTripped = JSON.parse(JSON.stringify(parsed)) as typeof parsed;
     expect(resolveConfig(roundTripped, file, {}, dir)).toEqual(loadConfig(file, {}, dir));
     expect(userCacheDir({ XDG_CACHE_HOME: '/x' })).toBe('/x/detailee');
+  });
+
+  it("the version line is oclif's user agent", async () => {
+    const config = await Config.load(packageRoot());
+    expect(versionLine({ name: config.name, version: config.version })).toBe(config.userAgent);
   });
 });

@@ -1,0 +1,41 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { arch, platform, release } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
+import { runFastStatus } from './fast-status.js';
+
+/**
+ * `detailee --version` as oclif prints it (its config.userAgent), without loading oclif. On WSL
+ * oclif says "wsl" instead of the platform; anything that looks like WSL is left to it.
+ */
+export function versionLine(pkg: { name: string; version: string }): string | undefined {
+  const p = platform();
+  if (p !== 'linux' && p !== 'darwin') return undefined;
+  if (p === 'linux') {
+    if (release().toLowerCase().includes('microsoft')) return undefined;
+    try {
+      if (readFileSync('/proc/version', 'utf8').toLowerCase().includes('microsoft')) return undefined;
+    } catch {
+      /* no /proc: not WSL */
+    }
+    if (existsSync('/proc/sys/fs/binfmt_misc/WSLInterop') || existsSync('/run/WSL')) return undefined;
+  }
+  return `${pkg.name}/${pkg.version} ${p}-${arch() === 'ia32' ? 'x86' : arch()} node-${process.version}`;
+}
+
+/** The bundle's entry (bin/run.js): true when the command was answered here. */
+export async function runFast(argv: readonly string[]): Promise<boolean> {
+  if (argv[0] === 'status') return runFastStatus(argv);
+  // oclif looks only at the first argument for --version, and so does this.
+  if (argv[0] === '--version') {
+    try {
+      const line = versionLine(JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { name: string; version: string });
+      if (line === undefined) return false;
+      process.stdout.write(`${line}\n`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
