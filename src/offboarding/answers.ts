@@ -29,6 +29,16 @@ const personSchema = z.strictObject({
 
 export const PERSON_FIELDS = ['name', 'title', 'organization', 'location', 'phone'] as const;
 
+/**
+ * The performer and the validating official sign the certificate (SP 800-88), each on a date.
+ * Optional in an answers file, so files written before dates were asked for still work:
+ * checkAnswers dates an omitted signature on the offboarding day.
+ */
+const signerSchema = personSchema.extend({ signedOn: dateField.optional() });
+
+export const SIGNERS = ['performedBy', 'validatedBy'] as const;
+export type Signer = (typeof SIGNERS)[number];
+
 export const dispositionSchema = z.strictObject({
   /** The FTI log entry id (F-0001). */
   entry: textField(40),
@@ -62,26 +72,33 @@ export const dispositionSchema = z.strictObject({
 });
 
 export const answersSchema = z.strictObject({
-  performedBy: personSchema,
-  validatedBy: personSchema,
+  performedBy: signerSchema,
+  validatedBy: signerSchema,
   dispositions: z.array(dispositionSchema, { error: 'must be a list' }).max(10_000),
   propertyReturned: z.array(textField(100), { error: 'must be a list of the items returned (badge, laptop, tokens…)' }).max(100),
   acknowledgement: z.strictObject({ signedOn: dateField }),
 });
 
 export type Person = z.output<typeof personSchema>;
+/** A person who signs, with the date; always dated once the answers are checked. */
+export type SigningPerson = Person & { signedOn: string };
 export type Disposition = z.output<typeof dispositionSchema>;
-export type Answers = z.output<typeof answersSchema>;
+/** Answers that passed checkAnswers: both signatures dated. */
+export type Answers = Omit<z.output<typeof answersSchema>, Signer> & { performedBy: SigningPerson; validatedBy: SigningPerson };
 /** The answers file as written: the same shape, with the defaulted fields optional. */
 export type DispositionInput = Omit<Disposition, 'verification' | 'backedUp'> & Partial<Pick<Disposition, 'verification' | 'backedUp'>>;
-export type AnswersInput = Omit<Answers, 'dispositions'> & { dispositions: DispositionInput[] };
+export type AnswersInput = Omit<Answers, 'dispositions' | Signer> & {
+  dispositions: DispositionInput[];
+  performedBy: Person & { signedOn?: string };
+  validatedBy: Person & { signedOn?: string };
+};
 
 type DeepPartial<T> = T extends (infer U)[] ? DeepPartial<U>[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
 /** Answers as far as they go: an incomplete answers file, or an interrupted interactive run. */
 export type PartialAnswers = DeepPartial<{
-  performedBy: Person;
-  validatedBy: Person;
+  performedBy: SigningPerson;
+  validatedBy: SigningPerson;
   dispositions: Disposition[];
   propertyReturned: string[];
   acknowledgement: { signedOn: string };

@@ -7,7 +7,11 @@ import { refuseTaxpayerIds } from './fields.js';
 import { MEDIA_LABELS, type FtiEntry, type Media } from './fti.js';
 import { decodeProtectedHeader, ed25519KeyId, signDetachedEdDsa, verifyDetachedEdDsa, type DetachedJws } from './jws.js';
 
-export const CERTIFICATE_VERSION = 'detailee/certificate/v1';
+/** v2 dates the performer's and the validating official's signatures (performedBy/validatedBy.signedOn). */
+export const CERTIFICATE_VERSION = 'detailee/certificate/v2';
+/** Versions `certificate verify` accepts: certificates issued earlier stay verifiable for good. */
+export const CERTIFICATE_VERSIONS = ['detailee/certificate/v1', CERTIFICATE_VERSION] as const;
+export type CertificateVersion = (typeof CERTIFICATE_VERSIONS)[number];
 /** SP 800-88 pre-sanitisation categorisation: everything in the FTI log is FTI by definition. */
 export const PRE_SANITIZATION_CATEGORIZATION = 'FTI (return information, IRC 6103)';
 
@@ -75,8 +79,11 @@ export interface CertificateFtiEntry {
   disposition: { item: number; action: 'destroyed' | 'returned'; date: string; method: 'Clear' | 'Purge' | 'Destroy' | null };
 }
 
+/** A signatory of the certificate; `signedOn` is absent only from v1 certificates. */
+export type CertificateSigner = Person & { signedOn?: string };
+
 export interface Certificate {
-  certificateVersion: typeof CERTIFICATE_VERSION;
+  certificateVersion: CertificateVersion;
   id: string;
   title: string;
   issuedAt: string;
@@ -88,8 +95,8 @@ export interface Certificate {
     agreement: { reference: string; sha256: string | null };
     term: { start: string; lastDay: string; endsAt: string };
   };
-  performedBy: Person;
-  validatedBy: Person;
+  performedBy: CertificateSigner;
+  validatedBy: CertificateSigner;
   media: CertificateMediaItem[];
   ftiLog: CertificateFtiEntry[];
   revocation: { revokedAt: string; targets: { target: string; verifiedAt: string; evidence: string[] }[] };
@@ -177,6 +184,8 @@ export function certificateId(content: Omit<Certificate, 'id'>): string {
   return `DC-${content.assignment.id}-${sha256Hex(canonicalBytes(content)).slice(0, 12)}`;
 }
 
+const SIGNER_FIELDS = ['name', 'title', 'organization', 'location', 'phone', 'signedOn'] as const;
+
 export function buildCertificate(input: CertificateInput): Certificate {
   const { assignment, entries, answers } = input;
   const byEntry = new Map<string, Disposition>();
@@ -237,8 +246,8 @@ export function buildCertificate(input: CertificateInput): Certificate {
       agreement: { reference: assignment.agreement.reference, sha256: assignment.agreement.sha256 ?? null },
       term: { start: assignment.term.start, lastDay: assignment.term.lastDay, endsAt: assignment.term.endsAt },
     },
-    performedBy: { ...pick(answers.performedBy, ['name', 'title', 'organization', 'location', 'phone']) },
-    validatedBy: { ...pick(answers.validatedBy, ['name', 'title', 'organization', 'location', 'phone']) },
+    performedBy: { ...pick(answers.performedBy, SIGNER_FIELDS) },
+    validatedBy: { ...pick(answers.validatedBy, SIGNER_FIELDS) },
     media,
     ftiLog,
     revocation: {
@@ -348,8 +357,8 @@ export function verifySignedCertificate(doc: unknown, trustedPublicKeyPem?: stri
   }
   const cert = doc.certificate;
   const sig = doc.signature;
-  if (cert.certificateVersion !== CERTIFICATE_VERSION) {
-    throw fail('certificate.version', `Unknown certificate version ${JSON.stringify(cert.certificateVersion)}; expected ${CERTIFICATE_VERSION}.`, notCert);
+  if (!(CERTIFICATE_VERSIONS as readonly unknown[]).includes(cert.certificateVersion)) {
+    throw fail('certificate.version', `Unknown certificate version ${JSON.stringify(cert.certificateVersion)}; expected one of ${CERTIFICATE_VERSIONS.join(', ')}.`, notCert);
   }
   if (typeof sig.protected !== 'string' || typeof sig.signature !== 'string') {
     throw fail('certificate.format', 'The certificate signature is not a detached JWS (protected, signature).', notCert);

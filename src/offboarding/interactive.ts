@@ -13,7 +13,7 @@ import {
 import { acknowledgementStatement, offboardingChecklist, propertyOptions, type Checklist } from './checklist.js';
 import { dateField, looksLikeTaxpayerId, TAXPAYER_ID_MESSAGE } from './fields.js';
 import { MEDIA_LABELS, type FtiEntry, type Media } from './fti.js';
-import { checkAnswers, dispositionProblems, paperTechniqueProblem, samePerson } from './rules.js';
+import { checkAnswers, dispositionProblems, lastWorkDate, paperTechniqueProblem, samePerson } from './rules.js';
 
 /**
  * The three prompt functions of @inquirer/prompts the checklist needs. Passed in rather than
@@ -78,12 +78,12 @@ function optional(value: string): boolean | string {
   return value.trim() === '' ? true : required(value);
 }
 
-function dateValidator(today: string, notBefore?: string): (value: string) => boolean | string {
+function dateValidator(today: string, notBefore?: string, before = 'the information was received'): (value: string) => boolean | string {
   return (value) => {
     const r = dateField.safeParse(value.trim());
     if (!r.success) return 'Write a date as YYYY-MM-DD.';
     if (r.data > today) return `That is after today (${today}).`;
-    if (notBefore !== undefined && r.data < notBefore) return `That is before the information was received (${notBefore}).`;
+    if (notBefore !== undefined && r.data < notBefore) return `That is before ${before} (${notBefore}).`;
     return true;
   };
 }
@@ -120,6 +120,17 @@ export async function askAnswers(entries: readonly FtiEntry[], partial: PartialA
       p[f] = value.trim();
       await save();
     }
+  }
+
+  /** Asked once the work it attests is answered: the performer after the dispositions, the official last. */
+  async function askSignedOn(role: 'performedBy' | 'validatedBy', title: string): Promise<void> {
+    const p = (a[role] ??= {});
+    if (typeof p.signedOn === 'string' && p.signedOn.trim() !== '') return;
+    const work = lastWorkDate(a.dispositions ?? [], entries)?.date;
+    const performed = role === 'validatedBy' ? a.performedBy?.signedOn : undefined;
+    const [notBefore, what] = performed !== undefined && (work === undefined || performed > work) ? [performed, 'the performer signed'] : [work, 'the work it certifies'];
+    p.signedOn = (await prompts.input({ message: `${title}: date signed (YYYY-MM-DD)`, default: today, validate: dateValidator(today, notBefore, what) })).trim();
+    await save();
   }
 
   await askPerson('performedBy', 'Person performing the return or destruction');
@@ -259,6 +270,8 @@ export async function askAnswers(entries: readonly FtiEntry[], partial: PartialA
     }
   }
 
+  await askSignedOn('performedBy', 'Person performing the return or destruction');
+
   if (!Array.isArray(a.propertyReturned)) {
     const returned: string[] = [];
     for (const item of propertyOptions(checklist)) {
@@ -284,6 +297,7 @@ export async function askAnswers(entries: readonly FtiEntry[], partial: PartialA
   }
 
   await askPerson('validatedBy', 'Validating official');
+  await askSignedOn('validatedBy', 'Validating official');
 
   return checkAnswers(a, entries, today);
 }

@@ -1,6 +1,7 @@
+import type { z } from 'zod';
 import { InputError } from '../errors.js';
 import { validate } from '../validation.js';
-import { answersSchema, dispositionLabel, requireComplete, type Answers, type Disposition } from './answers.js';
+import { answersSchema, dispositionLabel, requireComplete, type Answers, type Disposition, type SigningPerson } from './answers.js';
 import { assertIsoDate, refuseTaxpayerIds } from './fields.js';
 import type { FtiEntry, Media } from './fti.js';
 
@@ -211,6 +212,9 @@ export function checkAnswers(raw: unknown, entries: readonly FtiEntry[], today: 
     problems.push(`acknowledgement.signedOn: ${answers.acknowledgement.signedOn} is after today (${today})`);
   }
 
+  const signedOn = signatureDates(answers, entries, today);
+  problems.push(...signedOn.problems);
+
   const byId = new Map(entries.map((e) => [e.id, e]));
   const seen = new Map<string, number>();
   answers.dispositions.forEach((d, i) => {
@@ -236,13 +240,73 @@ export function checkAnswers(raw: unknown, entries: readonly FtiEntry[], today: 
       actions: ['Correct the items named above (see DOMAIN.md: Pub 1075 destruction methods, NIST SP 800-88) and run again.'],
     });
   }
-  return normalise(answers);
+  return normalise(answers, signedOn);
 }
 
-/** A return needs no destination in the file; the certificate still states one. */
-function normalise(a: Answers): Answers {
+/**
+ * The latest date the work itself carries, the last disposition or the last receipt if later, and
+ * what carries it; undated dispositions (of an interactive run under way) are skipped.
+ */
+export function lastWorkDate(
+  dispositions: readonly ({ entry?: string | undefined; date?: string | undefined } | undefined)[],
+  entries: readonly FtiEntry[],
+): { date: string; what: string } | undefined {
+  let last: { date: string; what: string } | undefined;
+  for (const e of entries) if (!last || e.received > last.date) last = { date: e.received, what: `the receipt of FTI log entry ${e.id}` };
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  dispositions.forEach((d, i) => {
+    if (typeof d?.date !== 'string' || (last && d.date <= last.date)) return;
+    last = { date: d.date, what: dispositionLabel(i, byId.get(d.entry ?? '') ?? { id: d.entry ?? '?' }) };
+  });
+  return last;
+}
+
+/**
+ * The two certificate signatures (SP 800-88: performer and validating official, each dated). An
+ * omitted date is the offboarding day. The performer signs once every item is disposed of, and the
+ * validating official accepts the result after that, so neither may precede the work or each other.
+ */
+function signatureDates(
+  answers: { performedBy: { signedOn?: string | undefined }; validatedBy: { signedOn?: string | undefined }; dispositions: readonly Disposition[] },
+  entries: readonly FtiEntry[],
+  today: string,
+): { performedBy: string; validatedBy: string; problems: string[] } {
+  const problems: string[] = [];
+  const dated = (role: 'performedBy' | 'validatedBy') => {
+    const given = answers[role].signedOn;
+    return { date: given ?? today, given: given !== undefined, shown: given ?? `${today} (the offboarding day: ${role}.signedOn is not given)` };
+  };
+  const performer = dated('performedBy');
+  const validator = dated('validatedBy');
+  const work = lastWorkDate(answers.dispositions, entries);
+  for (const [role, s] of [['performedBy', performer], ['validatedBy', validator]] as const) {
+    if (s.date > today) problems.push(`${role}.signedOn: ${s.date} is after today (${today}); write the date it was signed, today or earlier`);
+  }
+  if (work && performer.date < work.date) {
+    problems.push(
+      `performedBy.signedOn: ${performer.shown} is before ${work.what} (${work.date}); the performer signs once the work is done: write ${work.date} or later`,
+    );
+  }
+  if (performer.date > today) {
+    // Already refused above; an order against a date that must change anyway would only add noise.
+  } else if (validator.date < performer.date) {
+    const ref = performer.given ? `performedBy.signedOn ${performer.date}` : performer.shown;
+    problems.push(
+      `validatedBy.signedOn: ${validator.shown} is before the performer's signature, ${ref}; the validating official signs after the performer: write ${performer.date} or later`,
+    );
+  } else if (work && validator.date < work.date) {
+    problems.push(`validatedBy.signedOn: ${validator.shown} is before ${work.what} (${work.date}); the validating official signs after the work is done: write ${work.date} or later`);
+  }
+  return { performedBy: performer.date, validatedBy: validator.date, problems };
+}
+
+/** A return needs no destination in the file; the certificate still states one. Signatures carry their dates. */
+function normalise(a: z.output<typeof answersSchema>, signedOn: { performedBy: string; validatedBy: string }): Answers {
+  const dated = (p: z.output<typeof answersSchema>['performedBy'], date: string): SigningPerson => ({ ...p, signedOn: date });
   return {
     ...a,
+    performedBy: dated(a.performedBy, signedOn.performedBy),
+    validatedBy: dated(a.validatedBy, signedOn.validatedBy),
     dispositions: a.dispositions.map((d) => (d.action === 'returned' && d.destination === undefined ? { ...d, destination: 'returned to source' } : d)),
   };
 }

@@ -74,6 +74,8 @@ export function certificateView(signed: SignedCertificate): CertificateView {
     { label: 'Organisation', value: p.organization },
     { label: 'Location', value: p.location },
     { label: 'Phone', value: p.phone },
+    // v1 certificates have no signature dates; they render as they were issued.
+    ...(p.signedOn === undefined ? [] : [{ label: 'Signed on', value: p.signedOn }]),
   ];
   return {
     title: c.title,
@@ -171,6 +173,10 @@ export function certificateView(signed: SignedCertificate): CertificateView {
   };
 }
 
+function signedOn(p: { signedOn?: string }): string {
+  return p.signedOn === undefined ? '' : `; signed on ${p.signedOn}`;
+}
+
 /** The fields `certificate verify` prints: who, what was shared, what became of each item, and the evidence. */
 export function certificateSummary(c: Certificate): string[] {
   const d = c.assignment.detailee;
@@ -179,8 +185,8 @@ export function certificateSummary(c: Certificate): string[] {
     `Assignment: ${c.assignment.id} at ${c.assignment.host.agency}, ${c.assignment.host.office}; agreement ${c.assignment.agreement.reference}`,
     `Term: ${c.assignment.term.start} to ${c.assignment.term.lastDay} (access ended ${c.assignment.term.endsAt})`,
     `Issued: ${c.issuedAt} by ${c.issuer}`,
-    `Performed by: ${c.performedBy.name}, ${c.performedBy.title}, ${c.performedBy.organization}`,
-    `Validated by: ${c.validatedBy.name}, ${c.validatedBy.title}, ${c.validatedBy.organization}`,
+    `Performed by: ${c.performedBy.name}, ${c.performedBy.title}, ${c.performedBy.organization}${signedOn(c.performedBy)}`,
+    `Validated by: ${c.validatedBy.name}, ${c.validatedBy.title}, ${c.validatedBy.organization}${signedOn(c.validatedBy)}`,
     `FTI log entries: ${c.ftiLog.length}`,
   ];
   for (const m of c.media) {

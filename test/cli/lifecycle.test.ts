@@ -70,6 +70,10 @@ describe('detailee CLI: the whole lifecycle', () => {
     expect(json.exit).toBe(0);
     expect(execFileSync('qpdf', ['--check', off.certificate.files.pdf!], { encoding: 'utf8' })).toMatch(/No syntax or stream encoding errors/);
     expect(execFileSync('pdftotext', [off.certificate.files.pdf!, '-'], { encoding: 'utf8' })).toMatch(/Byron/);
+    // examples/answers.yaml gives no signature dates: both are dated on the offboarding day.
+    const cert = (JSON.parse(readFileSync(off.certificate.files.json!, 'utf8')) as SignedCertificate).certificate;
+    expect(cert.certificateVersion).toBe('detailee/certificate/v2');
+    expect([cert.performedBy.signedOn, cert.validatedBy.signedOn]).toEqual(['2025-06-10', '2025-06-10']);
   });
 
   it('without --key, the config\'s own signing key is the issuer: a copy edited and re-signed with another key exits 3', () => {

@@ -63,6 +63,13 @@ describe('renderMarkdown', () => {
     );
   });
 
+  it('shows when the performer and the validating official signed', () => {
+    const md = renderMarkdown(signed);
+    const section = (title: string) => md.slice(md.indexOf(`## ${title}`), md.indexOf('\n## ', md.indexOf(`## ${title}`) + 3));
+    expect(section('Person performing the return or destruction')).toContain('| Signed on | 2025-06-06 |');
+    expect(section('Validating official')).toContain('| Signed on | 2025-06-06 |');
+  });
+
   it('refuses a broken template (exit 2)', () => {
     expect(() => renderMarkdown(signed, '{{#media}} unclosed')).toThrow(InputError);
   });
@@ -116,6 +123,7 @@ describe('renderPdf', () => {
     expect(text).toContain('Alex Rivera');
     expect(text).toContain('cross-cut shred 1x5 mm');
     expect(text.replace(/\s+/g, '')).toContain(`detailee:cert:${id}:${signed.hash}`);
+    expect(text.match(/Signed on\s+2025-06-0[56]/g)).toHaveLength(3); // performer, acknowledgement, validating official
   });
 
   it('keeps the XMP metadata well-formed whatever the names hold', async () => {

@@ -1,4 +1,6 @@
 import { createHash, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError, VerificationError } from '../../src/errors.js';
 import {
@@ -13,6 +15,7 @@ import {
 } from '../../src/offboarding/certificate.js';
 import { ed25519KeyId } from '../../src/offboarding/jws.js';
 import { verifyCertificateFile } from '../../src/offboarding/verify.js';
+import { certificateSummary } from '../../src/offboarding/view.js';
 import { certificateInput, ISSUED_AT, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from './offboarding-fixtures.js';
 
 function verificationFailure(fn: () => unknown): VerificationError {
@@ -31,10 +34,11 @@ const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 describe('buildCertificate', () => {
   it('carries every SP 800-88 field per media item, and no taxpayer data', () => {
     const cert = buildCertificate(certificateInput());
-    expect(cert.certificateVersion).toBe('detailee/certificate/v1');
+    expect(cert.certificateVersion).toBe('detailee/certificate/v2');
     expect(cert.id).toMatch(/^DC-irs-2025-017-[0-9a-f]{12}$/);
-    expect(cert.performedBy.name).toBe('Pat Lee');
-    expect(cert.validatedBy.name).toBe('Dana Cruz');
+    // The answers file gives no signature dates: both are the offboarding day.
+    expect(cert.performedBy).toMatchObject({ name: 'Pat Lee', signedOn: '2025-06-06' });
+    expect(cert.validatedBy).toMatchObject({ name: 'Dana Cruz', signedOn: '2025-06-06' });
     expect(cert.media).toHaveLength(4);
     const hdd = cert.media[2]!;
     expect(hdd).toMatchObject({
@@ -159,6 +163,21 @@ describe('sign and verify', () => {
     const err = verificationFailure(() => verifySignedCertificate(forged, SIGNER_PUBLIC));
     expect(err.code).toBe('certificate.untrusted-key');
     expect(err.message).toContain(signerKid);
+  });
+
+  it('still verifies a v1 certificate, issued before signatures were dated, and prints it without dates', () => {
+    const corpus = join(import.meta.dirname, '..', 'corpus');
+    const v1 = readFileSync(join(corpus, 'certificates', 'valid.json'));
+    const check = verifyCertificateFile(v1, readFileSync(join(corpus, 'keys', 'test-certificate-signing.pub.pem'), 'utf8'));
+    expect(check.certificate.certificateVersion).toBe('detailee/certificate/v1');
+    expect(check.certificate.performedBy.signedOn).toBeUndefined();
+    expect(certificateSummary(check.certificate).find((l) => l.startsWith('Performed by'))).not.toContain('signed on');
+  });
+
+  it('prints the signature dates of a v2 certificate', () => {
+    const lines = certificateSummary(signed.certificate);
+    expect(lines).toContain('Performed by: Pat Lee, IT Specialist, IRS IT; signed on 2025-06-06');
+    expect(lines.find((l) => l.startsWith('Validated by'))).toMatch(/; signed on 2025-06-06$/);
   });
 
   it('refuses things that are not signed certificates', () => {

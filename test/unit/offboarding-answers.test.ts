@@ -145,6 +145,70 @@ describe('checkAnswers', () => {
     });
   });
 
+  describe('signature dates of the performer and the validating official', () => {
+    const signed = (performedOn?: string, validatedOn?: string) => {
+      const a = goodAnswers();
+      return {
+        ...a,
+        performedBy: { ...a.performedBy, ...(performedOn === undefined ? {} : { signedOn: performedOn }) },
+        validatedBy: { ...a.validatedBy, ...(validatedOn === undefined ? {} : { signedOn: validatedOn }) },
+      };
+    };
+    const refusedWith = (a: unknown): string[] => {
+      const err = refusal(() => checkAnswers(a, entries(), TODAY));
+      expect(err.code).toBe('answers.rule');
+      return (err.details as { problems: string[] }).problems;
+    };
+
+    it('dates both on the offboarding day when an answers file of the earlier format gives none', () => {
+      const a = checkAnswers(goodAnswers(), entries(), TODAY);
+      expect(a.performedBy.signedOn).toBe(TODAY);
+      expect(a.validatedBy.signedOn).toBe(TODAY);
+    });
+
+    it('keeps the dates given, the official on or after the performer, both on or after the last disposition', () => {
+      const a = checkAnswers(signed('2025-06-05', '2025-06-05'), entries(), TODAY);
+      expect([a.performedBy.signedOn, a.validatedBy.signedOn]).toEqual(['2025-06-05', '2025-06-05']);
+    });
+
+    it('refuses a signature after today, naming the field and the fix', () => {
+      expect(refusedWith(signed('2025-06-07'))).toEqual([
+        'performedBy.signedOn: 2025-06-07 is after today (2025-06-06); write the date it was signed, today or earlier',
+      ]);
+      expect(refusedWith(signed(undefined, '2025-06-07'))).toEqual([
+        'validatedBy.signedOn: 2025-06-07 is after today (2025-06-06); write the date it was signed, today or earlier',
+      ]);
+    });
+
+    it('refuses a performer who signs before the work is done, naming the last disposition', () => {
+      const [p, ...rest] = refusedWith(signed('2025-06-04', '2025-06-06'));
+      expect(rest).toEqual([]);
+      expect(p).toMatch(/^performedBy\.signedOn: 2025-06-04 is before dispositions\[\d\] \(entry F-000\d, \w+\) \(2025-06-05\); .* write 2025-06-05 or later$/);
+    });
+
+    it('refuses an official who signs before the performer, also when the performer\'s date is the default', () => {
+      expect(refusedWith(signed('2025-06-06', '2025-06-05'))).toEqual([
+        "validatedBy.signedOn: 2025-06-05 is before the performer's signature, performedBy.signedOn 2025-06-06; the validating official signs after the performer: write 2025-06-06 or later",
+      ]);
+      expect(refusedWith(signed(undefined, '2025-06-05'))[0]).toContain(
+        "before the performer's signature, 2025-06-06 (the offboarding day: performedBy.signedOn is not given)",
+      );
+    });
+
+    it('refuses an official who signs before the work, naming both problems at once', () => {
+      const problems = refusedWith(signed('2025-03-02', '2025-03-02'));
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toMatch(/^performedBy\.signedOn: 2025-03-02 is before/);
+      expect(problems[1]).toMatch(/^validatedBy\.signedOn: 2025-03-02 is before .*signs after the work is done: write 2025-06-05 or later$/);
+    });
+
+    it('refuses a signature date that is not a date', () => {
+      const err = refusal(() => checkAnswers(signed('June 5'), entries(), TODAY));
+      expect(err.code).toBe('answers.invalid');
+      expect(err.message).toContain('performedBy.signedOn');
+    });
+  });
+
   describe('one disposition per entry', () => {
     it('refuses an answers file missing an entry, naming it', () => {
       const a = goodAnswers();

@@ -33,6 +33,19 @@ async function drive(result: Promise<Answers>, steps: Step[]): Promise<Answers> 
 
 const ENTER = ['enter'];
 
+/** At the question `see`, type `wrong`, see it refused with `refusal`, erase it and answer `right`. */
+async function refusedThenCorrected(see: RegExp, wrong: string, refusal: string, right: string): Promise<void> {
+  await screen.next();
+  expect(screen.getScreen()).toMatch(see);
+  screen.type(wrong);
+  screen.keypress('enter');
+  await screen.next();
+  expect(screen.getScreen()).toContain(refusal);
+  for (let i = 0; i < wrong.length; i++) screen.keypress('backspace');
+  screen.type(right);
+  screen.keypress('enter');
+}
+
 const personSteps = (who: RegExp, p: { name: string; title: string; organization: string; location: string; phone: string }): Step[] => [
   [new RegExp(`${who.source}: name`), p.name],
   [new RegExp(`${who.source}: title`), p.title],
@@ -77,6 +90,8 @@ describe('askAnswers', () => {
     [/Returned: Authentication tokens/, 'n'],
     [/Any other property returned/, 'parking permit'],
   ];
+  const performerSigns: Step[] = [[/Person performing the return or destruction: date signed/, ENTER]]; // today
+  const validatorSigns: Step[] = [[/Validating official: date signed/, ENTER]];
   const acknowledgement: Step[] = [
     [/The detailee acknowledges: .*6103/s, 'y'],
     [/Acknowledgement signed on/, ENTER],
@@ -88,12 +103,14 @@ describe('askAnswers', () => {
       ...personSteps(/Person performing the return or destruction/, good.performedBy),
       ...paperDestroyed,
       ...usbReturned,
+      ...performerSigns,
       ...property,
       ...acknowledgement,
       ...personSteps(/Validating official/, good.validatedBy),
+      ...validatorSigns,
     ]);
-    expect(answers.performedBy).toEqual(good.performedBy);
-    expect(answers.validatedBy).toEqual(good.validatedBy);
+    expect(answers.performedBy).toEqual({ ...good.performedBy, signedOn: TODAY });
+    expect(answers.validatedBy).toEqual({ ...good.validatedBy, signedOn: TODAY });
     expect(answers.dispositions).toEqual([
       {
         entry: 'F-0001',
@@ -114,7 +131,7 @@ describe('askAnswers', () => {
     // Saved after each answer (a few prompts, like a tool's name and version, are saved together).
     expect(saved.length).toBeGreaterThan(20);
     expect(saved[0]).toEqual({ performedBy: { name: 'Pat Lee' } });
-    expect(saved.at(-1)!.validatedBy?.phone).toBe(good.validatedBy.phone);
+    expect(saved.at(-1)!.validatedBy).toMatchObject({ phone: good.validatedBy.phone, signedOn: TODAY });
   });
 
   it('resumes from saved progress, asking only what is missing', async () => {
@@ -128,9 +145,11 @@ describe('askAnswers', () => {
       [/F-0001 .*verification method/, ['down', 'enter']], // sampling
       [/F-0001 .*destination/, ENTER],
       ...usbReturned,
+      ...performerSigns,
       ...property,
       ...acknowledgement,
       ...personSteps(/Validating official/, good.validatedBy),
+      ...validatorSigns,
     ]);
     expect(answers.dispositions[0]).toMatchObject({ technique: 'incinerate', verification: 'sampling' });
   });
@@ -139,20 +158,14 @@ describe('askAnswers', () => {
     const partial: PartialAnswers = { ...structuredClone(good), dispositions: [good.dispositions[0]!, { entry: 'F-0002', action: 'destroyed', method: 'Destroy', technique: 'disintegrate', tool: { name: 'SEM 0101' }, date: '2025-06-05' }] };
     const result = askAnswers(ENTRIES, partial, prompts, { today: TODAY });
     result.catch(() => undefined);
-    await screen.next();
-    expect(screen.getScreen()).toMatch(/F-0002 .*verified by/);
-    screen.type('pat lee');
-    screen.keypress('enter');
-    await screen.next();
-    expect(screen.getScreen()).toContain('The verifier must be someone other than Pat Lee.');
-    for (let i = 0; i < 'pat lee'.length; i++) screen.keypress('backspace');
-    screen.type('Sam Ortiz');
-    screen.keypress('enter');
+    await refusedThenCorrected(/F-0002 .*verified by/, 'pat lee', 'The verifier must be someone other than Pat Lee.', 'Sam Ortiz');
     await screen.next();
     await drive(result, [
       [/verifier's title/, 'Security Officer'],
       [/verification method/, ENTER],
       [/destination/, ENTER],
+      ...performerSigns,
+      ...validatorSigns,
     ]);
     await expect(result).resolves.toMatchObject({ dispositions: [{}, { verifiedBy: { name: 'Sam Ortiz' } }] });
   });
@@ -173,14 +186,30 @@ describe('askAnswers', () => {
       [/Not accepted: degaussing does not sanitise usb \(flash\) media.*F-0002 .*returned to the source, or destroyed\?/s, ['down', 'enter']],
       [/F-0002 .*date returned/, ENTER],
       [/F-0002 .*receipt/, 'Receipt R-78'],
+      ...performerSigns,
+      ...validatorSigns,
     ]);
     expect(answers.dispositions[1]).toMatchObject({ action: 'returned', receipt: 'Receipt R-78' });
     expect(answers.dispositions[1]!.method).toBeUndefined();
   });
 
+  it('asks each signature date after the work it attests, refusing one before the work or before the performer', async () => {
+    const returned = { entry: 'F-0002', action: 'returned' as const, date: '2025-06-03', receipt: 'Receipt R-79' };
+    const partial: PartialAnswers = { ...structuredClone(good), dispositions: [good.dispositions[0]!, returned] };
+    const result = askAnswers(ENTRIES, partial, prompts, { today: TODAY });
+    result.catch(() => undefined);
+    // The paper was shredded on 2025-06-05.
+    await refusedThenCorrected(/Person performing the return or destruction: date signed/, '2025-06-04', 'That is before the work it certifies (2025-06-05).', '2025-06-05');
+    await screen.next();
+    const answers = await drive(result, [[/Validating official: date signed/, '2025-06-05']]);
+    expect(answers.performedBy.signedOn).toBe('2025-06-05');
+    expect(answers.validatedBy.signedOn).toBe('2025-06-05');
+  });
+
   it('stops with exit 2 when the detailee does not acknowledge', async () => {
     const { acknowledgement: _, ...rest } = structuredClone(good);
-    const result = askAnswers(ENTRIES.slice(0, 1), { ...rest, dispositions: [good.dispositions[0]!] }, prompts, { today: TODAY });
+    const dated = { ...rest, performedBy: { ...rest.performedBy, signedOn: TODAY } };
+    const result = askAnswers(ENTRIES.slice(0, 1), { ...dated, dispositions: [good.dispositions[0]!] }, prompts, { today: TODAY });
     result.catch(() => undefined);
     await screen.next();
     expect(screen.getScreen()).toMatch(/The detailee acknowledges/);
