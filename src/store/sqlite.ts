@@ -1,6 +1,6 @@
 import { accessSync, chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { sealEvent } from '../audit/chain.js';
 import { ActionError } from '../errors.js';
 import { LATEST_SCHEMA, MIGRATIONS } from './migrations.js';
@@ -36,6 +36,8 @@ function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');
 }
 
+const MAX_CACHED_STATEMENTS = 64;
+
 /** The embedded store: one file, WAL, created readable by its owner only. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -43,6 +45,12 @@ export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
   /** node:sqlite is synchronous, but a transaction body is async: serialise bodies in-process. */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Prepared statements by SQL text. A statement holds native memory that is only freed when its
+   * JS wrapper is collected, and the wrappers are too small to make V8 collect them: preparing
+   * per call let a long night (one lookup and several writes per assignment) grow with its size.
+   */
+  private readonly statements = new Map<string, StatementSync>();
 
   private constructor(db: DatabaseSync, location: string) {
     this.db = db;
@@ -120,16 +128,27 @@ export class SqliteStore implements Store {
     return { from, to: LATEST_SCHEMA };
   }
 
+  private prepare(sql: string): StatementSync {
+    let s = this.statements.get(sql);
+    if (!s) {
+      // The SQL texts are a fixed set (IN lists vary only by the number of states); the bound is a guard.
+      if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.clear();
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   private run(sql: string, params: unknown[]): void {
-    this.db.prepare(sql).run(...(params as SQLInputValue[]));
+    this.prepare(sql).run(...(params as SQLInputValue[]));
   }
 
   private all(sql: string, params: unknown[] = []): Row[] {
-    return this.db.prepare(sql).all(...(params as SQLInputValue[])) as Row[];
+    return this.prepare(sql).all(...(params as SQLInputValue[])) as Row[];
   }
 
   private one(sql: string, params: unknown[] = []): Row | undefined {
-    return this.db.prepare(sql).get(...(params as SQLInputValue[])) as Row | undefined;
+    return this.prepare(sql).get(...(params as SQLInputValue[])) as Row | undefined;
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -160,7 +179,7 @@ export class SqliteStore implements Store {
       updateAssignment: async (rec, expectedVersion) => {
         const next = { ...rec, version: expectedVersion + 1 };
         const p = assignmentParams(next);
-        const r = this.db
+        const r = this
           .prepare(
             `UPDATE assignments SET state = ?, username = ?, starts_at = ?, ends_at = ?, ends_at_ms = ?, last_day = ?, timezone = ?,
                renewals_used = ?, renewals_max = ?, revoked_at = ?, version = ?, doc = ? WHERE id = ? AND version = ?`,
@@ -205,7 +224,7 @@ export class SqliteStore implements Store {
         this.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, JSON.stringify(value)]);
       },
       markNotice: async (assignmentId, noticeKey, at) => {
-        const r = this.db
+        const r = this
           .prepare('INSERT INTO notices (assignment_id, notice_key, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
           .run(assignmentId, noticeKey, at);
         return Number(r.changes) === 1;
