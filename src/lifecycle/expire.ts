@@ -7,6 +7,7 @@ import type { AssignmentSummary } from '../store/types.js';
 import { recordEvent } from '../audit/record.js';
 import { clockNote, newRunId, type Context } from './context.js';
 import { executePlans, planAll } from './executor.js';
+import { pagesEndingBy } from './pages.js';
 import { mapPool } from './pool.js';
 import { revokeAssignment, revokeIntent } from './revoke.js';
 import { revocationComplete } from './state.js';
@@ -16,6 +17,9 @@ import { sendDueNotices, type NoticeOutcome } from './notices.js';
 export const LOCK_NAME = 'expire';
 /** A lock older than this is a dead run's; the next run takes it over (and logs that). */
 export const LOCK_TTL_MS = 2 * 60 * 60 * 1000;
+const ENDED_STATES = ['expired', 'revoked', 'offboarding'] as const;
+/** Later than any end of term: every ended assignment, whenever its term would have ended. */
+const FOREVER = '9999-12-31T23:59:59.999Z';
 
 export interface ExpireReport {
   ranAt: string;
@@ -32,6 +36,8 @@ export interface ExpireOptions {
   dryRun: boolean;
   asOf?: Date | undefined;
   concurrency: number;
+  /** Rows read from the store at once (default PAGE_SIZE). */
+  pageSize?: number | undefined;
   onProgress?: ((stage: string, done: number, total: number) => void) | undefined;
 }
 
@@ -93,19 +99,29 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
   let targets: Target[] | undefined;
   const getTargets = async () => (targets ??= await ctx.openTargets());
   try {
-    report.notices = await sendDueNotices(ctx, now, o.dryRun, report.failed);
+    report.notices = await sendDueNotices(ctx, now, o.dryRun, report.failed, o.pageSize);
 
-    const due = await ctx.store.listEndingBy(now.toISOString(), ['active']);
-    if (due.length > 0) {
+    // Due and ended assignments are read a page at a time and only a compact entry per assignment
+    // is kept, so a night's memory stays flat however many are due.
+    const nowIso = now.toISOString();
+    const dueTotal = await ctx.store.countEndingBy(nowIso, ['active']);
+    if (dueTotal > 0) {
       let ts: Target[] = [];
+      let unavailable: string | undefined;
       try {
         ts = await getTargets();
       } catch (e) {
-        for (const d of due) report.failed.push({ id: d.id, stage: 'revoke', error: `targets unavailable: ${(e as Error).message}` });
+        unavailable = `targets unavailable: ${(e as Error).message}`;
       }
-      if (ts.length > 0 || (!ctx.config.targets.ldap && !ctx.config.targets.aws)) {
-        let done = 0;
-        const results = await mapPool(due, o.dryRun ? 1 : o.concurrency, async (d) => {
+      const revocable = ts.length > 0 || (!ctx.config.targets.ldap && !ctx.config.targets.aws);
+      let done = 0;
+      for await (const page of pagesEndingBy(ctx.store, nowIso, ['active'], { pageSize: o.pageSize })) {
+        if (unavailable !== undefined) {
+          for (const d of page) report.failed.push({ id: d.id, stage: 'revoke', error: unavailable });
+          continue;
+        }
+        if (!revocable) continue;
+        const results = await mapPool(page, o.dryRun ? 1 : o.concurrency, async (d) => {
           await keepLock();
           try {
             const r = await revokeAssignment(ctx, d.id, { reason: 'end of term', finalState: 'expired', targets: ts, dryRun: o.dryRun });
@@ -114,7 +130,7 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
             report.failed.push({ id: d.id, stage: 'revoke', error: (e as Error).message });
             return undefined;
           } finally {
-            o.onProgress?.('revoke', ++done, due.length);
+            o.onProgress?.('revoke', ++done, dueTotal);
           }
         });
         for (const r of results) {
@@ -126,8 +142,8 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
     }
 
     const revokedIds = new Set(report.revoked.map((r) => r.id));
-    const ended = (await ctx.store.listSummaries(['expired', 'revoked', 'offboarding'])).filter((s) => !revokedIds.has(s.id));
-    if (ended.length > 0) {
+    const endedTotal = await ctx.store.countEndingBy(FOREVER, ENDED_STATES);
+    if (endedTotal > 0) {
       let ts: Target[] = [];
       try {
         ts = await getTargets();
@@ -135,11 +151,15 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
         report.failed.push({ id: '*', stage: 'reverify', error: `targets unavailable: ${(e as Error).message}` });
       }
       let done = 0;
-      await mapPool(ended, o.concurrency, async (s) => {
-        await keepLock();
-        await reverify(ctx, s, ts, o.dryRun, report);
-        o.onProgress?.('reverify', ++done, ended.length);
-      });
+      for await (const page of pagesEndingBy(ctx.store, FOREVER, ENDED_STATES, { pageSize: o.pageSize })) {
+        await mapPool(page, o.concurrency, async (s) => {
+          if (!revokedIds.has(s.id)) {
+            await keepLock();
+            await reverify(ctx, s, ts, o.dryRun, report);
+          }
+          o.onProgress?.('reverify', ++done, endedTotal);
+        });
+      }
     }
 
     if (!o.dryRun) {

@@ -21,6 +21,7 @@ import {
   type AssignmentRecord,
   type AssignmentState,
   type AuditEventInput,
+  type EndingPage,
   type JournalEntry,
   type LockInfo,
   type Store,
@@ -445,12 +446,25 @@ export class PostgresStore implements Store, RawStore {
     return r.rows.map(summaryFromRow);
   }
 
-  async listEndingBy(before: string, states: readonly AssignmentState[]) {
+  async listEndingBy(before: string, states: readonly AssignmentState[], page?: EndingPage) {
+    const after = page?.after;
+    const params: unknown[] = [[...states], Date.parse(before)];
+    let keyset = '';
+    if (after) {
+      params.push(Date.parse(after.endsAt), after.id);
+      keyset = ` AND (ends_at_ms > $3 OR (ends_at_ms = $3 AND id ${C} > $4))`;
+    }
+    if (page) params.push(page.limit);
     const r = await this.q(
-      `SELECT ${SUMMARY_COLUMNS} FROM assignments WHERE state = ANY($1::text[]) AND ends_at_ms <= $2 ORDER BY ends_at_ms, id ${C}`,
-      [[...states], Date.parse(before)],
+      `SELECT ${SUMMARY_COLUMNS} FROM assignments WHERE state = ANY($1::text[]) AND ends_at_ms <= $2${keyset} ORDER BY ends_at_ms, id ${C}${page ? ` LIMIT $${params.length}` : ''}`,
+      params,
     );
     return r.rows.map(summaryFromRow);
+  }
+
+  async countEndingBy(before: string, states: readonly AssignmentState[]) {
+    const r = await this.q('SELECT COUNT(*) AS n FROM assignments WHERE state = ANY($1::text[]) AND ends_at_ms <= $2', [[...states], Date.parse(before)]);
+    return Number(r.rows[0]?.n ?? 0);
   }
 
   async countAssignments() {

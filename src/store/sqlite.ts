@@ -21,6 +21,7 @@ import {
   type AssignmentRecord,
   type AssignmentState,
   type AuditEventInput,
+  type EndingPage,
   type JournalEntry,
   type Store,
   type StoreTx,
@@ -258,11 +259,21 @@ export class SqliteStore implements Store {
     return this.all(`SELECT ${SUMMARY_COLUMNS} FROM assignments ${where} ORDER BY id`, [...(states ?? [])]).map(summaryFromRow);
   }
 
-  async listEndingBy(before: string, states: readonly AssignmentState[]) {
+  async listEndingBy(before: string, states: readonly AssignmentState[], page?: EndingPage) {
+    const after = page?.after;
+    const keyset = after ? ' AND (ends_at_ms > ? OR (ends_at_ms = ? AND id > ?))' : '';
+    const params: unknown[] = [...states, Date.parse(before)];
+    if (after) params.push(Date.parse(after.endsAt), Date.parse(after.endsAt), after.id);
+    if (page) params.push(page.limit);
     return this.all(
-      `SELECT ${SUMMARY_COLUMNS} FROM assignments WHERE state IN (${placeholders(states.length)}) AND ends_at_ms <= ? ORDER BY ends_at_ms, id`,
-      [...states, Date.parse(before)],
+      `SELECT ${SUMMARY_COLUMNS} FROM assignments WHERE state IN (${placeholders(states.length)}) AND ends_at_ms <= ?${keyset} ORDER BY ends_at_ms, id${page ? ' LIMIT ?' : ''}`,
+      params,
     ).map(summaryFromRow);
+  }
+
+  async countEndingBy(before: string, states: readonly AssignmentState[]) {
+    const row = this.one(`SELECT COUNT(*) AS n FROM assignments WHERE state IN (${placeholders(states.length)}) AND ends_at_ms <= ?`, [...states, Date.parse(before)]);
+    return Number(row?.n ?? 0);
   }
 
   async countAssignments() {

@@ -99,6 +99,12 @@ export interface LockInfo {
   expiresAt: string;
 }
 
+/** A page of listEndingBy: the last row of the previous page (none for the first), and the size. */
+export interface EndingPage {
+  after: { endsAt: string; id: string } | undefined;
+  limit: number;
+}
+
 /** Operations that must commit together (a state change and its audit event) or not at all. */
 export interface StoreTx {
   getAssignment(id: string): Promise<AssignmentRecord | undefined>;
@@ -129,8 +135,14 @@ export interface Store {
   getAssignment(id: string): Promise<AssignmentRecord | undefined>;
   /** Every assignment, light rows, ordered by id. Pass states to filter. */
   listSummaries(states?: readonly AssignmentState[]): Promise<AssignmentSummary[]>;
-  /** Light rows whose endsAt <= before (ISO instant), in the given states. */
-  listEndingBy(before: string, states: readonly AssignmentState[]): Promise<AssignmentSummary[]>;
+  /**
+   * Light rows whose endsAt <= before (ISO instant), in the given states, ordered by (endsAt, id).
+   * With `page`, at most `limit` rows that come after the row `after` in that order: a keyset, so a
+   * row whose state changes meanwhile neither repeats nor shifts the next page.
+   */
+  listEndingBy(before: string, states: readonly AssignmentState[], page?: EndingPage): Promise<AssignmentSummary[]>;
+  /** How many rows listEndingBy(before, states) would list. */
+  countEndingBy(before: string, states: readonly AssignmentState[]): Promise<number>;
   countAssignments(): Promise<number>;
 
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;

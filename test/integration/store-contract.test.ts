@@ -202,6 +202,31 @@ describe.each(factories)('Store contract: %s', (kind, factory) => {
     expect((await store.listEndingBy('2030-01-01T00:00:00Z', ['active'])).map((s) => s.id)).toEqual(['tokyo', 'ny-a', 'ny-b', 'late']);
   });
 
+  it('pages listEndingBy by (end, id) after a given row, unaffected by a state change meanwhile; counts what it would list', async () => {
+    const ids = ['e', 'c', 'a', 'd', 'b'];
+    await store.transaction(async (tx) => {
+      // Three share one end (ordered by id among themselves), two end later.
+      for (const id of ids) await tx.insertAssignment(makeRecord(id, { start: '2025-01-01', days: ['d', 'e'].includes(id) ? 20 : 10 }));
+      await tx.insertAssignment(makeRecord('later', { start: '2025-06-01', days: 10 }));
+    });
+    const before = '2025-03-01T00:00:00Z';
+    expect(await store.countEndingBy(before, ['active'])).toBe(5);
+    expect(await store.countEndingBy(before, ['expired'])).toBe(0);
+    const first = await store.listEndingBy(before, ['active'], { after: undefined, limit: 2 });
+    expect(first.map((s) => s.id)).toEqual(['a', 'b']);
+    // The first page is revoked before the next is read: the next page neither repeats nor skips.
+    const a = (await store.getAssignment('a'))!;
+    await store.transaction((tx) => tx.updateAssignment({ ...a, state: 'expired' }, a.version));
+    const after = { endsAt: first[1]!.endsAt, id: first[1]!.id };
+    expect((await store.listEndingBy(before, ['active'], { after, limit: 2 })).map((s) => s.id)).toEqual(['c', 'd']);
+    const last = (await store.listEndingBy(before, ['active'], { after: { endsAt: (await store.getAssignment('d'))!.term.endsAt, id: 'd' }, limit: 2 })).map((s) => s.id);
+    expect(last).toEqual(['e']);
+    // After an instant with the id '': every row ending exactly then still comes, then the later ones.
+    const cEnd = (await store.getAssignment('c'))!.term.endsAt;
+    expect((await store.listEndingBy(before, ['active'], { after: { endsAt: cEnd, id: '' }, limit: 10 })).map((s) => s.id)).toEqual(['b', 'c', 'd', 'e']);
+    expect((await store.listEndingBy(before, ['active', 'expired'], { after: undefined, limit: 10 })).map((s) => s.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
   it('counts assignments', async () => {
     expect(await store.countAssignments()).toBe(0);
     await store.transaction(async (tx) => {
