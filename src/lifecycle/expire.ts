@@ -26,7 +26,17 @@ export interface ExpireReport {
   asOf: string;
   dryRun: boolean;
   notices: NoticeOutcome[];
-  revoked: { id: string; username: string; complete: boolean; targets: { target: string; ok: boolean; error?: string | undefined }[] }[];
+  /**
+   * In a dry run, what would be revoked: `complete` is false (nothing was done) and `wouldRevoke`
+   * is true. Otherwise `complete` says every target confirmed the revocation by reading it back.
+   */
+  revoked: {
+    id: string;
+    username: string;
+    complete: boolean;
+    wouldRevoke?: true | undefined;
+    targets: { target: string; ok: boolean; error?: string | undefined }[];
+  }[];
   drift: { id: string; target: string; problems: string[]; fixed: boolean }[];
   failed: { id: string; target?: string | undefined; stage: string; error: string }[];
   lock: { takenOver: { holder: string; acquiredAt: string } | null };
@@ -42,7 +52,7 @@ export interface ExpireOptions {
 }
 
 export function exitCodeOf(r: ExpireReport): 0 | 1 {
-  const bad = r.failed.length > 0 || r.revoked.some((x) => !x.complete) || r.drift.some((d) => !d.fixed && !r.dryRun);
+  const bad = r.failed.length > 0 || (!r.dryRun && r.revoked.some((x) => !x.complete)) || r.drift.some((d) => !d.fixed && !r.dryRun);
   return bad ? 1 : 0;
 }
 
@@ -125,7 +135,9 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
           await keepLock();
           try {
             const r = await revokeAssignment(ctx, d.id, { reason: 'end of term', finalState: 'expired', targets: ts, dryRun: o.dryRun });
-            return { id: d.id, username: d.username, complete: o.dryRun ? true : r.complete, targets: r.targets.map((t) => ({ target: t.target, ok: t.ok, error: t.error })) };
+            // A dry run changes nothing, so nothing is complete: it lists what would be revoked.
+            if (o.dryRun) return { id: d.id, username: d.username, complete: false, wouldRevoke: true as const, targets: [] };
+            return { id: d.id, username: d.username, complete: r.complete, targets: r.targets.map((t) => ({ target: t.target, ok: t.ok, error: t.error })) };
           } catch (e) {
             report.failed.push({ id: d.id, stage: 'revoke', error: (e as Error).message });
             return undefined;

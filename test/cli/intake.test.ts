@@ -201,6 +201,8 @@ describe('detailee CLI: intake', () => {
     // The start of 2025-06-06 in New York: the end of the 120-day term from 2025-02-06.
     expect(r).toMatchObject({ ranAt: '2025-02-03T15:00:00.000Z', asOf: '2025-06-06T04:00:00.000Z', dryRun: true });
     expect(r.revoked.map((x) => x.id), JSON.stringify(r)).toContain('irs-2025-0042');
+    // Nothing was done, so nothing is complete: the entry says it would be revoked.
+    expect(r.revoked.find((x) => x.id === 'irs-2025-0042')).toMatchObject({ complete: false, wouldRevoke: true });
     // A week before the end, the pre-expiry notices are what would go out; nothing is revoked yet.
     const week = run(['expire', '--dry-run', '--as-of', '2025-05-31']).json as { revoked: unknown[]; notices: { id: string; daysBefore: number }[] };
     expect(week.revoked).toEqual([]);

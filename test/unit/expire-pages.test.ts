@@ -38,12 +38,13 @@ function spying(store: Store): { store: Store; pages: (EndingPage | undefined)[]
 }
 
 describe('the nightly job reads the store a page at a time (no targets needed)', () => {
-  it('a dry run lists each due assignment once, in pages; it changes nothing and exits 0', async () => {
+  it('a dry run lists each due assignment once, as would-revoke and not complete, in pages; it changes nothing and exits 0', async () => {
     const { store, dir } = await seeded();
     const { store: spy, pages } = spying(store);
     const ctx = { config: loadConfig(join(dir, 'detailee.yaml'), {}, dir), store: spy, clock: fixedClock(NOW), actor: 'cron', openTargets: async () => [] };
     const r = await runExpire(ctx, { dryRun: true, concurrency: 4, pageSize: 3 });
     expect(r.revoked.map((x) => x.id)).toEqual(Array.from({ length: 7 }, (_, i) => `due-${i}`));
+    for (const x of r.revoked) expect(x).toEqual({ id: x.id, username: expect.any(String) as string, complete: false, wouldRevoke: true, targets: [] });
     expect(exitCodeOf(r)).toBe(0);
     // Only the one ending after now and within the horizon gets notices (its missed thresholds, late).
     expect(new Set(r.notices.map((n) => n.id))).toEqual(new Set(['soon']));
@@ -60,7 +61,7 @@ describe('the nightly job reads the store a page at a time (no targets needed)',
     const ctx = { config: loadConfig(join(dir, 'detailee.yaml'), {}, dir), store, clock: fixedClock(NOW), actor: 'cron', openTargets: async () => [] };
     const r = await runExpire(ctx, { dryRun: false, concurrency: 2, pageSize: 2 });
     expect(r.revoked.map((x) => x.id).sort()).toEqual(Array.from({ length: 7 }, (_, i) => `due-${i}`));
-    expect(r.revoked.every((x) => x.complete)).toBe(true);
+    expect(r.revoked.every((x) => x.complete && x.wouldRevoke === undefined)).toBe(true);
     expect(r.failed).toEqual([]);
     expect((await store.listSummaries(['expired'])).map((s) => s.id).sort()).toEqual([...Array.from({ length: 7 }, (_, i) => `due-${i}`), 'gone-1', 'gone-2'].sort());
     const next = await runExpire({ ...ctx, clock: fixedClock(new Date(NOW.getTime() + 86_400_000)) }, { dryRun: false, concurrency: 2, pageSize: 2 });
