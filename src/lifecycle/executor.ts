@@ -54,7 +54,7 @@ export async function planAll(targets: { target: Target; intent: Intent }[], opt
     const username = intent.kind === 'provision' || intent.kind === 'renew' ? intent.desired.username : intent.username;
     let observed: Observed;
     try {
-      observed = await target.inspect(username);
+      observed = await target.inspect(username, intent.kind);
     } catch (e) {
       if (!options.settle) throw e;
       out.push({ target, intent, steps: [], error: `the account could not be read: ${errText(e)}` });

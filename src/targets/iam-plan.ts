@@ -46,6 +46,12 @@ export interface IamFacts {
   documents: Record<string, unknown>;
   /** Listings the endpoint could not answer because an emulator lacks the operation. */
   unsupported: string[];
+  /**
+   * What this read left out because the intent it was made for never looks at it (e.g. a
+   * revocation does not read the term document); empty for a full read. A fact named here is not
+   * evidence of absence.
+   */
+  notRead: string[];
 }
 
 export function iamFacts(observed: Observed): IamFacts {
@@ -65,6 +71,7 @@ export function iamFacts(observed: Observed): IamFacts {
     inlinePolicies: f.inlinePolicies ?? [],
     documents: f.documents ?? {},
     unsupported: f.unsupported ?? [],
+    notRead: f.notRead ?? [],
   };
 }
 

@@ -143,6 +143,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
   });
   let calls = 0;
   let closed = false;
+  const GONE = ['NoSuchEntity'];
   // Low priority in finalizeRequest runs inside the retry loop: once per request on the wire.
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -231,6 +232,8 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     return raw;
   }
 
+  const tidy = (xs: string[] | undefined): string[] => [...new Set((xs ?? []).filter((x) => x !== ''))].sort();
+
   const creds = (items: { id: string | undefined; status: string | undefined }[]): IamCredential[] =>
     items
       .filter((c): c is { id: string; status: string | undefined } => c.id !== undefined)
@@ -238,19 +241,91 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
       // Sorted, so the same account always yields the same plan.
       .sort((a, b) => a.id.localeCompare(b.id));
 
+  type Credentials = Pick<IamFacts, 'accessKeys' | 'loginProfile' | 'signingCertificates' | 'sshPublicKeys' | 'serviceSpecificCredentials' | 'mfaDevices'>;
+
   /**
-   * Everything IAM holds for the user. `withCredentials: false` leaves out the credential lists
-   * (keys, console password, certificates, SSH keys, service credentials, MFA): provisioning and
-   * renewal neither plan nor promise anything about them, so their read-back skips five requests.
+   * Every credential of the user: keys, console password, certificates, SSH keys, service
+   * credentials and, with `mfa`, MFA devices. Undefined when a listing says the user is gone
+   * (only asked for with `gone`, when nothing else established that the user exists).
    */
-  async function inspect(username: string, knownTags?: Record<string, string>, withCredentials = true): Promise<Observed> {
+  async function credentialsOf(username: string, unsupported: string[], o: { mfa: boolean; gone?: string[] }): Promise<Credentials | undefined> {
+    const U = { UserName: username };
+    const gone = o.gone ?? [];
+    let missing = false;
+    const list = async <T>(p: Promise<T[] | undefined>): Promise<T[]> => {
+      const r = await p;
+      if (r === undefined) missing = true;
+      return r ?? [];
+    };
+    const [keys, profile, certs, ssh, service, mfa] = await Promise.all([
+      list(
+        collect(`ListAccessKeys ${username}`, (Marker) => client.send(new sdk.ListAccessKeysCommand({ ...U, Marker })), (r) => r.AccessKeyMetadata?.map((k) => ({ id: k.AccessKeyId, status: k.Status })), gone),
+      ),
+      call(`GetLoginProfile ${username}`, () => client.send(new sdk.GetLoginProfileCommand(U)), ['NoSuchEntity']),
+      optionalList('ListSigningCertificates', unsupported, () =>
+        list(
+          collect(`ListSigningCertificates ${username}`, (Marker) => client.send(new sdk.ListSigningCertificatesCommand({ ...U, Marker })), (r) =>
+            r.Certificates?.map((c) => ({ id: c.CertificateId, status: c.Status })),
+          gone),
+        ),
+      ),
+      optionalList('ListSSHPublicKeys', unsupported, () =>
+        list(
+          collect(`ListSSHPublicKeys ${username}`, (Marker) => client.send(new sdk.ListSSHPublicKeysCommand({ ...U, Marker })), (r) =>
+            r.SSHPublicKeys?.map((c) => ({ id: c.SSHPublicKeyId, status: c.Status })),
+          gone),
+        ),
+      ),
+      optionalList('ListServiceSpecificCredentials', unsupported, () =>
+        list(
+          collect(`ListServiceSpecificCredentials ${username}`, (Marker) => client.send(new sdk.ListServiceSpecificCredentialsCommand({ ...U, Marker })), (r) =>
+            r.ServiceSpecificCredentials?.map((c) => ({ id: c.ServiceSpecificCredentialId, status: c.Status })),
+          gone),
+        ),
+      ),
+      o.mfa
+        ? optionalList('ListMFADevices', unsupported, () =>
+            list(collect(`ListMFADevices ${username}`, (Marker) => client.send(new sdk.ListMFADevicesCommand({ ...U, Marker })), (r) => r.MFADevices?.map((d) => d.SerialNumber ?? ''), gone)),
+          )
+        : Promise.resolve([]),
+    ]);
+    if (missing) return undefined;
+    return {
+      accessKeys: creds(keys),
+      loginProfile: profile !== undefined,
+      signingCertificates: creds(certs),
+      sshPublicKeys: creds(ssh),
+      serviceSpecificCredentials: creds(service),
+      mfaDevices: mfa.filter((x) => x !== '').sort(),
+    };
+  }
+
+  const NO_CREDENTIALS: Credentials = { accessKeys: [], loginProfile: false, signingCertificates: [], sshPublicKeys: [], serviceSpecificCredentials: [], mfaDevices: [] };
+
+  /** One detailee inline policy's document, or undefined when the user has no such policy. */
+  async function inlineDocument(username: string, name: string): Promise<unknown> {
+    const r = await call(`GetUserPolicy ${username} ${name}`, () => client.send(new sdk.GetUserPolicyCommand({ UserName: username, PolicyName: name })), ['NoSuchEntity']);
+    return r ? (decodeDocument(r.PolicyDocument) ?? null) : undefined;
+  }
+
+  /**
+   * What a read covers. `full`: everything IAM holds for the user (reconcile, and any caller that
+   * names no intent). `grant`: the read-back of a provisioning or renewal, which neither plans nor
+   * promises anything about credentials, so it skips their listings. `revoke`: what a revocation
+   * plans from and proves — credentials, groups, managed policies, tags and the detailee-revoked
+   * document, asked for by name; not the other inline policies' names, the term document or the
+   * MFA devices, which neither the revocation plan nor its verification looks at.
+   */
+  type Scope = 'full' | 'grant' | 'revoke';
+
+  async function inspect(username: string, scope: Scope, knownTags?: Record<string, string>): Promise<Observed> {
     const U = { UserName: username };
     const got = await call(`GetUser ${username}`, () => client.send(new sdk.GetUserCommand(U)), ['NoSuchEntity']);
     const user = got?.User;
     if (!user) return observe(username, undefined);
     const unsupported: string[] = [];
-    const cred = <T>(name: string, fn: () => Promise<T[] | undefined>): Promise<T[]> => (withCredentials ? optionalList(name, unsupported, fn) : Promise.resolve([]));
-    const [tags, groups, policies, inline, keys, profile, certs, ssh, service, mfa] = await Promise.all([
+    const revoking = scope === 'revoke';
+    const [tags, groups, policies, inline, revokedDoc, credentials] = await Promise.all([
       // GetUser carries the tags; ListUserTags only when it did not (some emulators omit them).
       knownTags !== undefined
         ? Promise.resolve(knownTags)
@@ -261,59 +336,44 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
       collect(`ListAttachedUserPolicies ${username}`, (Marker) => client.send(new sdk.ListAttachedUserPoliciesCommand({ ...U, Marker })), (r) =>
         r.AttachedPolicies?.map((p) => p.PolicyArn ?? ''),
       ),
-      collect(`ListUserPolicies ${username}`, (Marker) => client.send(new sdk.ListUserPoliciesCommand({ ...U, Marker })), (r) => r.PolicyNames),
-      !withCredentials
-        ? Promise.resolve([])
-        : collect(`ListAccessKeys ${username}`, (Marker) => client.send(new sdk.ListAccessKeysCommand({ ...U, Marker })), (r) =>
-            r.AccessKeyMetadata?.map((k) => ({ id: k.AccessKeyId, status: k.Status })),
-          ),
-      !withCredentials ? Promise.resolve(undefined) : call(`GetLoginProfile ${username}`, () => client.send(new sdk.GetLoginProfileCommand(U)), ['NoSuchEntity']),
-      cred('ListSigningCertificates', () =>
-        collect(`ListSigningCertificates ${username}`, (Marker) => client.send(new sdk.ListSigningCertificatesCommand({ ...U, Marker })), (r) =>
-          r.Certificates?.map((c) => ({ id: c.CertificateId, status: c.Status })),
-        ),
-      ),
-      cred('ListSSHPublicKeys', () =>
-        collect(`ListSSHPublicKeys ${username}`, (Marker) => client.send(new sdk.ListSSHPublicKeysCommand({ ...U, Marker })), (r) =>
-          r.SSHPublicKeys?.map((c) => ({ id: c.SSHPublicKeyId, status: c.Status })),
-        ),
-      ),
-      cred('ListServiceSpecificCredentials', () =>
-        collect(`ListServiceSpecificCredentials ${username}`, (Marker) => client.send(new sdk.ListServiceSpecificCredentialsCommand({ ...U, Marker })), (r) =>
-          r.ServiceSpecificCredentials?.map((c) => ({ id: c.ServiceSpecificCredentialId, status: c.Status })),
-        ),
-      ),
-      cred('ListMFADevices', () =>
-        collect(`ListMFADevices ${username}`, (Marker) => client.send(new sdk.ListMFADevicesCommand({ ...U, Marker })), (r) => r.MFADevices?.map((d) => d.SerialNumber ?? '')),
-      ),
+      revoking ? Promise.resolve(undefined) : collect(`ListUserPolicies ${username}`, (Marker) => client.send(new sdk.ListUserPoliciesCommand({ ...U, Marker })), (r) => r.PolicyNames),
+      revoking ? inlineDocument(username, REVOKED_POLICY) : Promise.resolve(undefined),
+      scope === 'grant' ? Promise.resolve(NO_CREDENTIALS) : credentialsOf(username, unsupported, { mfa: !revoking }),
     ]);
-    const inlinePolicies = [...new Set(inline ?? [])].sort();
     const documents: Record<string, unknown> = {};
-    await Promise.all(
-      [TERM_POLICY, REVOKED_POLICY]
-        .filter((n) => inlinePolicies.includes(n))
-        .map(async (name) => {
-          const r = await call(`GetUserPolicy ${username} ${name}`, () => client.send(new sdk.GetUserPolicyCommand({ ...U, PolicyName: name })), ['NoSuchEntity']);
-          if (r) documents[name] = decodeDocument(r.PolicyDocument);
-        }),
-    );
+    let inlinePolicies: string[];
+    if (revoking) {
+      inlinePolicies = revokedDoc === undefined ? [] : [REVOKED_POLICY];
+      if (revokedDoc !== undefined) documents[REVOKED_POLICY] = revokedDoc;
+    } else {
+      inlinePolicies = [...new Set(inline ?? [])].sort();
+      await Promise.all(
+        [TERM_POLICY, REVOKED_POLICY]
+          .filter((n) => inlinePolicies.includes(n))
+          .map(async (name) => {
+            const doc = await inlineDocument(username, name);
+            if (doc !== undefined) documents[name] = doc;
+          }),
+      );
+    }
     const facts: IamFacts = {
       managed: tags[TAG_MANAGED_BY] === MANAGED_BY,
       path: user.Path,
       arn: user.Arn,
       boundary: user.PermissionsBoundary?.PermissionsBoundaryArn,
       tags,
-      accessKeys: creds(keys ?? []),
-      loginProfile: profile !== undefined,
-      signingCertificates: creds(certs),
-      sshPublicKeys: creds(ssh),
-      serviceSpecificCredentials: creds(service),
-      mfaDevices: mfa.filter((s) => s !== '').sort(),
+      ...(credentials ?? NO_CREDENTIALS),
       inlinePolicies,
       documents,
       unsupported,
+      notRead: revoking ? ['ListUserPolicies', `GetUserPolicy ${TERM_POLICY}`, 'ListMFADevices'] : scope === 'grant' ? ['credentials'] : [],
     };
-    return observe(username, facts, [...new Set((groups ?? []).filter((g) => g !== ''))].sort(), [...new Set((policies ?? []).filter((p) => p !== ''))].sort());
+    return observe(username, facts, tidy(groups), tidy(policies));
+  }
+
+  /** Target.inspect: a revocation's plan reads only what it needs. */
+  async function inspectFor(username: string, purpose?: Intent['kind']): Promise<Observed> {
+    return inspect(username, purpose === 'revoke' ? 'revoke' : 'full');
   }
 
   async function tagsOf(username: string): Promise<Record<string, string>> {
@@ -335,6 +395,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
         inlinePolicies: [],
         documents: {},
         unsupported: [],
+        notRead: [],
       };
       return { target: 'aws', username, exists: false, enabled: false, groups: [], policies: [], facts: { ...empty } };
     }
@@ -371,8 +432,6 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     if (t === null || typeof t !== 'object') throw new InputError(`Step ${s.id} is missing its tags.`, { code: 'aws.step' });
     return Object.entries(t as Record<string, unknown>).map(([Key, Value]) => ({ Key, Value: String(Value) }));
   }
-
-  const GONE = ['NoSuchEntity'];
 
   async function apply(s: Step): Promise<void> {
     if (s.target !== 'aws') throw new InputError(`Step ${s.id} is not an AWS step.`, { code: 'aws.step' });
@@ -537,7 +596,8 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
   async function verify(intent: Intent): Promise<VerifyResult> {
     const granting = intent.kind === 'provision' || intent.kind === 'renew';
     const username = granting ? intent.desired.username : intent.username;
-    const observed = await inspect(username, undefined, !granting);
+    // Always a live read: a read-ahead serves plans only, never the proof.
+    const observed = await inspect(username, granting ? 'grant' : 'revoke');
     const f = iamFacts(observed);
     const problems: string[] = [];
     let steps: Step[] = [];
@@ -584,7 +644,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
         chunk.map(async (u) => {
           const tags = await tagsOf(u);
           if (tags[TAG_MANAGED_BY] !== MANAGED_BY) return undefined;
-          const o = await inspect(u, tags);
+          const o = await inspect(u, 'full', tags);
           // Deleted between the listing and the read: not an account any more.
           return o.exists ? o : undefined;
         }),
@@ -603,7 +663,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
   return {
     name: 'aws',
     preflight,
-    inspect: (username: string) => inspect(username),
+    inspect: inspectFor,
     plan,
     apply,
     verify,

@@ -69,7 +69,11 @@ export interface Target {
   readonly name: TargetName;
   /** Refuse (before any write) what the target cannot do, e.g. an unknown group. */
   preflight(intent: Intent): Promise<void>;
-  inspect(username: string): Promise<Observed>;
+  /**
+   * Read the live account. `purpose` names the intent the read is for: a target may then leave out
+   * what that intent's plan never looks at. Without it, everything.
+   */
+  inspect(username: string, purpose?: Intent['kind']): Promise<Observed>;
   /** Pure: the steps that take `observed` to what `intent` asks. Empty when already there. */
   plan(observed: Observed, intent: Intent): Step[];
   /** Apply one step; applying it twice has the effect of applying it once. */

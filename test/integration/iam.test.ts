@@ -234,6 +234,75 @@ describe('IAM target against moto: revoke', () => {
   });
 });
 
+describe('IAM target against moto: what a revocation reads', () => {
+  const revokedAt = '2025-04-01T13:14:15.000Z';
+  const intent: Intent = { kind: 'revoke', assignmentId: 'A-2025-001', username: 'alovelace', revokedAt };
+  const count = (ops: string[]) => Object.fromEntries([...new Set(ops)].sort().map((op) => [op, ops.filter((x) => x === op).length]));
+
+  it('plans from and proves with only what it uses: no term document, inline policy names or MFA devices; the same plan as a full read', async () => {
+    const seen: string[] = [];
+    const t = await open({}, (op) => seen.push(op));
+    await converge(t, { kind: 'provision', desired: desired() });
+    await admin.send(new sdk.CreateAccessKeyCommand({ UserName: 'alovelace' }));
+    await admin.send(new sdk.CreateLoginProfileCommand({ UserName: 'alovelace', Password: 'Correct-Horse-9-Battery' }));
+    const full = t.plan(await t.inspect('alovelace'), intent);
+    seen.length = 0;
+    const observed = await t.inspect('alovelace', 'revoke');
+    const reads = [...seen];
+    expect(t.plan(observed, intent)).toEqual(full);
+    expect(iamFacts(observed).notRead).toEqual(expect.arrayContaining(['ListUserPolicies', 'ListMFADevices']));
+    for (const s of full) await t.apply(s);
+    seen.length = 0;
+    expect(await t.verify(intent)).toMatchObject({ ok: true, problems: [] });
+    const proof = [...seen];
+    const expected = {
+      GetUser: 1,
+      GetUserPolicy: 1, // detailee-revoked, by name
+      ListGroupsForUser: 1,
+      ListAttachedUserPolicies: 1,
+      ListAccessKeys: 1,
+      GetLoginProfile: 1,
+      ListSigningCertificates: 1,
+      ListSSHPublicKeys: 1,
+      ListServiceSpecificCredentials: 1,
+    };
+    expect(count(reads)).toEqual(expected);
+    expect(count(proof)).toEqual(expected);
+  });
+
+  const silent: [string, RegExp][] = [
+    ['aws.revoked.put', /inline policy detailee-revoked missing/],
+    ['aws.key.deactivate', /active access keys/],
+    ['aws.login-profile.delete', /login profile \(console password\) still present/],
+    ['aws.ssh-key.deactivate', /active credentials/],
+    ['aws.signing-certificate.deactivate', /active credentials/],
+    ['aws.group.remove', /still in groups: analysts, fti-readers/],
+    ['aws.policy.detach', /managed policies still attached/],
+    ['aws.revoked.tag', /tag detailee:revoked-at missing/],
+  ];
+  it.each(silent)('verification fails when %s silently did not take', async (kind, problem) => {
+    const dir = mkdtempSync(join(tmpdir(), 'detailee-iam-'));
+    try {
+      const t = await open();
+      await converge(t, { kind: 'provision', desired: desired() });
+      await admin.send(new sdk.CreateAccessKeyCommand({ UserName: 'alovelace' }));
+      await admin.send(new sdk.CreateLoginProfileCommand({ UserName: 'alovelace', Password: 'Correct-Horse-9-Battery' }));
+      await admin.send(new sdk.UploadSSHPublicKeyCommand({ UserName: 'alovelace', SSHPublicKeyBody: sshPublicKey() }));
+      const cert = await makeCert(dir, 'signing', { subject: 'CN=alovelace', keyType: 'rsa' });
+      await admin.send(new sdk.UploadSigningCertificateCommand({ UserName: 'alovelace', CertificateBody: readFileSync(cert.certPath, 'utf8') }));
+      const steps = t.plan(await t.inspect('alovelace', 'revoke'), intent);
+      expect(steps.some((s) => s.id.split(':')[0] === kind)).toBe(true);
+      // The step "succeeds" without reaching IAM, as a lost or ignored write would.
+      for (const s of steps) if (s.id.split(':')[0] !== kind) await t.apply(s);
+      const v = await t.verify(intent);
+      expect(v.ok).toBe(false);
+      expect(v.problems).toEqual([expect.stringMatching(problem)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('IAM target against moto: renew', () => {
   it('rewrites the term policy and the ends-at tag', async () => {
     const t = await open();
