@@ -131,6 +131,7 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
           continue;
         }
         if (!revocable) continue;
+        await readAhead(ts, page);
         const results = await mapPool(page, o.dryRun ? 1 : o.concurrency, async (d) => {
           await keepLock();
           try {
@@ -164,6 +165,10 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
       }
       let done = 0;
       for await (const page of pagesEndingBy(ctx.store, FOREVER, ENDED_STATES, { pageSize: o.pageSize })) {
+        await readAhead(
+          ts,
+          page.filter((s) => !revokedIds.has(s.id)),
+        );
         await mapPool(page, o.concurrency, async (s) => {
           if (!revokedIds.has(s.id)) {
             await keepLock();
@@ -199,6 +204,12 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
     if (!o.dryRun) await ctx.store.releaseLock(LOCK_NAME, holder).catch(() => undefined);
   }
   return report;
+}
+
+/** Let each target read the page's accounts ahead for their revocation plans; failing that, each is read on its own. */
+async function readAhead(targets: Target[], page: AssignmentSummary[]): Promise<void> {
+  const usernames = page.map((s) => s.username);
+  await Promise.all(targets.map((t) => t.readAhead?.(usernames).catch(() => undefined)));
 }
 
 /** An ended assignment whose account is usable again is drift: report it and re-revoke. */

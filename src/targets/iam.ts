@@ -42,6 +42,8 @@ export type IamTarget = Target & {
   readonly calls: number;
 };
 
+/** Fewer users than this due at once are read one by one rather than by an account-wide listing. */
+const READ_AHEAD_MIN = 10;
 /** Bounded fan-out for per-user reads in listManaged. */
 const LOOKUP_CONCURRENCY = 8;
 /** A runaway Marker loop must end: 1000 pages is far beyond any real IAM listing. */
@@ -371,9 +373,64 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     return observe(username, facts, tidy(groups), tidy(policies));
   }
 
-  /** Target.inspect: a revocation's plan reads only what it needs. */
+  /** A user as an account-wide listing reported it: everything a revocation plans from but the credentials. */
+  type AheadUser = Omit<IamFacts, keyof Credentials | 'managed' | 'unsupported' | 'notRead'> & { groups: string[]; policies: string[] };
+  const ahead = new Map<string, AheadUser>();
+
+  /**
+   * One account-wide listing (GetAccountAuthorizationDetails) instead of four or five requests per
+   * user for what a revocation plans from. Each entry serves the next revocation plan for its user
+   * once; verification always reads the live user.
+   */
+  async function readAhead(usernames: readonly string[]): Promise<void> {
+    ahead.clear();
+    // The listing covers the whole account: for a handful of users, reading each is cheaper.
+    if (new Set(usernames).size < READ_AHEAD_MIN) return;
+    const want = new Set(usernames);
+    let users: IamSdk.UserDetail[] | undefined;
+    try {
+      users = await collect(
+        'GetAccountAuthorizationDetails',
+        (Marker) => client.send(new sdk.GetAccountAuthorizationDetailsCommand({ Filter: ['User'], Marker, MaxItems: 1000 })),
+        (r) => r.UserDetailList?.filter((u) => u.UserName !== undefined && want.has(u.UserName)),
+      );
+    } catch (e) {
+      // Not allowed to list (or an emulator without it): each user is read on its own, as without a read-ahead.
+      if (e instanceof ActionError) return;
+      throw e;
+    }
+    for (const u of users ?? []) {
+      // The tags say whose user it is; a listing that left them out is no basis for a plan.
+      if (u.UserName === undefined || u.Tags === undefined) continue;
+      const inline = (u.UserPolicyList ?? []).filter((p) => p.PolicyName !== undefined);
+      const documents: Record<string, unknown> = {};
+      for (const p of inline) if (p.PolicyName === TERM_POLICY || p.PolicyName === REVOKED_POLICY) documents[p.PolicyName] = decodeDocument(p.PolicyDocument) ?? null;
+      ahead.set(u.UserName, {
+        path: u.Path,
+        arn: u.Arn,
+        boundary: u.PermissionsBoundary?.PermissionsBoundaryArn,
+        tags: Object.fromEntries(u.Tags.map((t) => [t.Key ?? '', t.Value ?? ''])),
+        inlinePolicies: tidy(inline.map((p) => p.PolicyName ?? '')),
+        documents,
+        groups: tidy(u.GroupList),
+        policies: tidy(u.AttachedManagedPolicies?.map((p) => p.PolicyArn ?? '')),
+      });
+    }
+  }
+
+  /** Target.inspect: a revocation's plan reads only what it needs, from the read-ahead when there is one. */
   async function inspectFor(username: string, purpose?: Intent['kind']): Promise<Observed> {
-    return inspect(username, purpose === 'revoke' ? 'revoke' : 'full');
+    if (purpose !== 'revoke') return inspect(username, 'full');
+    const pre = ahead.get(username);
+    if (!pre) return inspect(username, 'revoke');
+    ahead.delete(username);
+    const unsupported: string[] = [];
+    const credentials = await credentialsOf(username, unsupported, { mfa: false, gone: GONE });
+    // Deleted since the listing: read the user as it is now.
+    if (!credentials) return inspect(username, 'revoke');
+    const { groups, policies, ...rest } = pre;
+    const facts: IamFacts = { ...rest, managed: pre.tags[TAG_MANAGED_BY] === MANAGED_BY, ...credentials, unsupported, notRead: ['ListMFADevices'] };
+    return observe(username, facts, groups, policies);
   }
 
   async function tagsOf(username: string): Promise<Record<string, string>> {
@@ -664,6 +721,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     name: 'aws',
     preflight,
     inspect: inspectFor,
+    readAhead,
     plan,
     apply,
     verify,

@@ -74,6 +74,13 @@ export interface Target {
    * what that intent's plan never looks at. Without it, everything.
    */
   inspect(username: string, purpose?: Intent['kind']): Promise<Observed>;
+  /**
+   * Optional: read ahead, in as few requests as the target can, what the revocation plans of these
+   * accounts need. Each account's read-ahead serves its next `inspect(username, 'revoke')` once;
+   * `verify` never uses it. Replaces the previous read-ahead; a failure to read ahead only means
+   * each account is read on its own.
+   */
+  readAhead?(usernames: readonly string[]): Promise<void>;
   /** Pure: the steps that take `observed` to what `intent` asks. Empty when already there. */
   plan(observed: Observed, intent: Intent): Step[];
   /** Apply one step; applying it twice has the effect of applying it once. */

@@ -301,6 +301,39 @@ describe('IAM target against moto: what a revocation reads', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads many users ahead in one listing; each read-ahead serves one plan, and verification still reads the live user', async () => {
+    const seen: string[] = [];
+    const t = await open({}, (op) => seen.push(op));
+    const names = Array.from({ length: 10 }, (_, i) => `det${i}`);
+    for (const [i, u] of names.entries()) await converge(t, { kind: 'provision', desired: desired({ assignmentId: `A-${i}`, username: u, groups: ['analysts'], policies: [] }) });
+    await admin.send(new sdk.CreateAccessKeyCommand({ UserName: 'det0' }));
+    const revoke = (i: number): Intent => ({ kind: 'revoke', assignmentId: `A-${i}`, username: names[i]!, revokedAt });
+
+    seen.length = 0;
+    await t.readAhead!(names.slice(0, 9));
+    expect(seen).toEqual([]); // fewer than ten: each is read on its own
+    await t.readAhead!(names);
+    expect(seen).toEqual(['GetAccountAuthorizationDetails']);
+
+    seen.length = 0;
+    const ahead = await t.inspect('det0', 'revoke');
+    expect(count(seen)).toEqual({ GetLoginProfile: 1, ListAccessKeys: 1, ListSSHPublicKeys: 1, ListServiceSpecificCredentials: 1, ListSigningCertificates: 1 });
+    expect(t.plan(ahead, revoke(0))).toEqual(t.plan(await t.inspect('det0'), revoke(0)));
+    expect(t.plan(ahead, revoke(0)).map((s) => s.id)).toEqual(['aws.revoked.put', expect.stringMatching(/^aws\.key\.deactivate:/), 'aws.group.remove:analysts', 'aws.revoked.tag']);
+    // Used once: the next read of det0 goes to IAM.
+    seen.length = 0;
+    await t.inspect('det0', 'revoke');
+    expect(seen).toContain('GetUser');
+
+    // A change after the read-ahead is missed by the plan, and caught by the live read-back.
+    await admin.send(new sdk.AddUserToGroupCommand({ UserName: 'det1', GroupName: 'fti-readers' }));
+    const stale = t.plan(await t.inspect('det1', 'revoke'), revoke(1));
+    for (const s of stale) await t.apply(s);
+    const v = await t.verify(revoke(1));
+    expect(v.ok).toBe(false);
+    expect(v.problems).toEqual(['still in groups: fti-readers']);
+  });
 });
 
 describe('IAM target against moto: renew', () => {
