@@ -1,5 +1,5 @@
 import { serializeSignedCertificate, verifySignedCertificate, type SignedCertificate } from './certificate.js';
-import { templatePath } from './checklist.js';
+import { facesFor, type Faces } from './pdf-fonts.js';
 import { certificateView, type Row } from './view.js';
 
 export { extractFromPdf } from './pdf-extract.js';
@@ -11,14 +11,12 @@ export { extractFromPdf } from './pdf-extract.js';
  * - The trailer /ID is an MD5 of the Info dictionary (PDFSecurity.generateFileID), so fixing Info fixes it.
  * - Embedded-file /Params dates come from the file's stat() when given a path: we pass a Buffer and
  *   set creationDate/modifiedDate to issuedAt.
- * - Font subset tags (ABCDEF+DejaVuSans) derive from the font's resource id (F1, F2), a counter,
- *   and the fonts come from templates/fonts, not the machine, so glyph data does not vary either.
+ * - Font subset tags (ABCDEF+DejaVuSans) derive from the font's resource id (F1, F2), a counter
+ *   advanced in the order fonts are first used, and the fonts come from templates/fonts, not the
+ *   machine, so glyph data does not vary either. Which fonts a version uses: pdf-fonts.ts.
  * - Randomness in pdfkit is used only for encryption, which we do not use.
  * - The QR code is drawn as vector rectangles from the module matrix: no raster encoder involved.
  */
-
-const FONT_REGULAR = 'DejaVuSans.ttf';
-const FONT_BOLD = 'DejaVuSans-Bold.ttf';
 
 const PAGE = { width: 612, height: 792 }; // US Letter, as federal forms are
 const MARGIN = 54;
@@ -37,31 +35,25 @@ export function infoText(value: string): string {
   return value.replace(/&/g, '+').replace(/[<>]/g, '');
 }
 
-function fontPath(name: string): string {
-  return templatePath('fonts', name);
-}
-
-/**
- * The regular face is selected by its path, the key pdfkit cached it under when the document was
- * created with it. Registering it again under another name looks cheap but is not: pdfkit then
- * re-opens and re-parses the TTF on every switch back to it (it finds the same font by its
- * PostScript name and returns without caching the alias), which made a 50-item PDF take seconds.
- */
-let regularPath: string | undefined;
-function regularFont(): string {
-  // Asked for on every row: joining the path each time showed up in profiles of a cold process.
-  regularPath ??= fontPath(FONT_REGULAR);
-  return regularPath;
-}
-
 /** Characters at which a line may break or glyphs may interact across a break: all but ASCII letters, digits and spaces. */
 const MAY_BREAK = /[^A-Za-z0-9 ]/g;
 
 class Layout {
-  /** Lines per (font, size, width, text): the certificate repeats labels and values on every item. */
-  private readonly lineCounts = new Map<string, number>();
+  /**
+   * Lines per (font, size, width, text): the certificate repeats labels and values on every item.
+   * `direct`: known to fit one line without wrapping it (fitsOneLine), not merely measured as one.
+   */
+  private readonly lineCounts = new Map<string, { lines: number; direct: boolean }>();
 
-  constructor(private readonly doc: Doc) {}
+  /**
+   * @param directLines draw a row cell known to fit one line as that line, without pdfkit's line
+   * wrapper (v2 on). Same text at the same place; v1 keeps the wrapper, so its bytes do not move.
+   */
+  constructor(
+    private readonly doc: Doc,
+    readonly faces: Faces,
+    private readonly directLines: boolean,
+  ) {}
 
   /**
    * What doc.heightOfString would return, without wrapping the text a second time (it is wrapped
@@ -72,21 +64,25 @@ class Layout {
    * and for multi-line texts, pdfkit measures it once and the line count is remembered.
    */
   heightOf(text: string, width: number, font: string, size: number): number {
+    return this.measure(text, width, font, size).height;
+  }
+
+  private measure(text: string, width: number, font: string, size: number): { height: number; direct: boolean } {
     const key = `${font}\u0000${size}\u0000${width}\u0000${text}`;
-    let lines = this.lineCounts.get(key);
-    if (lines === undefined) {
-      if (this.fitsOneLine(text, width, size)) lines = 1;
+    let known = this.lineCounts.get(key);
+    if (known === undefined) {
+      if (this.fitsOneLine(text, width, size)) known = { lines: 1, direct: true };
       else {
         const h = this.doc.heightOfString(text, { width });
-        this.lineCounts.set(key, Math.round(h / this.lineStep()));
-        return h;
+        this.lineCounts.set(key, { lines: Math.round(h / this.lineStep()), direct: false });
+        return { height: h, direct: false };
       }
-      this.lineCounts.set(key, lines);
+      this.lineCounts.set(key, known);
     }
     const step = this.lineStep();
     let y = this.doc.y;
-    for (let i = 0; i < lines; i++) y += step;
-    return y - this.doc.y;
+    for (let i = 0; i < known.lines; i++) y += step;
+    return { height: y - this.doc.y, direct: known.direct };
   }
 
   /** heightOfString adds the line gap too; this document never sets one. */
@@ -114,14 +110,14 @@ class Layout {
   }
 
   title(text: string): void {
-    this.doc.font('bold').fontSize(16).text(text, MARGIN, this.doc.y, { width: this.contentWidth });
+    this.doc.font(this.faces.bold(text)).fontSize(16).text(text, MARGIN, this.doc.y, { width: this.contentWidth });
     this.doc.moveDown(0.4);
   }
 
   heading(text: string): void {
     this.ensure(40);
     this.doc.moveDown(0.6);
-    this.doc.font('bold').fontSize(12).fillColor('#1f3a5f').text(text, MARGIN, this.doc.y, { width: this.contentWidth });
+    this.doc.font(this.faces.bold(text)).fontSize(12).fillColor('#1f3a5f').text(text, MARGIN, this.doc.y, { width: this.contentWidth });
     this.doc.fillColor('black').moveDown(0.25);
   }
 
@@ -129,13 +125,14 @@ class Layout {
     // Keep a heading with at least its first rows.
     this.ensure(60);
     this.doc.moveDown(0.3);
-    this.doc.font('bold').fontSize(10).text(text, MARGIN, this.doc.y, { width: this.contentWidth });
+    this.doc.font(this.faces.bold(text)).fontSize(10).text(text, MARGIN, this.doc.y, { width: this.contentWidth });
     this.doc.moveDown(0.15);
   }
 
   paragraph(text: string, width = this.contentWidth): void {
-    this.doc.font(regularFont()).fontSize(BODY);
-    this.ensure(this.heightOf(text, width, 'regular', BODY));
+    const font = this.faces.regular(text);
+    this.doc.font(font).fontSize(BODY);
+    this.ensure(this.heightOf(text, width, font, BODY));
     this.doc.text(text, MARGIN, this.doc.y, { width });
     this.doc.moveDown(0.3);
   }
@@ -144,20 +141,30 @@ class Layout {
   rows(rows: readonly Row[], width = this.contentWidth): void {
     const valueWidth = width - LABEL_WIDTH - GAP;
     for (const row of rows) {
-      this.doc.font('bold').fontSize(BODY);
-      const lh = this.heightOf(row.label, LABEL_WIDTH, 'bold', BODY);
-      this.doc.font(regularFont()).fontSize(BODY);
-      const vh = this.heightOf(row.value, valueWidth, 'regular', BODY);
-      const h = Math.max(lh, vh);
+      const labelFont = this.faces.bold(row.label);
+      const valueFont = this.faces.regular(row.value);
+      this.doc.font(labelFont).fontSize(BODY);
+      const label = this.measure(row.label, LABEL_WIDTH, labelFont, BODY);
+      this.doc.font(valueFont).fontSize(BODY);
+      const value = this.measure(row.value, valueWidth, valueFont, BODY);
+      const h = Math.max(label.height, value.height);
       this.ensure(h + 4);
       const y = this.doc.y;
-      this.doc.font('bold').fontSize(BODY).text(row.label, MARGIN, y, { width: LABEL_WIDTH });
-      this.doc.font(regularFont()).fontSize(BODY).text(row.value, MARGIN + LABEL_WIDTH + GAP, y, { width: valueWidth });
+      this.doc.font(labelFont).fontSize(BODY);
+      this.cell(row.label, MARGIN, y, LABEL_WIDTH, label.direct);
+      this.doc.font(valueFont).fontSize(BODY);
+      this.cell(row.value, MARGIN + LABEL_WIDTH + GAP, y, valueWidth, value.direct);
       const below = y + h + 2;
       this.doc.save().lineWidth(0.3).strokeColor('#b0b0b0').moveTo(MARGIN, below).lineTo(MARGIN + width, below).stroke().restore();
       this.doc.x = MARGIN;
       this.doc.y = below + 2;
     }
+  }
+
+  /** One text() call per cell; the caller sets x and y afterwards, so neither call's cursor moves matter. */
+  private cell(text: string, x: number, y: number, width: number, oneLine: boolean): void {
+    if (this.directLines && oneLine) this.doc.text(text, x, y, { lineBreak: false });
+    else this.doc.text(text, x, y, { width });
   }
 }
 
@@ -217,6 +224,7 @@ export async function renderPdf(signed: SignedCertificate): Promise<Buffer> {
   const at = new Date(c.issuedAt);
   if (Number.isNaN(at.getTime())) throw new TypeError(`issuedAt is not an instant: ${c.issuedAt}`);
 
+  const faces = facesFor(c.certificateVersion);
   const doc = new PDFDocument({
     size: 'LETTER',
     margins: { top: MARGIN, bottom: MARGIN, left: MARGIN, right: MARGIN },
@@ -225,7 +233,7 @@ export async function renderPdf(signed: SignedCertificate): Promise<Buffer> {
     pdfVersion: '1.7',
     lang: 'en-US',
     displayTitle: true,
-    font: fontPath(FONT_REGULAR),
+    font: faces.initial,
     info: {
       Title: infoText(`${view.title} ${c.id}`),
       Author: infoText(c.issuer),
@@ -237,7 +245,7 @@ export async function renderPdf(signed: SignedCertificate): Promise<Buffer> {
       ModDate: at,
     },
   });
-  doc.registerFont('bold', fontPath(FONT_BOLD));
+  for (const [name, path] of faces.registered) doc.registerFont(name, path);
 
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
@@ -246,7 +254,7 @@ export async function renderPdf(signed: SignedCertificate): Promise<Buffer> {
     doc.on('error', reject);
   });
 
-  const L = new Layout(doc);
+  const L = new Layout(doc, faces, c.certificateVersion !== 'detailee/certificate/v1');
   L.title(view.title);
   L.rows([
     { label: 'Certificate', value: view.id },
@@ -330,11 +338,12 @@ export async function renderPdf(signed: SignedCertificate): Promise<Buffer> {
     doc.switchToPage(i);
     // Writing into the bottom margin would otherwise make pdfkit start a new page.
     doc.page.margins.bottom = 0;
+    const footer = `${c.id} · page ${i + 1} of ${range.count}`;
     doc
-      .font(regularFont())
+      .font(faces.regular(footer))
       .fontSize(7)
       .fillColor('#555555')
-      .text(`${c.id} · page ${i + 1} of ${range.count}`, MARGIN, PAGE.height - MARGIN + 10, { width: L.contentWidth, align: 'center', lineBreak: false });
+      .text(footer, MARGIN, PAGE.height - MARGIN + 10, { width: L.contentWidth, align: 'center', lineBreak: false });
     doc.fillColor('black');
   }
   doc.end();

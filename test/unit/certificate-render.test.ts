@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InputError, VerificationError } from '../../src/errors.js';
 import { buildCertificate, serializeSignedCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
 import { escapeMarkdown, renderMarkdown } from '../../src/offboarding/render-markdown.js';
+import { inSubset } from '../../src/offboarding/pdf-fonts.js';
 import { extractFromPdf, qrRuns, renderPdf } from '../../src/offboarding/render-pdf.js';
 import { verifyCertificate, verifyCertificateFile } from '../../src/offboarding/verify.js';
 import { certificateInput, entries, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from './offboarding-fixtures.js';
@@ -144,21 +146,40 @@ describe('renderPdf', () => {
     expect(await verifyCertificate(old, key)).toMatchObject({ format: 'pdf', file: 'as-issued' });
   });
 
-  it('renders names in any script the font has, accents included', async () => {
+  it('renders names in any script the font has, accents included, from the full font where the subset lacks a character', async () => {
     const input = certificateInput();
     input.assignment.detailee.givenName = 'José Ñúñez-Łukasz';
     input.assignment.detailee.familyName = 'Дмитриев Ζωή';
     input.answers.validatedBy.organization = 'Bureau für Straßenbau “Süd” – ½';
+    input.answers.performedBy.title = 'Ingénieur ✓ Ω';
+    input.entries = entries().map((e, i) => (i === 0 ? { ...e, description: 'Φάκελοι υποθέσεων' } : e));
+    const intl = signCertificate(buildCertificate(input), SIGNER_PRIVATE);
+    const bytes = await renderPdf(intl);
     const out = join(dir, 'intl.pdf');
-    writeFileSync(out, await renderPdf(signCertificate(buildCertificate(input), SIGNER_PRIVATE)));
+    writeFileSync(out, bytes);
     const text = execFileSync('pdftotext', ['-layout', out, '-'], { encoding: 'utf8' });
-    for (const s of ['José Ñúñez-Łukasz', 'Дмитриев Ζωή', 'Bureau für Straßenbau “Süd” – ½']) expect(text).toContain(s);
+    for (const s of ['José Ñúñez-Łukasz', 'Дмитриев Ζωή', 'Bureau für Straßenbau “Süd” – ½', 'Ingénieur ✓ Ω', 'F-0001: Φάκελοι υποθέσεων']) expect(text).toContain(s);
+    // The subsets, and the full faces for the texts that need them (the entry's heading is bold).
+    const fonts = execFileSync('pdffonts', [out], { encoding: 'utf8' });
+    expect(fonts).toMatch(/\+DejaVuSans\s.*yes\s+yes\s+yes/);
+    expect(fonts).toMatch(/\+DejaVuSans-Bold\s.*yes\s+yes\s+yes/);
+    expect(fonts).toMatch(/\+DejaVuSansCertificate\s.*yes\s+yes\s+yes/);
+    expect(execFileSync('qpdf', ['--check', out], { encoding: 'utf8' })).toContain('No syntax or stream encoding errors');
+    expect((await renderPdf(intl)).equals(bytes)).toBe(true);
+    expect(await verifyCertificate(bytes, SIGNER_PUBLIC)).toMatchObject({ format: 'pdf', file: 'as-issued' });
   });
 
-  it('embeds the font', () => {
+  it('embeds the subset fonts only, for a certificate in Latin script', () => {
     const fonts = execFileSync('pdffonts', [pdfPath], { encoding: 'utf8' });
-    expect(fonts).toMatch(/DejaVuSans\s.*yes\s+yes\s+yes/);
+    expect(fonts).toMatch(/\+DejaVuSansCertificate\s.*yes\s+yes\s+yes/);
+    expect(fonts).toMatch(/\+DejaVuSansCertificate-Bold\s.*yes\s+yes\s+yes/);
+    expect(fonts).not.toMatch(/\+DejaVuSans(-Bold)?\s/);
     expect(fonts).not.toContain('Helvetica');
+  });
+
+  it('verifies as issued: the PDF is what a re-rendering gives', async () => {
+    expect(signed.certificate.certificateVersion).toBe('detailee/certificate/v2');
+    expect(await verifyCertificate(pdf, SIGNER_PUBLIC)).toMatchObject({ format: 'pdf', file: 'as-issued' });
   });
 
   it('attaches the signed JSON, which pdfdetach saves and which verifies', () => {
@@ -243,6 +264,42 @@ describe('the QR code as a reader sees it', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the certificate subset fonts', () => {
+  interface Font {
+    hasGlyphForCodePoint(cp: number): boolean;
+    postscriptName: string;
+    GSUB?: unknown;
+    GPOS?: unknown;
+  }
+  // fontkit comes with pdfkit, which is what reads these fonts when a PDF is rendered.
+  const fontkit = createRequire(createRequire(import.meta.url).resolve('pdfkit'))('fontkit') as { openSync(path: string): Font };
+  const fonts = join(import.meta.dirname, '..', '..', 'templates', 'fonts');
+  const faces = [
+    ['DejaVuSans.ttf', 'DejaVuSansCertificate.ttf'],
+    ['DejaVuSans-Bold.ttf', 'DejaVuSansCertificate-Bold.ttf'],
+  ] as const;
+
+  it.each(faces)('%s: inSubset sends text to the subset %s exactly when it has the glyphs the full font has', (fullFile, subsetFile) => {
+    const full = fontkit.openSync(join(fonts, fullFile));
+    const subset = fontkit.openSync(join(fonts, subsetFile));
+    const wrong: string[] = [];
+    for (let cp = 0x20; cp <= 0xffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCodePoint(cp);
+      const inSub = subset.hasGlyphForCodePoint(cp);
+      if (inSubset(ch) ? full.hasGlyphForCodePoint(cp) && !inSub : inSub) wrong.push(cp.toString(16));
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it.each(faces)('%s: the subset %s has no layout tables and is renamed', (_full, subsetFile) => {
+    const subset = fontkit.openSync(join(fonts, subsetFile));
+    expect(subset.GSUB ?? subset.GPOS).toBeUndefined();
+    expect(subset.postscriptName).toMatch(/^DejaVuSansCertificate/);
+    expect(subset.postscriptName).not.toMatch(/Bitstream|Vera|Arev/);
   });
 });
 
