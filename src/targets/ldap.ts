@@ -254,12 +254,27 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
     });
   }
 
+  /**
+   * Group DNs by cn, as the last membership search found them: removing a membership then needs no
+   * second search for the group. A cn found at two DNs is not kept; removal searches for it.
+   */
+  const memberOf = new Map<string, string>();
+
   async function groupsOf(username: string): Promise<string[]> {
     const filter = new AndFilter({ filters: [eq('objectClass', groupClass), eq(memberAttribute, memberValue(username))] });
     const r = await run(`search groups of ${username}`, (c) =>
       c.search(groupsDN, { scope: 'sub', filter, attributes: ['cn'], paged: true }),
     );
-    return [...new Set(r.searchEntries.flatMap((e) => all(e.cn).slice(0, 1)))].sort();
+    const found = new Map<string, string | undefined>();
+    for (const e of r.searchEntries) {
+      const cn = all(e.cn)[0];
+      if (cn !== undefined) found.set(cn, found.has(cn) && found.get(cn) !== e.dn ? undefined : e.dn);
+    }
+    for (const [cn, dn] of found) {
+      if (dn === undefined) memberOf.delete(cn);
+      else memberOf.set(cn, dn);
+    }
+    return [...found.keys()].sort();
   }
 
   /** The group's DN, found by cn and class; undefined when absent, an error when ambiguous. */
@@ -349,13 +364,16 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
   }
 
   async function removeMember(username: string, cn: string): Promise<void> {
-    const dn = await findGroup(cn);
+    const known = memberOf.get(cn);
+    const dn = known ?? (await findGroup(cn));
     if (!dn) return;
     const del = new Change({ operation: 'delete', modification: new Attribute({ type: memberAttribute, values: [memberValue(username)] }) });
-    await run(`remove ${username} from ${cn}`, async (c) => {
+    const moved = await run(`remove ${username} from ${cn}`, async (c) => {
       try {
         await c.modify(dn, del);
       } catch (e) {
+        // The group was renamed or moved since it was found: look it up again.
+        if (e instanceof lib.NoSuchObjectError && known !== undefined) return true;
         if (e instanceof lib.NoSuchAttributeError) return;
         if (e instanceof lib.ObjectClassViolationError && memberAttribute === 'member') {
           // groupOfNames must keep one member; the empty DN is the conventional "nobody" and grants nothing.
@@ -365,7 +383,12 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
         }
         throw e;
       }
+      return false;
     });
+    if (moved === true) {
+      memberOf.delete(cn);
+      await removeMember(username, cn);
+    }
   }
 
   async function apply(step: Step): Promise<void> {

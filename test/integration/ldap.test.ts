@@ -152,6 +152,31 @@ describe('LDAP target, groupOfNames (member)', () => {
     expect(t.plan(v.observed, revoke)).toEqual([]);
   });
 
+  it('removes memberships at the groups its own read found, without searching again; a group moved since is found again', async () => {
+    const searches = async () =>
+      s.admin(async (c) => Number((await c.search('cn=Search,cn=Operations,cn=Monitor', { scope: 'base', attributes: ['monitorOpCompleted'] })).searchEntries[0]?.monitorOpCompleted));
+    const d = desired('gmoved', { groups: ['analysts', 'staff'] });
+    await converge(t, { kind: 'provision', desired: d });
+    const revoke: Intent = { kind: 'revoke', assignmentId: d.assignmentId, username: 'gmoved', revokedAt: '2025-04-01T15:45:00Z' };
+    const steps = t.plan(await t.inspect('gmoved', 'revoke'), revoke);
+    // Meanwhile staff moves to another branch of the groups tree.
+    const member = `uid=gmoved,${s.peopleDN}`;
+    await s.admin(async (c) => {
+      const old = (await c.search(s.groupsDN, { scope: 'sub', filter: '(cn=staff)', attributes: ['member'] })).searchEntries[0]!;
+      await c.del(old.dn);
+      await c.add(`ou=moved,${s.groupsDN}`, { objectClass: ['organizationalUnit', 'top'], ou: 'moved' });
+      await c.add(`cn=staff,ou=moved,${s.groupsDN}`, { objectClass: ['groupOfNames', 'top'], cn: 'staff', member: [...new Set([member, ...[old.member].flat().map(String)])] });
+    });
+    const before = await searches();
+    for (const st of steps.filter((x) => x.id === 'ldap.group.remove:analysts')) await t.apply(st);
+    // The admin connection's own search is the only one.
+    expect((await searches()) - before).toBe(1);
+    for (const st of steps.filter((x) => x.id !== 'ldap.group.remove:analysts')) await t.apply(st);
+    const v = await t.verify(revoke);
+    expect(v.problems).toEqual([]);
+    expect(v.observed.groups).toEqual([]);
+  });
+
   it('reports an unrevoked account as failing revoke verification', async () => {
     await converge(t, { kind: 'provision', desired: desired('ehamilton') });
     const v = await t.verify({ kind: 'revoke', assignmentId: 'A-ehamilton', username: 'ehamilton', revokedAt: '2025-04-01T00:00:00Z' });
