@@ -2,8 +2,11 @@
 // for the common path, and split chunks (the YAML parser and the schema library, the PostgreSQL
 // store) loaded only when needed. Module resolution across a few hundred files was most of the
 // start-up time; one bundle with the compile cache loads in a few milliseconds.
+// Then the PDF libraries of the destruction certificate into dist/vendor/pdf.js, for the same
+// reason: pdfkit, fontkit and their dependencies are a few dozen packages that every certificate
+// otherwise resolves and compiles one by one (render-pdf.ts loads the bundle when it is there).
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +36,64 @@ const builtins = {
   },
 };
 
+/**
+ * fontkit needs brotli only to open WOFF2 fonts, and importing it builds its 756 KB dictionary.
+ * The certificate embeds TrueType fonts only, so a WOFF2 font reaching the bundle is a mistake
+ * that should say so rather than load the decoder.
+ */
+const noBrotli = {
+  name: 'no-brotli',
+  setup(b) {
+    b.onResolve({ filter: /^brotli(\/.*)?$/ }, (args) => ({ path: args.path, namespace: 'no-brotli' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-brotli' }, () => ({
+      contents:
+        "export default function decompress() {\n  throw new Error('WOFF2 fonts are not supported by the bundled PDF libraries (brotli is left out of dist/vendor/pdf.js); use a TrueType font');\n}\n",
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * pdfkit loads the data of its standard fonts (Helvetica, its default) through a require() made
+ * with createRequire(import.meta.url) from its package's own `#standard-fonts/...` imports, which
+ * esbuild cannot follow and which would resolve against detailee's package.json at run time. As a
+ * plain require() of the package's public subpaths, esbuild bundles each font's data and still
+ * evaluates it only when that font is first used.
+ */
+const pdfkitStandardFonts = {
+  name: 'pdfkit-standard-fonts',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pdfkit[\\/]js[\\/]pdfkit\.node\.mjs$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      let n = 0;
+      const contents = source.replace(/\brequire\$1\('#standard-fonts\/(\w+)'\)/g, (_, font) => {
+        n++;
+        return `require('pdfkit/standard-fonts/${font}')`;
+      });
+      if (n !== 14) throw new Error(`pdfkit's standard font loaders have changed: found ${n} of 14; see scripts/bundle.mjs`);
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * pdfkit imports AES only to encrypt a document, which the certificate never is, and the module
+ * builds its lookup tables as it loads. The bundle evaluates it on the first encryption instead.
+ */
+const lazyAes = {
+  name: 'lazy-aes',
+  setup(b) {
+    b.onResolve({ filter: /^@noble\/ciphers\/aes(\.js)?$/ }, (args) =>
+      /[\\/]pdfkit[\\/]js[\\/]pdfkit\.node\.mjs$/.test(args.importer) ? { path: args.path, namespace: 'lazy-aes', pluginData: dirname(args.importer) } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-aes' }, (args) => ({
+      contents: `let aes;\nconst load = () => (aes ??= require(${JSON.stringify(args.path)}));\nexport const cbc = (...a) => load().cbc(...a);\nexport const ecb = (...a) => load().ecb(...a);\n`,
+      resolveDir: args.pluginData,
+      loader: 'js',
+    }));
+  },
+};
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'fast');
 rmSync(outdir, { recursive: true, force: true });
@@ -55,3 +116,28 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// What render-pdf.ts uses, and no more: qrcode's encoder without its PNG, SVG and terminal renderers.
+const vendordir = join(root, 'dist', 'vendor');
+rmSync(vendordir, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  stdin: {
+    contents: "export { default as PDFDocument } from 'pdfkit';\nexport { create as createQr } from 'qrcode/lib/core/qrcode.js';\n",
+    resolveDir: root,
+    sourcefile: 'vendor-pdf.js',
+    loader: 'js',
+  },
+  outfile: join(vendordir, 'pdf.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  banner: { js: "import { createRequire as __detaileeRequire } from 'node:module'; const require = __detaileeRequire(import.meta.url);" },
+  plugins: [builtins, noBrotli, pdfkitStandardFonts, lazyAes],
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+// pdfkit reads its ICC profile next to itself (new URL('./data/...', import.meta.url)) for PDF/A.
+mkdirSync(join(vendordir, 'data'));
+copyFileSync(join(root, 'node_modules', 'pdfkit', 'js', 'data', 'sRGB_IEC61966_2_1.icc'), join(vendordir, 'data', 'sRGB_IEC61966_2_1.icc'));

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import type PDFDocumentClass from 'pdfkit';
+import type { create as createQrCode } from 'qrcode';
 import { serializeSignedCertificate, verifySignedCertificate, type SignedCertificate } from './certificate.js';
 import { facesFor, type Faces } from './pdf-fonts.js';
 import { certificateView, type Row } from './view.js';
@@ -221,22 +224,44 @@ function drawQr(doc: Doc, matrix: QrMatrix, x: number, y: number, moduleSize: nu
   doc.fill('black').restore();
 }
 
-const importPdfModules = () => Promise.all([import('pdfkit'), import('qrcode')]);
-let pdfModules: ReturnType<typeof importPdfModules> | undefined;
+/** What renderPdf takes from pdfkit and qrcode. */
+export interface PdfLibraries {
+  PDFDocument: typeof PDFDocumentClass;
+  createQr: typeof createQrCode;
+}
+
+/**
+ * The build bundles these libraries into dist/vendor/pdf.js (scripts/bundle.mjs): resolving and
+ * compiling their few dozen packages one by one was most of a fresh certificate's cost. Running
+ * from src/ (the tests) there is no bundle, and the packages are loaded themselves; both are the
+ * same code, so a certificate renders to the same bytes either way (a test compares them).
+ */
+const VENDOR_BUNDLE = new URL('../../vendor/pdf.js', import.meta.url);
+
+async function importPdfLibraries(): Promise<PdfLibraries> {
+  if (existsSync(VENDOR_BUNDLE)) return (await import(VENDOR_BUNDLE.href)) as PdfLibraries;
+  const [{ default: PDFDocument }, { create }] = await Promise.all([import('pdfkit'), import('qrcode')]);
+  return { PDFDocument, createQr: create };
+}
+
+let pdfLibraries: Promise<PdfLibraries> | undefined;
 
 /**
  * pdfkit and qrcode, loaded once. Offboarding starts this before it waits on the targets and the
- * store, so in the CLI the ~100 ms of module loading overlaps that wait instead of following it.
+ * store, so in the CLI the module loading overlaps that wait instead of following it.
  */
-export function loadPdfModules(): ReturnType<typeof importPdfModules> {
-  pdfModules ??= importPdfModules();
-  return pdfModules;
+export function loadPdfModules(): Promise<PdfLibraries> {
+  pdfLibraries ??= importPdfLibraries();
+  return pdfLibraries;
 }
 
-/** The certificate as a PDF with the signed JSON attached; refuses a certificate that does not verify. */
-export async function renderPdf(signed: SignedCertificate): Promise<Buffer> {
+/**
+ * The certificate as a PDF with the signed JSON attached; refuses a certificate that does not verify.
+ * `libraries`: the bundle's or the packages' (a test renders with both); by default loadPdfModules'.
+ */
+export async function renderPdf(signed: SignedCertificate, libraries?: PdfLibraries): Promise<Buffer> {
   verifySignedCertificate(signed);
-  const [{ default: PDFDocument }, QRCode] = await loadPdfModules();
+  const { PDFDocument, createQr } = libraries ?? (await loadPdfModules());
   const view = certificateView(signed);
   const c = signed.certificate;
   const at = new Date(c.issuedAt);
@@ -335,7 +360,7 @@ export async function renderPdf(signed: SignedCertificate): Promise<Buffer> {
   L.strokeHairlines();
   // v2 fixes the mask: any of the eight decodes alike, and scoring all eight to pick the best one
   // was most of the symbol's cost in a cold process. v1 keeps the chosen one, as it was issued.
-  const qr = QRCode.create(view.qrText, v1 ? { errorCorrectionLevel: 'M' } : { errorCorrectionLevel: 'M', maskPattern: 0 });
+  const qr = createQr(view.qrText, v1 ? { errorCorrectionLevel: 'M' } : { errorCorrectionLevel: 'M', maskPattern: 0 });
   const moduleSize = 2;
   const qrSide = (qr.modules.size + 8) * moduleSize;
   L.heading('Signature');
