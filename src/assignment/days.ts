@@ -9,6 +9,24 @@ export function hasStarted(term: { startsAt: string }, now: Date): boolean {
   return Date.parse(term.startsAt) <= now.getTime();
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Whether a YYYY-MM-DD string names a day of the proleptic Gregorian calendar, as luxon's
+ * DateTime.fromISO(s, { zone: 'UTC' }).isValid decides it (a test compares the two). Asking luxon
+ * the first time sets up its system locale through ICU, which cost more than checking all fifty
+ * dispositions of a certificate.
+ */
+export function isCalendarDate(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const year = Number(s.slice(0, 4));
+  const month = Number(s.slice(5, 7));
+  const day = Number(s.slice(8, 10));
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
+}
+
 /** Days from one ISO calendar date to another. */
 export function dateDiff(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);

@@ -1,5 +1,6 @@
-import { DateTime, IANAZone } from 'luxon';
+import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { isCalendarDate } from './days.js';
 
 export const API_VERSION = 'detailee/v1';
 
@@ -21,7 +22,7 @@ export const usernameSchema = z
 export const isoDateSchema = z
   .string({ error: 'must be a date written YYYY-MM-DD' })
   .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date written YYYY-MM-DD' })
-  .refine((s) => DateTime.fromISO(s, { zone: 'UTC' }).isValid, { error: 'is not a calendar date' });
+  .refine(isCalendarDate, { error: 'is not a calendar date' });
 
 /** YAML reads an unquoted 2025-02-06 as a Date; accept it as the date it spells. */
 const dateField = z.preprocess(

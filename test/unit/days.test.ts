@@ -1,8 +1,9 @@
 import { join } from 'node:path';
+import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { pinnedNow } from '../../src/cli/fast-status.js';
 import { clockFromEnv } from '../../src/clock.js';
-import { localDate } from '../../src/assignment/days.js';
+import { isCalendarDate, localDate } from '../../src/assignment/days.js';
 import { dateIn, daysLeft } from '../../src/assignment/term.js';
 import { status } from '../../src/lifecycle/status.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
@@ -92,5 +93,23 @@ describe("today's date in a zone without luxon (days.ts)", () => {
       expect(pinnedNow({ DETAILEE_NOW: raw }), raw).toBeUndefined();
     }
     expect(Math.abs(pinnedNow({})!.getTime() - Date.now())).toBeLessThan(60_000);
+  });
+});
+
+describe('calendar dates without luxon (days.ts isCalendarDate)', () => {
+  it('decides every day of the leap-year edge cases exactly as luxon does', () => {
+    const pad = (n: number, w: number) => String(n).padStart(w, '0');
+    for (const year of [0, 1, 4, 100, 400, 1900, 1999, 2000, 2023, 2024, 2025, 2100, 2400, 9999]) {
+      for (let month = 0; month <= 13; month++) {
+        for (let day = 0; day <= 32; day++) {
+          const s = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
+          expect(isCalendarDate(s), s).toBe(DateTime.fromISO(s, { zone: 'UTC' }).isValid);
+        }
+      }
+    }
+  });
+
+  it('refuses what is not written YYYY-MM-DD', () => {
+    for (const s of ['2025-6-05', '2025-06-5', '20250605', '2025-06-05T00:00', ' 2025-06-05', '2025-06-05\n', '२०२५-06-05', '']) expect(isCalendarDate(s), s).toBe(false);
   });
 });
