@@ -48,6 +48,7 @@ function facts(over: Partial<IamFacts> = {}): IamFacts {
     inlinePolicies: [TERM_POLICY],
     documents: { [TERM_POLICY]: termPolicyDocument(desired.startsAt, desired.endsAt) },
     unsupported: [],
+    notRead: [],
     ...over,
   };
 }
