@@ -62,17 +62,21 @@ export function buildOf(moduleUrl: string): string {
   return `${st.size}:${st.mtimeMs}:${st.ino}`;
 }
 
-async function validatedConfig(file: string | undefined, io: FastIo): Promise<ConfigFile> {
+/**
+ * The validated config, and how to remember the verdict. It is remembered only once the whole
+ * command has succeeded: a run that hands over to the full command (bad input among others)
+ * leaves nothing behind.
+ */
+async function validatedConfig(file: string | undefined, io: FastIo): Promise<{ config: ConfigFile; remember: () => void }> {
   const text = file === undefined ? undefined : readTextFile(file, 'config file').text;
   const key = configCacheKey(file, text, io.build);
   const dir = userCacheDir(io.env);
   const cached = readValidatedConfig(dir, file, key);
-  if (cached) return cached;
-  // A miss (first run, or the file changed): validate as every command does, then remember.
+  if (cached) return { config: cached, remember: () => undefined };
+  // A miss (first run, or the file changed): validate as every command does.
   const { validateConfigText } = await import('../config/load.js');
   const parsed = validateConfigText(text, file);
-  writeValidatedConfig(dir, file, key, parsed);
-  return parsed;
+  return { config: parsed, remember: () => void writeValidatedConfig(dir, file, key, parsed) };
 }
 
 export async function fastStatus(argv: readonly string[], io: FastIo): Promise<boolean> {
@@ -83,7 +87,8 @@ export async function fastStatus(argv: readonly string[], io: FastIo): Promise<b
   let warning: string | null;
   try {
     const file = findConfigFile(flags.config, io.env, io.cwd);
-    const cfg = resolveConfig(await validatedConfig(file, io), file, io.env, io.cwd);
+    const validated = await validatedConfig(file, io);
+    const cfg = resolveConfig(validated.config, file, io.env, io.cwd);
     if (!cfg.storeUrl.startsWith('sqlite:')) return false;
     const now = pinnedNow(io.env);
     if (now === undefined) return false;
@@ -93,6 +98,7 @@ export async function fastStatus(argv: readonly string[], io: FastIo): Promise<b
     // no theme is set, and every line ends in a newline.
     out = flags.json ? JSON.stringify(result.assignments, null, 2) : statusText(result.assignments);
     warning = result.heartbeat.warning;
+    validated.remember();
   } catch {
     return false;
   } finally {

@@ -131,12 +131,13 @@ describe('the fast status start', () => {
     expect(w.err.join('')).toMatch(/^Warning: The nightly job last completed 54 hours ago/);
   });
 
-  it('declines a PostgreSQL store, a missing config file, a bad DETAILEE_NOW and an unopenable store, writing nothing', async () => {
+  it('declines a PostgreSQL store, a missing config file, a bad DETAILEE_NOW, a bad store URL and an unopenable store, writing nothing', async () => {
     const cases: [string, (w: Awaited<ReturnType<typeof workspace>>) => void][] = [
       ['postgres', (w) => void (w.io.env.DETAILEE_DATABASE_URL = 'postgres://127.0.0.1:1/none')],
       ['missing config', (w) => void (w.io.env.DETAILEE_CONFIG = join(w.dir, 'nope.yaml'))],
       ['bad clock', (w) => void (w.io.env.DETAILEE_NOW = 'yesterday')],
       ['store is a folder', (w) => void (w.io.env.DETAILEE_DATABASE_URL = `sqlite:${w.dir}`)],
+      ['store URL of another kind', (w) => void (w.io.env.DETAILEE_DATABASE_URL = 'mongodb://db.example/detailee')],
     ];
     for (const [name, change] of cases) {
       const w = await workspace();
@@ -144,6 +145,8 @@ describe('the fast status start', () => {
       expect(await fastStatus(['status', '--json'], w.io), name).toBe(false);
       expect(w.out, name).toEqual([]);
       expect(w.err, name).toEqual([]);
+      // Nor a cache entry: a run the full command must answer leaves nothing behind.
+      expect(existsSync(w.cache), name).toBe(false);
     }
   });
 
