@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { InputError } from '../errors.js';
-import { dateDiff, hasStarted, midnightDate } from './days.js';
+import { dateDiff, hasStarted, localDate, midnightDate } from './days.js';
 
 export { hasStarted };
 
@@ -93,7 +93,10 @@ export function daysLeft(term: Pick<Term, 'endsAt' | 'timezone'>, now: Date): nu
   return Math.max(0, dateDiff(todayIn(now, term.timezone), endDate));
 }
 
-/** The ISO date of `now` in a zone. */
+/**
+ * The ISO date of `now` in a zone: the cheap way when it can be trusted (days.ts), else luxon,
+ * whose first use sets up ICU's locale data (~30 ms, more than an answers check or a status run).
+ */
 export function dateIn(now: Date, zone: string): string {
-  return DateTime.fromJSDate(now, { zone }).toISODate()!;
+  return localDate(now, zone) ?? DateTime.fromJSDate(now, { zone }).toISODate()!;
 }

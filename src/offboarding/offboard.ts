@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { localDate } from '../assignment/days.js';
 import { dateIn } from '../assignment/term.js';
 import { warnIfReadableByOthers } from '../config/load.js';
 import { ActionError, InputError } from '../errors.js';
@@ -82,9 +81,7 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
     });
   }
   const entries = await listFtiEntries(ctx.store, id);
-  const now = ctx.clock.now();
-  // The cheap way first (days.ts): luxon's zone set-up through ICU costs more than the answers check.
-  const today = localDate(now, rec.term.timezone) ?? dateIn(now, rec.term.timezone);
+  const today = dateIn(ctx.clock.now(), rec.term.timezone);
   // Check a complete answers file before revoking or changing state: bad input changes nothing.
   const early = fileAnswers !== undefined && !o.prompts ? checkAnswers(fileAnswers, entries, today) : undefined;
   // The renderers are needed only at the end; loading them now overlaps the revocation's network
