@@ -24,7 +24,8 @@ const builtins = {
     const names = new Set(builtinModules);
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
       const id = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
-      return names.has(args.path.replace(/^node:/, '')) || names.has(args.path) ? { path: id, namespace: 'builtin' } : undefined;
+      // node:sqlite, node:test and node:sea are listed only with their prefix.
+      return names.has(id) || names.has(id.slice('node:'.length)) ? { path: id, namespace: 'builtin' } : undefined;
     });
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
       const mod = process.getBuiltinModule(args.path);
@@ -95,33 +96,38 @@ const lazyAes = {
 };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outdir = join(root, 'dist', 'fast');
-rmSync(outdir, { recursive: true, force: true });
-await build({
+/** What both bundles share: one ES module for Node 22+ with the built-ins taken without facades. */
+const common = {
   absWorkingDir: root,
-  entryPoints: { fast: 'dist/src/cli/fast.js' },
-  outdir,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node22',
+  // CommonJS dependencies inside an ES module bundle still call require() for Node's built-ins.
+  banner: { js: "import { createRequire as __detaileeRequire } from 'node:module'; const require = __detaileeRequire(import.meta.url);" },
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
+const outdir = join(root, 'dist', 'fast');
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints: { fast: 'dist/src/cli/fast.js' },
+  outdir,
+  splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   // The PostgreSQL driver stays a package of its own: the fast start hands such stores to the
   // full command, so it is never loaded from here in practice.
   external: ['pg', 'pgpass', 'pg-connection-string'],
-  // CommonJS dependencies inside an ES module bundle still call require() for Node's built-ins.
-  banner: { js: "import { createRequire as __detaileeRequire } from 'node:module'; const require = __detaileeRequire(import.meta.url);" },
   plugins: [builtins],
-  legalComments: 'none',
-  logLevel: 'warning',
 });
 
 // What render-pdf.ts uses, and no more: qrcode's encoder without its PNG, SVG and terminal renderers.
 const vendordir = join(root, 'dist', 'vendor');
 rmSync(vendordir, { recursive: true, force: true });
 await build({
-  absWorkingDir: root,
+  ...common,
   stdin: {
     contents: "export { default as PDFDocument } from 'pdfkit';\nexport { create as createQr } from 'qrcode/lib/core/qrcode.js';\n",
     resolveDir: root,
@@ -129,14 +135,7 @@ await build({
     loader: 'js',
   },
   outfile: join(vendordir, 'pdf.js'),
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node22',
-  banner: { js: "import { createRequire as __detaileeRequire } from 'node:module'; const require = __detaileeRequire(import.meta.url);" },
   plugins: [builtins, noBrotli, pdfkitStandardFonts, lazyAes],
-  legalComments: 'none',
-  logLevel: 'warning',
 });
 // pdfkit reads its ICC profile next to itself (new URL('./data/...', import.meta.url)) for PDF/A.
 mkdirSync(join(vendordir, 'data'));
