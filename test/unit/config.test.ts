@@ -4,6 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { findConfigFile, loadConfig, redactUrl, resolveSecret, warnings } from '../../src/config/load.js';
 import { tempDir } from '../helpers/manifest.js';
 
+/** The message of the exit-2 refusal loadConfig gives for a config file. */
+function refusal(file: string): string {
+  try {
+    loadConfig(file, {}, '/');
+  } catch (e) {
+    expect((e as { exit: number }).exit).toBe(2);
+    return (e as Error).message;
+  }
+  throw new Error(`${file} was accepted`);
+}
+
 describe('config', () => {
   it('is found by --config, then $DETAILEE_CONFIG, then ./detailee.yaml, then the user config dir', () => {
     const cwd = tempDir();
@@ -34,13 +45,7 @@ describe('config', () => {
       join(dir, 'c.yaml'),
       'timezone: Mars/Base\nnotices: {daysBefore: [-1]}\ntargets: {ldap: {url: http://x, bindDN: a, peopleDN: b, groupsDN: c, bindPassword: hunter2}}\n',
     );
-    let msg = '';
-    try {
-      loadConfig(join(dir, 'c.yaml'), {}, '/');
-    } catch (e) {
-      expect((e as { exit: number }).exit).toBe(2);
-      msg = (e as Error).message;
-    }
+    const msg = refusal(join(dir, 'c.yaml'));
     expect(msg).toMatch(/timezone: is not a known IANA time zone/);
     expect(msg).toMatch(/notices\.daysBefore\[0\]/);
     expect(msg).toMatch(/targets\.ldap\.url: must be an ldap:\/\/ or ldaps:\/\/ URL/);
@@ -51,13 +56,7 @@ describe('config', () => {
   it("says what to write instead for zod's own checks: a list, a bound, the nearest known key", () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'c.yaml'), 'tmezone: America/New_York\ntrust: {requiredRoles: approver}\nnotices: {daysBefore: [400]}\n');
-    let msg = '';
-    try {
-      loadConfig(join(dir, 'c.yaml'), {}, '/');
-    } catch (e) {
-      expect((e as { exit: number }).exit).toBe(2);
-      msg = (e as Error).message;
-    }
+    const msg = refusal(join(dir, 'c.yaml'));
     expect(msg).toMatch(/trust\.requiredRoles: .*expected array.*; write it as a list, e\.g\. \[a, b\]/);
     expect(msg).toMatch(/notices\.daysBefore\[0\]: .*; use at most 365/);
     expect(msg).toMatch(/\(document\): Unrecognized key: "tmezone"; did you mean "timezone" for "tmezone"\? \(allowed here: store, timezone, /);
