@@ -18,15 +18,6 @@ export default class Expire extends BaseCommand {
   };
   static override examples = ['<%= config.bin %> expire', '<%= config.bin %> expire --dry-run --as-of 2025-06-06 --json'];
 
-  /**
-   * The same document oclif prints (two-space indent, uncoloured without a JSON theme), without
-   * its colouring tokenizer: that builds an object per token, ~5 KB per revoked entry, and a
-   * night's report has one entry per assignment due.
-   */
-  override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-  }
-
   async run(): Promise<ExpireReport> {
     const { flags } = await this.parse(Expire);
     const ctx = await this.context();

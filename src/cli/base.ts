@@ -51,6 +51,15 @@ export abstract class BaseCommand extends Command {
     };
   }
 
+  /**
+   * The same document oclif prints (two-space indent, uncoloured without a JSON theme), without
+   * its colouring tokenizer: that builds an object per token, ~4 KB per entry of a nightly report
+   * or a status row, for output that is never coloured.
+   */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  }
+
   /** Human output goes to stdout unless --json; notes for humans go to stderr. */
   protected note(message: string): void {
     if (!this.jsonEnabled()) process.stderr.write(`${message}\n`);

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Config } from '@oclif/core';
+import { Config, ux } from '@oclif/core';
 import { versionLine } from '../../src/cli/fast.js';
 import { fastStatus, parseStatusArgv, type FastIo } from '../../src/cli/fast-status.js';
 import { packageRoot } from '../../src/package-root.js';
@@ -178,5 +178,11 @@ describe('the fast status start', () => {
   it("the version line is oclif's user agent", async () => {
     const config = await Config.load(packageRoot());
     expect(versionLine({ name: config.name, version: config.version })).toBe(config.userAgent);
+  });
+
+  it('JSON.stringify with two spaces is the document oclif itself prints without a theme (every command prints it so)', () => {
+    const doc = { ranAt: '2025-06-06T06:00:00.000Z', revoked: [{ id: 'a', complete: false, wouldRevoke: true, targets: [] }], n: -1.5e-7, s: 'quote " and \\ and ü', none: null, t: true };
+    expect(ux.colorizeJson(doc, { pretty: true })).toBe(JSON.stringify(doc, null, 2));
+    expect(ux.colorizeJson([], { pretty: true })).toBe(JSON.stringify([], null, 2));
   });
 });
