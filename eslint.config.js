@@ -21,6 +21,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
+  },
+  {
     files: ['bench/**', 'scripts/**', 'test/**', '.ci/**'],
     rules: { 'no-console': 'off' },
   },

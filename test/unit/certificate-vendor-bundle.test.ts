@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { deflateRawSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
 import type * as RenderPdf from '../../src/offboarding/render-pdf.js';
@@ -94,5 +96,27 @@ describe('the bundled PDF libraries (dist/vendor/pdf.js)', () => {
     woff2.set([10, 10, 10], 48);
     const doc = new bundle.PDFDocument();
     expect(() => doc.font(woff2)).toThrow(/WOFF2 fonts are not supported by the bundled PDF libraries/);
+  });
+
+  it("unpack DEFLATE streams with Node's zlib exactly as tiny-inflate does, the shim standing in for it", () => {
+    type Inflate = (source: Uint8Array, dest: Uint8Array) => Uint8Array;
+    const require = createRequire(import.meta.url);
+    const tiny = require('tiny-inflate') as Inflate;
+    const native = require('../../scripts/tiny-inflate-native.cjs') as Inflate;
+    expect(readFileSync(bundlePath, 'utf8')).toContain('scripts/tiny-inflate-native.cjs');
+    let seed = 7;
+    const bytes = (n: number) => Uint8Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) >> 16) % 23);
+    for (const plain of [bytes(0), bytes(1), bytes(70_000), new Uint8Array(5000)]) {
+      const packed = deflateRawSync(plain);
+      // A destination of the exact size comes back itself; a larger one as its filled part.
+      for (const size of [plain.length, plain.length + 10]) {
+        const a = tiny(packed, new Uint8Array(size));
+        const b = native(packed, new Uint8Array(size));
+        expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
+        expect(b.length).toBe(plain.length);
+      }
+      const exact = new Uint8Array(plain.length);
+      expect(native(packed, exact)).toBe(exact);
+    }
   });
 });
