@@ -105,7 +105,7 @@ describe('the bundled PDF libraries (dist/vendor/pdf.js)', () => {
     const native = require('../../scripts/tiny-inflate-native.cjs') as Inflate;
     expect(readFileSync(bundlePath, 'utf8')).toContain('scripts/tiny-inflate-native.cjs');
     let seed = 7;
-    const bytes = (n: number) => Uint8Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) >> 16) % 23);
+    const bytes = (n: number) => Uint8Array.from({ length: n }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % 23);
     for (const plain of [bytes(0), bytes(1), bytes(70_000), new Uint8Array(5000)]) {
       const packed = deflateRawSync(plain);
       // A destination of the exact size comes back itself; a larger one as its filled part.
