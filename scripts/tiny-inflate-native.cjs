@@ -5,6 +5,7 @@
 const { inflateRawSync } = process.getBuiltinModule('node:zlib');
 
 module.exports = function inflate(source, dest) {
+  // The cap keeps a corrupt stream from growing past `dest`; zlib takes no cap below 1 byte.
   const out = inflateRawSync(source, { maxOutputLength: Math.max(dest.length, 1) });
   dest.set(out);
   if (out.length === dest.length) return dest;
