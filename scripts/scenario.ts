@@ -84,7 +84,7 @@ export function prepare(dir: string, servers: Servers): { manifest: string; answ
       peopleDN: servers.ldap.peopleDN,
       groupsDN: servers.ldap.groupsDN,
     },
-    aws: { region: 'us-east-1', endpoint: servers.awsEndpoint, path: '/detailees/', unsupportedOperations: ['ListServiceSpecificCredentials'] },
+    aws: { region: 'us-east-1', endpoint: servers.awsEndpoint, path: '/detailees/' },
   };
   writeFileSync(cfgPath, stringify(cfg));
   const manifest = join(dir, 'assignment.yaml');

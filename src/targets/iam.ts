@@ -10,24 +10,21 @@ import {
   TAG_MANAGED_BY,
   TAG_REVOKED_AT,
   TERM_POLICY,
-  hasDenyAll,
   iamFacts,
   isDenied,
   isEnabled,
   planIam,
-  revokedPolicyDocument,
-  sameDocument,
-  tagTime,
   termFromDocument,
   type IamCredential,
   type IamFacts,
 } from './iam-plan.js';
+import { prove, proofProblems } from './proof.js';
 import type { Intent, Observed, Step, Target, VerifyResult } from './target.js';
 
 type Sdk = typeof IamSdk;
 
 export interface IamTargetOptions {
-  /** Accepted for symmetry with the other targets; every instant this target writes comes from the intent. */
+  /** Dates the proof's reads; every instant this target writes comes from the intent. */
   clock?: { now(): Date };
   /** Explicit credentials (tests, emulators); otherwise the SDK's default provider chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -120,6 +117,7 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export async function createIamTarget(config: AwsConfig, options: IamTargetOptions = {}): Promise<IamTarget> {
   const where = `AWS IAM${config.endpoint ? ` at ${config.endpoint}` : ''}`;
+  const server = config.endpoint ?? `iam (${config.region})`;
   const planConfig = { path: config.path, permissionsBoundary: config.permissionsBoundary };
 
   /**
@@ -655,6 +653,14 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     const username = granting ? intent.desired.username : intent.username;
     // Always a live read: a read-ahead serves plans only, never the proof.
     const observed = await inspect(username, granting ? 'grant' : 'revoke');
+    if (intent.kind === 'revoke') {
+      const proof = prove(
+        { target: 'aws', assignmentId: intent.assignmentId, username, revokedAt: intent.revokedAt, object: intent.object },
+        observed,
+        { server, readAt: (options.clock?.now() ?? new Date()).toISOString() },
+      );
+      return { target: 'aws', ok: proof.ok, problems: proofProblems(proof), observed, proof };
+    }
     const f = iamFacts(observed);
     const problems: string[] = [];
     let steps: Step[] = [];
@@ -663,23 +669,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     } catch (e) {
       problems.push(errText(e));
     }
-    if (intent.kind === 'revoke') {
-      if (observed.exists) {
-        // Evidence, one line per property a revocation promises, read back from IAM.
-        const active = f.accessKeys.filter((k) => k.status === 'Active').map((k) => k.id);
-        if (active.length) problems.push(`active access keys: ${active.join(', ')}`);
-        if (f.loginProfile) problems.push('login profile (console password) still present');
-        const otherActive = [...f.signingCertificates, ...f.sshPublicKeys, ...f.serviceSpecificCredentials].filter((c) => c.status === 'Active').map((c) => c.id);
-        if (otherActive.length) problems.push(`active credentials: ${otherActive.join(', ')}`);
-        if (observed.groups.length) problems.push(`still in groups: ${observed.groups.join(', ')}`);
-        if (observed.policies.length) problems.push(`managed policies still attached: ${observed.policies.join(', ')}`);
-        const doc = f.documents[REVOKED_POLICY];
-        if (!f.inlinePolicies.includes(REVOKED_POLICY)) problems.push(`inline policy ${REVOKED_POLICY} missing`);
-        else if (!hasDenyAll(doc) || !sameDocument(doc, revokedPolicyDocument(intent.revokedAt))) problems.push(`inline policy ${REVOKED_POLICY} does not hold the expected deny`);
-        if (observed.revokedAt === undefined) problems.push(`tag ${TAG_REVOKED_AT} missing`);
-        else if (observed.revokedAt !== tagTime(intent.revokedAt)) problems.push(`tag ${TAG_REVOKED_AT} is ${observed.revokedAt}, not ${tagTime(intent.revokedAt)}`);
-      }
-    } else {
+    {
       for (const s of steps) problems.push(`${s.id}: ${s.detail}`);
       if (intent.kind === 'purge' && observed.exists) problems.push(`user ${f.arn ?? username} still exists`);
       if ((intent.kind === 'provision' || intent.kind === 'renew') && observed.exists && isDenied(f)) {
@@ -719,6 +709,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
 
   return {
     name: 'aws',
+    server,
     preflight,
     inspect: inspectFor,
     readAhead,

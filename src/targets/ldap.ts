@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type * as LdaptsModule from 'ldapts';
 import type { Change as LdapChange, Client, DN, Entry, Filter } from 'ldapts';
+import { prove, proofProblems } from './proof.js';
 import type { LdapConfig } from '../config/schema.js';
 import { ActionError, DetaileeError, InputError } from '../errors.js';
 import {
@@ -31,7 +32,7 @@ export interface LdapTarget extends Target {
 }
 
 export interface LdapTargetOptions {
-  /** Accepted for symmetry with the other targets; every instant this target writes comes from the intent. */
+  /** Dates the proof's reads; every instant this target writes comes from the intent. */
   clock?: { now(): Date };
 }
 
@@ -139,7 +140,7 @@ export function ldapTransport(url: URL, startTLS: boolean | undefined): 'ldaps' 
   return 'starttls';
 }
 
-export async function createLdapTarget(config: LdapConfig, bindPassword: string, _options: LdapTargetOptions = {}): Promise<LdapTarget> {
+export async function createLdapTarget(config: LdapConfig, bindPassword: string, options: LdapTargetOptions = {}): Promise<LdapTarget> {
   const url = new URL(config.url);
   const transport = ldapTransport(url, config.startTLS);
   const secure = transport === 'ldaps';
@@ -150,6 +151,7 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
   const peopleBase = parseDN(config.peopleDN);
   const groupsBase = parseDN(config.groupsDN);
   const where = `LDAP ${url.protocol}//${url.host}`;
+  const server = `${url.protocol}//${url.host}`;
 
   const lib: Ldapts = await import('ldapts');
   const { Attribute, Change, DN: DNClass, EqualityFilter, AndFilter, OrFilter } = lib;
@@ -488,19 +490,20 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
   async function verify(intent: Intent): Promise<VerifyResult> {
     const username = intent.kind === 'provision' || intent.kind === 'renew' ? intent.desired.username : intent.username;
     const observed = await inspect(username);
+    if (intent.kind === 'revoke') {
+      const proof = prove(
+        { target: 'ldap', assignmentId: intent.assignmentId, username, revokedAt: intent.revokedAt, object: intent.object },
+        observed,
+        { server, readAt: (options.clock?.now() ?? new Date()).toISOString() },
+      );
+      return { target: 'ldap', ok: proof.ok, problems: proofProblems(proof), observed, proof };
+    }
     const problems: string[] = [];
     const f = ldapFacts(observed);
     try {
       for (const s of plan(observed, intent)) problems.push(`${s.id}: ${s.detail}`);
     } catch (e) {
       problems.push(errText(e));
-    }
-    if (intent.kind === 'revoke' && observed.exists) {
-      if (!f.permanentlyLocked) problems.push(`not locked: pwdAccountLockedTime is ${f.lockedTime ?? 'absent'}`);
-      if (observed.groups.length > 0) problems.push(`still in ${observed.groups.join(', ')}`);
-      if (observed.endsAt === undefined || Date.parse(observed.endsAt) > Date.parse(intent.revokedAt)) {
-        problems.push(`pwdEndTime ${observed.endsAt ?? 'absent'} is after the revocation at ${intent.revokedAt}`);
-      }
     }
     if ((intent.kind === 'provision' || intent.kind === 'renew') && observed.exists && f.locked) {
       // detailee never unlocks: a lock is a revocation or an administrator's decision.
@@ -551,6 +554,7 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
 
   return {
     name: 'ldap',
+    server,
     preflight,
     inspect,
     plan,

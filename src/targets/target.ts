@@ -1,3 +1,4 @@
+import type { TargetProof } from './proof.js';
 /**
  * One interface for every account system. A target inspects the live account, a pure planner
  * turns (observed, intent) into steps, each step is applied idempotently, and verify re-reads the
@@ -24,7 +25,14 @@ export interface Desired {
 
 export type Intent =
   | { kind: 'provision'; desired: Desired }
-  | { kind: 'revoke'; assignmentId: string; username: string; revokedAt: string }
+  | {
+      kind: 'revoke';
+      assignmentId: string;
+      username: string;
+      revokedAt: string;
+      /** The object recorded at provisioning (LDAP DN, IAM ARN): the proof checks it is the one read. */
+      object?: string | undefined;
+    }
   | { kind: 'renew'; desired: Desired }
   | { kind: 'purge'; assignmentId: string; username: string };
 
@@ -63,10 +71,14 @@ export interface VerifyResult {
   /** What did not match, one line each; empty when ok. */
   problems: string[];
   observed: Observed;
+  /** For a revocation: the proof, from facts read live after the change. */
+  proof?: TargetProof | undefined;
 }
 
 export interface Target {
   readonly name: TargetName;
+  /** Where the target is (URL or endpoint, never credentials), named in every proof. */
+  readonly server: string;
   /** Refuse (before any write) what the target cannot do, e.g. an unknown group. */
   preflight(intent: Intent): Promise<void>;
   /**
@@ -85,7 +97,10 @@ export interface Target {
   plan(observed: Observed, intent: Intent): Step[];
   /** Apply one step; applying it twice has the effect of applying it once. */
   apply(step: Step): Promise<void>;
-  /** Re-read the live account and check it against the intent. */
+  /**
+   * Re-read the live account and check it against the intent. A revocation is checked by
+   * `prove` over a fresh read (never a read-ahead), and the result carries that proof.
+   */
   verify(intent: Intent): Promise<VerifyResult>;
   /** Every account on the target that is marked as managed by detailee (for reconcile). */
   listManaged(): Promise<Observed[]>;

@@ -60,7 +60,7 @@ export async function startWorld(): Promise<World> {
       trust: { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'approver.pub.pem' }], requiredRoles: ['approver'] },
       targets: {
         ldap: { url: slapd.url, bindDN: slapd.bindDN, bindPasswordFile: 'ldap-password', peopleDN: slapd.peopleDN, groupsDN: slapd.groupsDN },
-        aws: { region: moto.region, endpoint: moto.endpoint, path: '/detailees/', maxAttempts: 2, timeoutMs: 5000, unsupportedOperations: ['ListServiceSpecificCredentials'] },
+        aws: { region: moto.region, endpoint: moto.endpoint, path: '/detailees/', maxAttempts: 2, timeoutMs: 5000 },
       },
       notices: { daysBefore: [30, 14, 7, 1], outbox: 'outbox', from: 'detailee@irs.example.gov' },
       certificates: { signingKey: 'cert.pem', outputDir: 'certificates' },

@@ -181,8 +181,9 @@ describe('LDAP target, groupOfNames (member)', () => {
     await converge(t, { kind: 'provision', desired: desired('ehamilton') });
     const v = await t.verify({ kind: 'revoke', assignmentId: 'A-ehamilton', username: 'ehamilton', revokedAt: '2025-04-01T00:00:00Z' });
     expect(v.ok).toBe(false);
-    expect(v.problems.join('\n')).toMatch(/not locked/);
-    expect(v.problems.join('\n')).toMatch(/still in analysts, fti-readers/);
+    expect(v.problems.join('\n')).toMatch(/^lock: pwdAccountLockedTime absent$/m);
+    expect(v.problems.join('\n')).toMatch(/^groups: still in analysts, fti-readers$/m);
+    expect(v.proof?.ok).toBe(false);
   });
 
   it('renews by moving pwdEndTime, and refuses to renew a revoked account', async () => {
