@@ -36,7 +36,8 @@ export default class Reconcile extends BaseCommand {
     if (report.drift.length) this.log(`Drift:\n${table(['ASSIGNMENT', 'TARGET', 'FIXED', 'PROBLEM'], report.drift.map((d) => [d.id, d.target, d.fixed ? 'yes' : 'no', d.problems.join('; ')]))}`);
     if (report.orphans.length) this.log(`Orphans:\n${table(['TARGET', 'USER', 'ASSIGNMENT', 'FIXED', 'WHY'], report.orphans.map((o) => [o.target, o.username, o.assignmentId ?? '-', o.fixed ? 'disabled' : 'no', o.reason]))}`);
     if (report.missing.length) this.log(`Missing accounts:\n${table(['ASSIGNMENT', 'TARGET', 'USER'], report.missing.map((m) => [m.id, m.target, m.username]))}`);
-    const open = report.drift.some((d) => !d.fixed) || report.orphans.some((o) => !o.fixed) || report.missing.length > 0;
+    if (report.unproven.length) this.log(`Not checked (unproven):\n${table(['ASSIGNMENT', 'TARGET', 'WHY'], report.unproven.map((u) => [u.id, u.target ?? '-', u.reason]))}`);
+    const open = report.drift.some((d) => !d.fixed) || report.orphans.some((o) => !o.fixed) || report.missing.length > 0 || report.unproven.length > 0;
     if (!open && report.drift.length + report.orphans.length === 0) this.log(`No drift: ${report.checked} account check(s) match the store.`);
     if (open) this.setExit(ExitCode.actionFailed);
     return { ...report, fixed };

@@ -13,7 +13,7 @@ export interface Context {
   actor: string;
   /** Opens the configured targets; tests pass their own. */
   openTargets: () => Promise<Target[]>;
-  afterStep?: ((count: number) => void) | undefined;
+  afterStep?: ((count: number) => unknown) | undefined;
 }
 
 export function osActor(): string {

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { Step, Target, TargetName, VerifyResult, Intent, Observed } from '../targets/target.js';
+import { objectOfObserved, type TargetProof } from '../targets/proof.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../clock.js';
 
@@ -20,6 +22,10 @@ export interface TargetResult {
   ok: boolean;
   steps: StepResult[];
   verify?: { ok: boolean; problems: string[] } | undefined;
+  /** A revocation's proof, from the read after the change. */
+  proof?: TargetProof | undefined;
+  /** The object read back (LDAP DN, IAM ARN), when it exists. */
+  object?: string | undefined;
   error?: string | undefined;
 }
 
@@ -39,9 +45,14 @@ export interface ExecuteOptions {
   assignmentId: string;
   operation: string;
   /** Called after each applied step with the running count; the fault hook lives here. */
-  afterStep?: ((count: number) => void) | undefined;
+  afterStep?: ((count: number) => unknown) | undefined;
   /** Extra audit detail (e.g. the pinned clock). */
   auditExtra?: Record<string, unknown> | undefined;
+  /**
+   * Runs each step's apply: onboarding takes the assignment's lock and re-reads its state here, so
+   * a revocation that came in meanwhile stops it before its next external change.
+   */
+  stepGuard?: ((step: Step, apply: () => Promise<void>) => Promise<void>) | undefined;
 }
 
 /**
@@ -101,7 +112,8 @@ export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): P
       };
       await o.store.appendJournal({ ...base, status: 'started', at: o.clock.now().toISOString() });
       try {
-        await p.target.apply(step);
+        if (o.stepGuard) await o.stepGuard(step, () => p.target.apply(step));
+        else await p.target.apply(step);
       } catch (e) {
         failed = true;
         res.ok = false;
@@ -123,7 +135,7 @@ export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): P
       });
       res.steps.push({ id: step.id, action: step.action, detail: step.detail, status: 'done' });
       applied++;
-      o.afterStep?.(applied);
+      await o.afterStep?.(applied);
     }
     if (!failed) {
       let v: VerifyResult;
@@ -136,6 +148,8 @@ export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): P
         continue;
       }
       res.verify = { ok: v.ok, problems: v.problems };
+      res.proof = v.proof;
+      res.object = objectOfObserved(v.observed);
       if (!v.ok) {
         res.ok = false;
         res.error = `verification failed: ${v.problems.join('; ')}`;
@@ -170,13 +184,26 @@ async function recordFailure(o: ExecuteOptions, step: { stepId: string; target: 
   });
 }
 
-/** Test and rehearsal hook: DETAILEE_FAULT_AFTER_STEP=N kills the process after the Nth step. */
-export function faultHookFromEnv(env: NodeJS.ProcessEnv = process.env): ((n: number) => void) | undefined {
-  const raw = env.DETAILEE_FAULT_AFTER_STEP;
-  if (!raw) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) return undefined;
-  return (count) => {
-    if (count === n) process.kill(process.pid, 'SIGKILL');
+/**
+ * Test and rehearsal hooks. DETAILEE_FAULT_AFTER_STEP=N kills the process after the Nth step.
+ * DETAILEE_PAUSE_AFTER_STEP=N with DETAILEE_PAUSE_FILE=F stops after the Nth step, says so on
+ * stderr, and goes on once F exists: another process can then act in the middle of this run.
+ */
+export function faultHookFromEnv(env: NodeJS.ProcessEnv = process.env): ((n: number) => void | Promise<void>) | undefined {
+  const kill = stepNumber(env.DETAILEE_FAULT_AFTER_STEP);
+  const pause = stepNumber(env.DETAILEE_PAUSE_AFTER_STEP);
+  const file = env.DETAILEE_PAUSE_FILE;
+  if (kill === undefined && (pause === undefined || !file)) return undefined;
+  return async (count) => {
+    if (count === kill) process.kill(process.pid, 'SIGKILL');
+    if (count === pause && file) {
+      process.stderr.write(`paused after step ${count}\n`);
+      while (!existsSync(file)) await new Promise((r) => setTimeout(r, 20));
+    }
   };
+}
+
+function stepNumber(raw: string | undefined): number | undefined {
+  const n = Number(raw);
+  return raw && Number.isInteger(n) && n >= 1 ? n : undefined;
 }

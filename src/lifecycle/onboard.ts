@@ -8,7 +8,9 @@ import { closeTargets, desiredFor } from '../targets/index.js';
 import type { Target } from '../targets/target.js';
 import type { AssignmentRecord } from '../store/types.js';
 import { StoreConflictError } from '../store/types.js';
+import { withAssignmentLock } from './assignment-lock.js';
 import { clockNote, newRunId, type Context } from './context.js';
+import { recordedOn, type RecordedTarget } from './recorded.js';
 import { executePlans, planAll, type PlannedTarget, type TargetResult } from './executor.js';
 
 export interface PlanRow {
@@ -117,6 +119,13 @@ export async function prepareOnboarding(ctx: Context, file: string, signatures: 
   }
   const targets = await ctx.openTargets();
   try {
+    if (targets.length === 0) {
+      // Accounts on no target would be "revoked" against nothing: refuse before anything is written.
+      throw new InputError(`The config names no targets; ${doc.id} would be onboarded nowhere.`, {
+        code: 'onboard.no-targets',
+        actions: ['Configure targets.ldap and/or targets.aws in the config (see `detailee init`), then onboard again.'],
+      });
+    }
     const intents = targets.map((target) => ({
       target,
       intent: { kind: 'provision' as const, desired: desiredFor(target.name, doc, term) },
@@ -145,8 +154,26 @@ export function newRecord(prep: OnboardPreparation, now: Date): AssignmentRecord
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
     version: 1,
-    data: { provisioned: false },
+    data: { provisioned: false, targets: recordTargets(prep, now) },
   };
+}
+
+/** The targets this onboarding will write to, recorded before its first step. */
+function recordTargets(prep: OnboardPreparation, now: Date): RecordedTarget[] {
+  return prep.plans.map((p) => {
+    const d = p.intent.kind === 'provision' ? p.intent.desired : undefined;
+    return { target: p.target.name, groups: d?.groups ?? [], policies: d?.policies ?? [], recordedAt: now.toISOString() };
+  });
+}
+
+/** Merge the read-back objects into the recorded targets (adding any target a resumed run added). */
+function withObjects(recorded: RecordedTarget[], prep: OnboardPreparation, results: TargetResult[], at: string): RecordedTarget[] {
+  const out = [...recorded];
+  for (const fresh of recordTargets(prep, new Date(at))) if (!out.some((r) => r.target === fresh.target)) out.push(fresh);
+  return out.map((r) => {
+    const res = results.find((x) => x.target === r.target);
+    return res?.ok && res.object ? { ...r, object: res.object, provisionedAt: at } : r;
+  });
 }
 
 /** Record, journal, apply, verify. Safe to repeat after a crash at any step. */
@@ -203,14 +230,26 @@ export async function applyOnboarding(ctx: Context, prep: OnboardPreparation, op
       operation: 'onboard',
       afterStep: ctx.afterStep,
       auditExtra: note,
+      stepGuard: (step, apply) =>
+        withAssignmentLock(ctx, doc.id, async () => {
+          const cur = await ctx.store.getAssignment(doc.id);
+          if (cur?.state !== 'active') {
+            throw new ActionError(`stopped before ${step.id}: assignment ${doc.id} is ${cur?.state ?? 'gone'}`, { code: 'onboard.stopped' });
+          }
+          await apply();
+        }),
     });
     const ok = results.every((r) => r.ok);
+    const after = await ctx.store.getAssignment(doc.id);
+    const stoppedBy = after && after.state !== 'active' ? after.state : undefined;
     const initialPassword = ok && options.issuePassword ? await issuePassword(ctx, prep, doc.id, doc.detailee.username) : undefined;
     await ctx.store.transaction(async (tx) => {
       const rec = await tx.getAssignment(doc.id);
       if (!rec) throw new ActionError(`Assignment ${doc.id} vanished from the store during onboarding.`, { code: 'store.lost' });
       const at = ctx.clock.now().toISOString();
-      if (ok) await tx.updateAssignment({ ...rec, updatedAt: at, data: { ...rec.data, provisioned: true, provisionedAt: at } }, rec.version);
+      const targets = withObjects(recordedOn(rec) ?? [], prep, results, at);
+      if (ok && rec.state === 'active') await tx.updateAssignment({ ...rec, updatedAt: at, data: { ...rec.data, provisioned: true, provisionedAt: at, targets } }, rec.version);
+      else await tx.updateAssignment({ ...rec, updatedAt: at, data: { ...rec.data, targets } }, rec.version);
       await tx.appendAudit({
         at,
         actor: ctx.actor,
@@ -221,11 +260,13 @@ export async function applyOnboarding(ctx: Context, prep: OnboardPreparation, op
     });
     return {
       ...base,
-      state: 'active',
+      state: after?.state ?? 'active',
       changed: results.some((r) => r.steps.some((s) => s.status === 'done')) || !prep.existing,
       targets: results,
       initialPassword,
-      message: ok
+      message: stoppedBy !== undefined
+        ? `Onboarding of ${doc.id} stopped: the assignment was ${stoppedBy} while it was applying; nothing more was provisioned.`
+        : ok
         ? `Onboarded ${doc.id}: access from ${prep.term.startsAt} until ${prep.term.endsAt} (last day ${prep.term.lastDay}).`
         : `Onboarding of ${doc.id} did not complete; run the same command again to finish it.`,
     };

@@ -3,12 +3,16 @@ import type { Intent, Observed, Target } from '../targets/target.js';
 import type { AssignmentRecord } from '../store/types.js';
 import { clockNote, newRunId, type Context } from './context.js';
 import { executePlans, type PlannedTarget } from './executor.js';
-import { revokeIntent } from './revoke.js';
+import { missingTargetResult, revokeIntent } from './revoke.js';
+import { recordedTargets, selectRecorded, type RecordedTarget } from './recorded.js';
+import { prove, proofProblems } from '../targets/proof.js';
 
 export interface ReconcileReport {
   drift: { id: string; target: string; problems: string[]; fixable: boolean; fixed: boolean }[];
   orphans: { target: string; username: string; assignmentId: string | null; reason: string; fixed: boolean }[];
   missing: { id: string; target: string; username: string }[];
+  /** Recorded targets that could not be checked (not in the config, or no record of targets at all). */
+  unproven: { id: string; target: string | null; reason: string }[];
   checked: number;
 }
 
@@ -16,24 +20,58 @@ export interface ReconcileReport {
 export async function reconcile(ctx: Context, o: { fix: boolean; targets?: Target[] }): Promise<{ report: ReconcileReport; plans: PlannedTarget[]; apply: () => Promise<ReconcileReport>; close: () => Promise<void> }> {
   const own = o.targets === undefined;
   const targets = o.targets ?? (await ctx.openTargets());
-  const report: ReconcileReport = { drift: [], orphans: [], missing: [], checked: 0 };
+  const report: ReconcileReport = { drift: [], orphans: [], missing: [], unproven: [], checked: 0 };
   const fixes: { plan: PlannedTarget; id: string; onDone: (ok: boolean) => void }[] = [];
   try {
     const summaries = await ctx.store.listSummaries();
     const byId = new Map(summaries.map((s) => [s.id, s]));
+    // Each assignment is checked on the targets recorded for it, whatever the config lists now.
+    const recordedBy = new Map<string, RecordedTarget[]>();
+    for (const s of summaries) {
+      const rec = await ctx.store.getAssignment(s.id);
+      if (!rec) continue;
+      try {
+        const recorded = await recordedTargets(ctx.store, rec);
+        recordedBy.set(s.id, recorded);
+        for (const m of selectRecorded(recorded, targets).missing) report.unproven.push({ id: s.id, target: m.target, reason: missingTargetResult(m).error! });
+      } catch (e) {
+        // Onboarding that never got as far as choosing targets has nothing to check; anything else does.
+        if (rec.state !== 'active' || rec.data.provisioned === true) report.unproven.push({ id: s.id, target: null, reason: (e as Error).message });
+        recordedBy.set(s.id, []);
+      }
+    }
     for (const target of targets) {
       const managed = new Map<string, Observed>((await target.listManaged()).map((m) => [m.username, m]));
       for (const s of summaries) {
         const rec = await ctx.store.getAssignment(s.id);
         if (!rec) continue;
+        const recorded = recordedBy.get(s.id) ?? [];
+        if (!recorded.some((r) => r.target === target.name)) {
+          // Not provisioned here: an account of this detailee here is somebody else's doing.
+          const m = managed.get(rec.username);
+          if (m && m.assignmentId === rec.id) {
+            managed.delete(rec.username);
+            report.orphans.push({ target: target.name, username: rec.username, assignmentId: rec.id, reason: `account on ${target.name}, where assignment ${rec.id} was not provisioned`, fixed: false });
+          }
+          continue;
+        }
         report.checked++;
         const obs = managed.get(rec.username) ?? (await target.inspect(rec.username));
         managed.delete(rec.username);
-        if (rec.state === 'closed') {
-          if (obs.exists && obs.enabled) {
-            const orphan = { target: target.name, username: rec.username, assignmentId: rec.id, reason: 'enabled account of a closed assignment', fixed: false };
-            report.orphans.push(orphan);
-            queue(fixes, target, revokeIntent(rec, rec.revokedAt ?? ctx.clock.now().toISOString()), obs, rec.id, (ok) => (orphan.fixed = ok));
+        if (rec.state !== 'active') {
+          // An ended assignment is checked by the same proof as its revocation, over this live read.
+          const revokedAt = rec.revokedAt ?? rec.term.endsAt;
+          const intent = revokeIntent(rec, revokedAt, recorded, target.name);
+          const proof = prove(
+            { target: target.name, assignmentId: rec.id, username: rec.username, revokedAt, object: intent.kind === 'revoke' ? intent.object : undefined },
+            obs,
+            { server: target.server, readAt: ctx.clock.now().toISOString() },
+          );
+          if (!proof.ok) {
+            const d = { id: rec.id, target: target.name, problems: proofProblems(proof), fixable: false, fixed: false };
+            report.drift.push(d);
+            queue(fixes, target, intent, obs, rec.id, (ok) => (d.fixed = ok));
+            d.fixable = fixes.some((f) => f.id === rec.id && f.plan.target === target);
           }
           continue;
         }

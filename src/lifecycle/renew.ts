@@ -3,7 +3,9 @@ import { findSignatureFiles, loadAmendment } from '../assignment/load.js';
 import { isDue, renewTerm, type Term } from '../assignment/term.js';
 import { ActionError, InputError } from '../errors.js';
 import { closeTargets, desiredFor } from '../targets/index.js';
+import { withAssignmentLock } from './assignment-lock.js';
 import { clockNote, newRunId, type Context } from './context.js';
+import { recordedTargets, selectRecorded } from './recorded.js';
 import { executePlans, planAll, type TargetResult } from './executor.js';
 import { planRows, type PlanRow } from './onboard.js';
 
@@ -59,6 +61,7 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
     throw new InputError(`Assignment ${id} is ${rec.state}; only an active detail can be renewed.`, {
       code: 'renew.state',
       actions: ['A lapsed or revoked detail needs a new signed assignment.'],
+      details: { state: rec.state, allowed: ['active'] },
     });
   }
   if (isDue(rec.term, now)) {
@@ -81,8 +84,16 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
     });
   }
   const term = renewTerm(rec.term, am.renewalDays);
-  const targets = await ctx.openTargets();
+  const recorded = await recordedTargets(ctx.store, rec);
+  const open = await ctx.openTargets();
   try {
+    const { targets, missing } = selectRecorded(recorded, open);
+    if (missing.length > 0) {
+      throw new ActionError(`Assignment ${id} was provisioned on ${missing.map((m) => m.target).join(', ')}, which the config does not name; the renewal would leave the term short there. Nothing was changed.`, {
+        code: 'renew.unrecorded-target',
+        actions: [`Restore ${missing.map((m) => `targets.${m.target}`).join(' and ')} in the config, then renew again.`],
+      });
+    }
     const plans = await planAll(targets.map((target) => ({ target, intent: { kind: 'renew' as const, desired: desiredFor(target.name, rec.manifest, term) } })));
     const runId = newRunId();
     const results = await executePlans(plans, {
@@ -94,6 +105,13 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
       operation: 'renew',
       afterStep: ctx.afterStep,
       auditExtra: clockNote(ctx),
+      // A revocation that came in meanwhile wins: no term is extended on a revoked assignment.
+      stepGuard: (step, apply) =>
+        withAssignmentLock(ctx, id, async () => {
+          const cur = await ctx.store.getAssignment(id);
+          if (cur?.state !== 'active') throw new ActionError(`stopped before ${step.id}: assignment ${id} is ${cur?.state ?? 'gone'}`, { code: 'renew.stopped' });
+          await apply();
+        }),
     });
     const rows = planRows(plans);
     if (!results.every((r) => r.ok)) {
@@ -107,9 +125,24 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
       };
     }
     const at = ctx.clock.now().toISOString();
+    let already = false;
     await ctx.store.transaction(async (tx) => {
       const cur = await tx.getAssignment(id);
       if (!cur) throw new ActionError(`Assignment ${id} vanished from the store.`, { code: 'store.lost' });
+      // The amendment is keyed by its digest: a second run of the same amendment (or two operators
+      // at once) extends the term once. Another amendment recorded meanwhile means this run's
+      // term was computed from a stale end.
+      const now = (cur.data.amendments as AppliedAmendment[] | undefined) ?? [];
+      if (now.some((a) => a.sha256 === loaded.sha256)) {
+        already = true;
+        return;
+      }
+      if (cur.state !== 'active' || cur.term.endsAt !== rec.term.endsAt) {
+        throw new InputError(`Assignment ${id} changed while this renewal ran (now ${cur.state}, ending ${cur.term.endsAt}); nothing was recorded.`, {
+          code: 'renew.conflict',
+          actions: [`Run \`detailee show ${id}\`, then the renewal again if it is still wanted.`],
+        });
+      }
       const entry: AppliedAmendment = {
         sha256: loaded.sha256,
         renewalDays: am.renewalDays,
@@ -120,7 +153,7 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
         endsAt: term.endsAt,
       };
       await tx.updateAssignment(
-        { ...cur, term, renewalsUsed: cur.renewalsUsed + 1, updatedAt: at, data: { ...cur.data, amendments: [...applied, entry] } },
+        { ...cur, term, renewalsUsed: cur.renewalsUsed + 1, updatedAt: at, data: { ...cur.data, amendments: [...now, entry] } },
         cur.version,
       );
       await tx.appendAudit({
@@ -131,6 +164,7 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
         details: { runId, amendmentSha256: loaded.sha256, renewalDays: am.renewalDays, previousEndsAt: rec.term.endsAt, endsAt: term.endsAt, signers: entry.signers, ...clockNote(ctx) },
       });
     });
+    if (already) return { ...base, changed: false, term: rec.term, plan: rows, targets: results, message: `This amendment was already applied to ${id}; nothing to do.` };
     return {
       ...base,
       changed: true,
@@ -142,6 +176,6 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
       message: `Renewed ${id}: last day now ${term.lastDay}; access ends ${term.endsAt}.`,
     };
   } finally {
-    await closeTargets(targets);
+    await closeTargets(open);
   }
 }

@@ -1,14 +1,31 @@
 import { ActionError, InputError } from '../errors.js';
 import { closeTargets } from '../targets/index.js';
+import { summarizeProof, type TargetProof } from '../targets/proof.js';
 import type { Intent, Target } from '../targets/target.js';
-import type { AssignmentRecord } from '../store/types.js';
+import type { AssignmentRecord, RevocationCondition } from '../store/types.js';
+import { withAssignmentLock } from './assignment-lock.js';
 import { clockNote, newRunId, type Context } from './context.js';
 import { executePlans, planAll, type TargetResult } from './executor.js';
 import { planRows, type PlanRow } from './onboard.js';
+import { objectOf, recordedTargets, selectRecorded, type RecordedTarget } from './recorded.js';
+import { transition } from './state.js';
 
+/** What `data.revocation` holds; the certificate and `show` read it. */
 export interface RevocationEvidence {
   revokedAt: string;
+  /** One entry per recorded target whose revocation is proven, with the proof's line. */
   targets: { target: string; verifiedAt: string; evidence: string[] }[];
+}
+
+
+export interface RevocationData extends RevocationEvidence {
+  complete: boolean;
+  condition: RevocationCondition;
+  /** The proofs of the last attempt, one per recorded target (missing ones included, failed). */
+  proofs: TargetProof[];
+  /** Recorded targets that no proof covers, with why. */
+  unproven: { target: string; reason: string }[];
+  checkedAt: string;
 }
 
 export interface RevokeResult {
@@ -22,14 +39,43 @@ export interface RevokeResult {
   message: string;
 }
 
-export function revokeIntent(rec: AssignmentRecord, revokedAt: string): Intent {
-  return { kind: 'revoke', assignmentId: rec.id, username: rec.username, revokedAt };
+export function revokeIntent(rec: AssignmentRecord, revokedAt: string, recorded?: RecordedTarget[], target?: Target['name']): Intent {
+  const object = recorded && target ? objectOf(recorded, target) : undefined;
+  return { kind: 'revoke', assignmentId: rec.id, username: rec.username, revokedAt, ...(object ? { object } : {}) };
+}
+
+/** A recorded target the config no longer opens: its revocation cannot be proven. */
+export function missingTargetResult(r: RecordedTarget): TargetResult {
+  return {
+    target: r.target,
+    ok: false,
+    steps: [],
+    error: `the assignment was provisioned on ${r.target}${r.object ? ` (${r.object})` : ''}, but the config has no targets.${r.target}: unproven`,
+  };
+}
+
+/** The revocation record, built from the per-target results. Complete only when every recorded target is proven. */
+export function revocationData(revokedAt: string, results: TargetResult[], at: string, previous?: RevocationData): RevocationData {
+  const proofs = results.flatMap((r) => (r.proof ? [r.proof] : []));
+  const unproven = results.filter((r) => !r.ok || !r.proof?.ok).map((r) => ({ target: r.target, reason: r.error ?? 'not proven' }));
+  const complete = results.length > 0 && unproven.length === 0;
+  const wasProven = previous?.complete === true || previous?.condition === 'regressed';
+  return {
+    revokedAt,
+    complete,
+    condition: complete ? 'proven' : wasProven ? 'regressed' : 'incomplete',
+    targets: results.filter((r) => r.ok && r.proof?.ok).map((r) => ({ target: r.target, verifiedAt: r.proof!.readAt, evidence: [summarizeProof(r.proof!)] })),
+    proofs,
+    unproven,
+    checkedAt: at,
+  };
 }
 
 /**
- * Disable on every target and verify. `finalState` is `revoked` (by hand) or `expired` (the
- * nightly job). The state is recorded first, so the store says what was intended even if a
- * target is down; `data.revocation.complete` says whether every target confirmed it.
+ * Disable on every recorded target and prove it. `finalState` is `revoked` (by hand) or `expired`
+ * (the nightly job). The state is recorded first, under the assignment's lock, so an onboarding
+ * still applying stops before its next step and the store says what was intended even if a target
+ * is down; `data.revocation` says whether every recorded target was proven.
  */
 export async function revokeAssignment(
   ctx: Context,
@@ -49,101 +95,114 @@ export async function revokeAssignment(
       actions: ['Run `detailee reconcile` to check the targets.'],
     });
   }
+  const recorded = await recordedTargets(ctx.store, rec);
   const now = ctx.clock.now();
   // A repeated revocation keeps the first time, so the deny policy and evidence stay stable.
   const revokedAt = rec.revokedAt ?? now.toISOString();
   const ownTargets = options.targets === undefined;
-  const targets = options.targets ?? (await ctx.openTargets());
+  const open = options.targets ?? (await ctx.openTargets());
   const note = clockNote(ctx);
   try {
-    const plans = await planAll(targets.map((target) => ({ target, intent: revokeIntent(rec, revokedAt) })), { settle: !options.dryRun });
-    const rows = planRows(plans);
+    const { targets, missing } = selectRecorded(recorded, open);
+    const intentFor = (t: Target) => ({ target: t, intent: revokeIntent(rec, revokedAt, recorded, t.name) });
     if (options.dryRun) {
-      return { id, state: rec.state, revokedAt, complete: false, changed: false, plan: rows, targets: [], message: 'dry run: nothing changed' };
+      const plans = await planAll(targets.map(intentFor));
+      return { id, state: rec.state, revokedAt, complete: false, changed: false, plan: planRows(plans), targets: missing.map(missingTargetResult), message: 'dry run: nothing changed' };
     }
-    let state = rec.state;
+    let state: AssignmentRecord['state'] = rec.state;
     if (rec.state === 'active') {
       state = options.finalState;
-      await ctx.store.transaction(async (tx) => {
-        const cur = await tx.getAssignment(id);
-        if (!cur) throw new ActionError(`Assignment ${id} vanished from the store.`, { code: 'store.lost' });
-        await tx.updateAssignment(
-          {
-            ...cur,
-            state: options.finalState,
+      await withAssignmentLock(ctx, id, () =>
+        ctx.store.transaction(async (tx) => {
+          const cur = await tx.getAssignment(id);
+          if (!cur) throw new ActionError(`Assignment ${id} vanished from the store.`, { code: 'store.lost' });
+          if (cur.state !== 'active') {
+            state = cur.state;
+            return;
+          }
+          await transition(tx, cur, options.finalState, {
+            at: now.toISOString(),
             revokedAt,
             revokeReason: options.reason,
-            updatedAt: now.toISOString(),
-            data: { ...cur.data, revocation: { revokedAt, complete: false, targets: [] } },
-          },
-          cur.version,
-        );
-        await tx.appendAudit({
-          at: now.toISOString(),
-          actor: ctx.actor,
-          kind: options.finalState === 'expired' ? 'assignment.expiring' : 'assignment.revoking',
-          assignmentId: id,
-          details: { reason: options.reason, revokedAt, plan: rows.map((r) => r.step), ...note },
-        });
-      });
+            data: { revocation: { revokedAt, complete: false, condition: 'incomplete', targets: [], proofs: [], unproven: [], checkedAt: now.toISOString() } satisfies RevocationData },
+          });
+          await tx.appendAudit({
+            at: now.toISOString(),
+            actor: ctx.actor,
+            kind: options.finalState === 'expired' ? 'assignment.expiring' : 'assignment.revoking',
+            assignmentId: id,
+            details: { reason: options.reason, revokedAt, targets: recorded.map((r) => r.target), ...note },
+          });
+        }),
+      );
     }
+    // Planned only now, after the state change: whatever an onboarding applied before it is seen.
+    const plans = await planAll(targets.map(intentFor), { settle: true });
+    const rows = planRows(plans);
     const runId = newRunId();
-    const results = await executePlans(plans, {
-      store: ctx.store,
-      clock: ctx.clock,
-      actor: ctx.actor,
-      runId,
-      assignmentId: id,
-      operation: options.finalState === 'expired' ? 'expire' : 'revoke',
-      afterStep: ctx.afterStep,
-      auditExtra: note,
-    });
-    const complete = results.every((r) => r.ok);
-    const at = ctx.clock.now().toISOString();
-    const evidence: RevocationEvidence = {
-      revokedAt,
-      targets: results
-        .filter((r) => r.ok)
-        .map((r) => ({ target: r.target, verifiedAt: at, evidence: verifiedFacts(r) })),
-    };
-    await ctx.store.transaction(async (tx) => {
-      const cur = await tx.getAssignment(id);
-      if (!cur) throw new ActionError(`Assignment ${id} vanished from the store.`, { code: 'store.lost' });
-      await tx.updateAssignment({ ...cur, updatedAt: at, data: { ...cur.data, revocation: { ...evidence, complete } } }, cur.version);
-      await tx.appendAudit({
-        at,
+    const results = [
+      ...(await executePlans(plans, {
+        store: ctx.store,
+        clock: ctx.clock,
         actor: ctx.actor,
-        kind: complete ? 'revocation.verified' : 'revocation.incomplete',
+        runId,
         assignmentId: id,
-        details: {
-          runId,
-          revokedAt,
-          targets: results.map((r) => ({ target: r.target, ok: r.ok, error: r.error, pending: r.steps.filter((s) => s.status !== 'done').map((s) => s.id) })),
-          ...note,
-        },
-      });
-    });
+        operation: options.finalState === 'expired' ? 'expire' : 'revoke',
+        afterStep: ctx.afterStep,
+        auditExtra: note,
+      })),
+      ...missing.map(missingTargetResult),
+    ];
+    const at = ctx.clock.now().toISOString();
+    const data = await recordRevocation(ctx, id, revokedAt, results, { runId, at, note });
     return {
       id,
       state,
       revokedAt,
-      complete,
+      complete: data.complete,
       changed: results.some((r) => r.steps.some((s) => s.status === 'done')) || state !== rec.state,
       plan: rows,
       targets: results,
-      message: complete
-        ? `Access for ${id} is revoked on every target and verified by reading it back.`
+      message: data.complete
+        ? `Access for ${id} is revoked and proven on every recorded target (${recorded.map((r) => r.target).join(', ')}) by reading it back.`
         : `Revocation of ${id} is INCOMPLETE: ${results
             .filter((r) => !r.ok)
             .map((r) => `${r.target}: ${r.error}`)
-            .join('; ')}. Run the command again to finish the pending steps.`,
+            .join('; ')}. It is not proven until every recorded target reads back revoked. Run the command again once what is named is fixed.`,
     };
   } finally {
-    if (ownTargets) await closeTargets(targets);
+    if (ownTargets) await closeTargets(open);
   }
 }
 
-function verifiedFacts(r: TargetResult): string[] {
-  const done = r.steps.filter((s) => s.status === 'done').map((s) => `${s.id}: ${s.detail}`);
-  return [...done, 'read back: every revocation check passed'];
+/** Store the proofs with the record and the audit event, in one transaction. */
+export async function recordRevocation(
+  ctx: Context,
+  id: string,
+  revokedAt: string,
+  results: TargetResult[],
+  o: { runId: string; at: string; note: Record<string, unknown>; kind?: string },
+): Promise<RevocationData> {
+  let data!: RevocationData;
+  await ctx.store.transaction(async (tx) => {
+    const cur = await tx.getAssignment(id);
+    if (!cur) throw new ActionError(`Assignment ${id} vanished from the store.`, { code: 'store.lost' });
+    data = revocationData(revokedAt, results, o.at, cur.data.revocation as RevocationData | undefined);
+    await tx.updateAssignment({ ...cur, updatedAt: o.at, data: { ...cur.data, revocation: data } }, cur.version);
+    await tx.appendAudit({
+      at: o.at,
+      actor: ctx.actor,
+      kind: o.kind ?? (data.complete ? 'revocation.verified' : 'revocation.incomplete'),
+      assignmentId: id,
+      details: {
+        runId: o.runId,
+        revokedAt,
+        condition: data.condition,
+        targets: results.map((r) => ({ target: r.target, ok: r.ok, error: r.error, pending: r.steps.filter((s) => s.status !== 'done').map((s) => s.id) })),
+        proofs: data.proofs,
+        ...o.note,
+      },
+    });
+  });
+  return data;
 }

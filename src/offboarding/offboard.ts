@@ -5,8 +5,11 @@ import { warnIfReadableByOthers } from '../config/load.js';
 import { ActionError, InputError } from '../errors.js';
 import { clockNote, type Context } from '../lifecycle/context.js';
 import { revokeAssignment, revokeIntent, type RevocationEvidence } from '../lifecycle/revoke.js';
-import { revocationComplete } from '../lifecycle/state.js';
+import { recordedTargets, selectRecorded, type RecordedTarget } from '../lifecycle/recorded.js';
+import { revocationComplete, transition } from '../lifecycle/state.js';
 import { closeTargets } from '../targets/index.js';
+import { summarizeProof } from '../targets/proof.js';
+import type { Target } from '../targets/target.js';
 import type { AssignmentRecord } from '../store/types.js';
 import { parseYamlOrJson, readTextFile } from '../validation.js';
 import type { Answers, PartialAnswers } from './answers.js';
@@ -89,15 +92,35 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   const renderers = Promise.all([import('./render-markdown.js'), import('./render-pdf.js').then(async (m) => (await m.loadPdfModules(), m))]);
   renderers.catch(() => undefined);
 
-  if (rec.state === 'active') {
-    const r = await revokeAssignment(ctx, id, { reason: 'offboarding', finalState: 'revoked' });
-    if (!r.complete) throw new ActionError(`${r.message} The certificate was not issued.`, { code: 'offboard.revocation', actions: [`Run \`detailee offboard ${id}\` again once the targets answer.`] });
+  // Every recorded target must be configured before anything changes: a certificate needs a proof
+  // from each, and an offboarding that cannot finish must leave the assignment as it found it.
+  const recorded = await recordedTargets(ctx.store, rec);
+  const open = await ctx.openTargets();
+  let evidence: RevocationEvidence;
+  try {
+    const { missing } = selectRecorded(recorded, open);
+    if (missing.length > 0) {
+      throw new ActionError(
+        `Assignment ${id} was provisioned on ${missing.map((m) => m.target).join(', ')}, which the config does not name; its revocation there cannot be proven, so nothing was changed and no certificate was issued.`,
+        {
+          code: 'offboard.unproven',
+          actions: [`Restore ${missing.map((m) => `targets.${m.target}`).join(' and ')} in the config, then run \`detailee offboard ${id}\` again.`],
+          details: { missing: missing.map((m) => ({ target: m.target, object: m.object ?? null })) },
+        },
+      );
+    }
+    if (rec.state === 'active') {
+      const r = await revokeAssignment(ctx, id, { reason: 'offboarding', finalState: 'revoked', targets: open });
+      if (!r.complete) throw new ActionError(`${r.message} The certificate was not issued.`, { code: 'offboard.revocation', actions: [`Run \`detailee offboard ${id}\` again once the targets answer.`] });
+    }
+    evidence = await verifyRevocationLive(ctx, (rec = (await ctx.store.getAssignment(id))!), recorded, open);
+  } finally {
+    await closeTargets(open);
   }
-  const evidence = await verifyRevocationLive(ctx, (rec = (await ctx.store.getAssignment(id))!));
   if (rec.state !== 'offboarding') {
     await ctx.store.transaction(async (tx) => {
       const cur = (await tx.getAssignment(id))!;
-      await tx.updateAssignment({ ...cur, state: 'offboarding', updatedAt: ctx.clock.now().toISOString() }, cur.version);
+      await transition(tx, cur, 'offboarding', { at: ctx.clock.now().toISOString() });
       await tx.appendAudit({ at: ctx.clock.now().toISOString(), actor: ctx.actor, kind: 'offboarding.started', assignmentId: id, details: { entries: entries.length, ...clockNote(ctx) } });
     });
   }
@@ -153,8 +176,7 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   await ctx.store.transaction(async (tx) => {
     const cur = (await tx.getAssignment(id))!;
     await tx.insertCertificate({ id: cert.id, assignmentId: id, hash: signed.hash, issuedAt, document: signed as unknown as Record<string, unknown> });
-    const { offboardingProgress: _done, ...data } = cur.data;
-    await tx.updateAssignment({ ...cur, state: 'closed', updatedAt: issuedAt, data: { ...data, certificateId: cert.id } }, cur.version);
+    await transition(tx, cur, 'closed', { at: issuedAt, data: { certificateId: cert.id }, drop: ['offboardingProgress'] });
     await tx.appendAudit({
       at: issuedAt,
       actor: ctx.actor,
@@ -188,29 +210,25 @@ function writeAtomic(path: string, data: string | Buffer): void {
   renameSync(tmp, path);
 }
 
-/** Re-read every target now; a revocation the store believes in but a target denies is not evidence. */
-async function verifyRevocationLive(ctx: Context, rec: AssignmentRecord): Promise<RevocationEvidence> {
+/** Re-read every recorded target now; a revocation the store believes in but a target denies is not evidence. */
+async function verifyRevocationLive(ctx: Context, rec: AssignmentRecord, recorded: RecordedTarget[], open: Target[]): Promise<RevocationEvidence> {
   const revokedAt = rec.revokedAt ?? rec.term.endsAt;
-  const targets = await ctx.openTargets();
-  try {
-    let results = await Promise.all(targets.map((t) => t.verify(revokeIntent(rec, revokedAt))));
-    // A run killed after its last step leaves every target revoked but the store still saying
-    // "incomplete"; going through revokeAssignment records the verified revocation before closing.
-    if (results.some((r) => !r.ok) || revocationComplete(rec) !== true) {
-      // Finish pending steps (or repair drift) once, then look again.
-      await revokeAssignment(ctx, rec.id, { reason: 'offboarding: finish revocation', finalState: 'revoked', targets });
-      results = await Promise.all(targets.map((t) => t.verify(revokeIntent(rec, revokedAt))));
-    }
-    const bad = results.filter((r) => !r.ok);
-    if (bad.length > 0) {
-      throw new ActionError(`Revocation of ${rec.id} is not confirmed on ${bad.map((b) => `${b.target} (${b.problems.join('; ')})`).join(', ')}; the certificate was not issued.`, {
-        code: 'offboard.revocation',
-        actions: ['Fix the target, then run `detailee offboard` again: it resumes.'],
-      });
-    }
-    const at = ctx.clock.now().toISOString();
-    return { revokedAt, targets: results.map((r) => ({ target: r.target, verifiedAt: at, evidence: [`read back ${at}: account ${r.observed.exists ? 'disabled' : 'absent'}; groups: ${r.observed.groups.length}`] })) };
-  } finally {
-    await closeTargets(targets);
+  const { targets } = selectRecorded(recorded, open);
+  const proveAll = () => Promise.all(targets.map((t) => t.verify(revokeIntent(rec, revokedAt, recorded, t.name))));
+  let results = await proveAll();
+  // A run killed after its last step leaves every target revoked but the store still saying
+  // "incomplete"; going through revokeAssignment records the proven revocation before closing.
+  if (results.some((r) => !r.ok) || revocationComplete(rec) !== true) {
+    // Finish pending steps (or repair drift) once, then look again.
+    await revokeAssignment(ctx, rec.id, { reason: 'offboarding: finish revocation', finalState: 'revoked', targets: open });
+    results = await proveAll();
   }
+  const bad = results.filter((r) => !r.ok || r.proof === undefined);
+  if (bad.length > 0 || results.length !== recorded.length) {
+    throw new ActionError(`Revocation of ${rec.id} is not proven on ${bad.map((b) => `${b.target} (${b.problems.join('; ')})`).join(', ')}; the certificate was not issued.`, {
+      code: 'offboard.revocation',
+      actions: ['Fix the target, then run `detailee offboard` again: it resumes.'],
+    });
+  }
+  return { revokedAt, targets: results.map((r) => ({ target: r.target, verifiedAt: r.proof!.readAt, evidence: [summarizeProof(r.proof!)] })) };
 }

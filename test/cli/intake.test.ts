@@ -4,11 +4,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parse, stringify } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ROOT } from '../../scripts/scenario.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
+import { startCliServers, type CliServers } from '../helpers/servers.js';
 
-/** The built CLI, end to end, with no targets configured: intake, store and audit only. */
+/** The built CLI, end to end: intake, store and audit, against a real slapd and moto. */
 const NOW = '2025-02-03T15:00:00Z';
 let dir: string;
 let approverKey: string;
@@ -27,8 +28,15 @@ function storeRows(sql: string): unknown[] {
   }
 }
 
-beforeAll(() => {
+let servers: CliServers;
+afterAll(async () => {
+  await servers?.stop();
+});
+
+beforeAll(async () => {
+  servers = await startCliServers();
   dir = tempDir('detailee-cli-');
+  writeFileSync(join(dir, 'ldap-password'), servers.servers.ldap.password, { mode: 0o600 });
   expect(run(['init', '--dir', dir, '--timezone', 'America/New_York']).exit).toBe(0);
   const k = generateKeyPairSync('ed25519');
   approverKey = join(dir, 'approver.pem');
@@ -37,6 +45,11 @@ beforeAll(() => {
   const cfgPath = join(dir, 'detailee.yaml');
   const cfg = parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
   cfg.trust = { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'approver.pub.pem', notAfter: '2026-12-31' }], requiredRoles: ['approver'] };
+  const l = servers.servers.ldap;
+  cfg.targets = {
+    ldap: { url: l.url, bindDN: l.bindDN, bindPasswordFile: 'ldap-password', peopleDN: l.peopleDN, groupsDN: l.groupsDN },
+    aws: { region: 'us-east-1', endpoint: servers.servers.awsEndpoint, path: '/detailees/' },
+  };
   writeFileSync(cfgPath, stringify(cfg));
   mfile = writeManifest(dir, manifest());
   expect(run(['assignment', 'sign', mfile, '--key', approverKey, '--kid', 'alan.turing']).exit).toBe(0);
