@@ -105,6 +105,15 @@ export const configSchema = z.strictObject({
     })
     .default({}),
   retentionDays: z.number().int().min(0).max(36500).default(90),
+  /** How often the nightly job re-proves ended assignments against the live targets. */
+  reproof: z
+    .strictObject({
+      /** Every night for this many days after access ended. */
+      nightlyDays: z.number().int().min(0).max(3650).default(30),
+      /** Then once every this many days (a rolling schedule, spread over the nights). */
+      everyDays: z.number().int().min(1).max(365).default(7),
+    })
+    .default({ nightlyDays: 30, everyDays: 7 }),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -6,18 +6,20 @@ import type { Target } from '../targets/target.js';
 import type { AssignmentSummary } from '../store/types.js';
 import { recordEvent } from '../audit/record.js';
 import { clockNote, newRunId, type Context } from './context.js';
-import { executePlans, planAll } from './executor.js';
+import { executePlans, planAll, type TargetResult } from './executor.js';
 import { pagesEndingBy } from './pages.js';
 import { mapPool } from './pool.js';
-import { revokeAssignment, revokeIntent } from './revoke.js';
-import { revocationComplete } from './state.js';
+import { missingTargetResult, recordRevocation, revokeAssignment, revokeIntent, type RevocationData } from './revoke.js';
+import { recordedTargets, selectRecorded } from './recorded.js';
+import { reproofDue } from './reproof.js';
 import { HEARTBEAT_KEY } from './status.js';
 import { sendDueNotices, type NoticeOutcome } from './notices.js';
 
 export const LOCK_NAME = 'expire';
 /** A lock older than this is a dead run's; the next run takes it over (and logs that). */
 export const LOCK_TTL_MS = 2 * 60 * 60 * 1000;
-const ENDED_STATES = ['expired', 'revoked', 'offboarding'] as const;
+/** Closed ones too: an account re-enabled by hand after the certificate must not go unnoticed. */
+const ENDED_STATES = ['expired', 'revoked', 'offboarding', 'closed'] as const;
 /** Later than any end of term: every ended assignment, whenever its term would have ended. */
 const FOREVER = '9999-12-31T23:59:59.999Z';
 
@@ -38,6 +40,14 @@ export interface ExpireReport {
     targets: { target: string; ok: boolean; error?: string | undefined }[];
   }[];
   drift: { id: string; target: string; problems: string[]; fixed: boolean }[];
+  /**
+   * Ended assignments whose proven revocation no longer holds on a live target (an account
+   * re-enabled, a key re-activated, a group re-added by hand): the object and the failed facts.
+   * Always exit 1, also when `repaired`: someone changed a revoked account.
+   */
+  regressed: { id: string; target: string; object: string; facts: string[]; repaired: boolean }[];
+  /** How many ended assignments were re-proven against the live targets tonight. */
+  reproved: number;
   failed: { id: string; target?: string | undefined; stage: string; error: string }[];
   lock: { takenOver: { holder: string; acquiredAt: string } | null };
 }
@@ -52,7 +62,7 @@ export interface ExpireOptions {
 }
 
 export function exitCodeOf(r: ExpireReport): 0 | 1 {
-  const bad = r.failed.length > 0 || (!r.dryRun && r.revoked.some((x) => !x.complete)) || r.drift.some((d) => !d.fixed && !r.dryRun);
+  const bad = r.failed.length > 0 || r.regressed.length > 0 || (!r.dryRun && r.revoked.some((x) => !x.complete)) || r.drift.some((d) => !d.fixed && !r.dryRun);
   return bad ? 1 : 0;
 }
 
@@ -75,6 +85,8 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
     notices: [],
     revoked: [],
     drift: [],
+    regressed: [],
+    reproved: 0,
     failed: [],
     lock: { takenOver: null },
   };
@@ -170,7 +182,7 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
           page.filter((s) => !revokedIds.has(s.id)),
         );
         await mapPool(page, o.concurrency, async (s) => {
-          if (!revokedIds.has(s.id)) {
+          if (!revokedIds.has(s.id) && reproofDue(s, now, ctx.config.reproof)) {
             await keepLock();
             await reverify(ctx, s, ts, o.dryRun, report);
           }
@@ -212,13 +224,23 @@ async function readAhead(targets: Target[], page: AssignmentSummary[]): Promise<
   await Promise.all(targets.map((t) => t.readAhead?.(usernames).catch(() => undefined)));
 }
 
-/** An ended assignment whose account is usable again is drift: report it and re-revoke. */
+/**
+ * Re-prove an ended assignment on every recorded target from live reads. A proof that fails where
+ * one held before is a regression: audited, reported (exit 1), and repaired by revoking again.
+ */
 async function reverify(ctx: Context, s: AssignmentSummary, targets: Target[], dryRun: boolean, report: ExpireReport): Promise<void> {
   const rec = await ctx.store.getAssignment(s.id);
   if (!rec) return;
+  let recorded;
+  try {
+    recorded = await recordedTargets(ctx.store, rec);
+  } catch (e) {
+    report.failed.push({ id: s.id, stage: 'reverify', error: (e as Error).message });
+    return;
+  }
   // A revocation an earlier run left incomplete is finished as a revocation: repairing it as drift
   // would fix the targets but leave the record (and `show`) saying "incomplete" for good.
-  if (revocationComplete(rec) === false && !dryRun && targets.length > 0) {
+  if ((rec.data.revocation as RevocationData | undefined)?.complete === false && rec.state !== 'closed' && !dryRun && targets.length > 0) {
     try {
       const r = await revokeAssignment(ctx, s.id, { reason: rec.revokeReason ?? 'end of term', finalState: 'expired', targets });
       report.revoked.push({ id: s.id, username: s.username, complete: r.complete, targets: r.targets.map((t) => ({ target: t.target, ok: t.ok, error: t.error })) });
@@ -228,30 +250,71 @@ async function reverify(ctx: Context, s: AssignmentSummary, targets: Target[], d
     }
     return;
   }
+  report.reproved++;
   const revokedAt = rec.revokedAt ?? rec.term.endsAt;
-  for (const target of targets) {
+  const { targets: mine, missing } = selectRecorded(recorded, targets);
+  for (const m of missing) report.failed.push({ id: s.id, target: m.target, stage: 'reverify', error: missingTargetResult(m).error! });
+  const regressions: TargetResult[] = [];
+  for (const target of mine) {
+    const intent = revokeIntent(rec, revokedAt, recorded, target.name);
+    let v;
     try {
-      const [plan] = await planAll([{ target, intent: revokeIntent(rec, revokedAt) }]);
-      if (!plan || plan.steps.length === 0) continue;
-      const entry = { id: s.id, target: target.name, problems: plan.steps.map((st) => `${st.id}: ${st.detail}`), fixed: false };
-      report.drift.push(entry);
-      if (dryRun) continue;
-      await recordEvent(ctx, 'drift.detected', s.id, { target: target.name, steps: plan.steps.map((st) => st.id) });
-      const [res] = await executePlans([plan], {
-        store: ctx.store,
-        clock: ctx.clock,
-        actor: ctx.actor,
-        runId: newRunId(),
-        assignmentId: s.id,
-        operation: 'reverify',
-        auditExtra: clockNote(ctx),
-      });
-      entry.fixed = res?.ok === true;
-      if (!entry.fixed) report.failed.push({ id: s.id, target: target.name, stage: 'reverify', error: res?.error ?? 'failed' });
+      v = await target.verify(intent);
+    } catch (e) {
+      report.failed.push({ id: s.id, target: target.name, stage: 'reverify', error: `not proven: the target could not be read: ${(e as Error).message}` });
+      continue;
+    }
+    if (v.ok) continue;
+    const entry = { id: s.id, target: target.name, object: v.proof?.object ?? rec.username, facts: v.problems, repaired: false };
+    report.regressed.push(entry);
+    report.drift.push({ id: s.id, target: target.name, problems: v.problems, fixed: false });
+    if (dryRun) continue;
+    await recordEvent(ctx, 'revocation.regressed', s.id, { target: target.name, object: entry.object, facts: v.problems, proof: v.proof ?? null });
+    try {
+      const [plan] = await planAll([{ target, intent }]);
+      const [res] = plan
+        ? await executePlans([plan], { store: ctx.store, clock: ctx.clock, actor: ctx.actor, runId: newRunId(), assignmentId: s.id, operation: 'reverify', auditExtra: clockNote(ctx) })
+        : [];
+      entry.repaired = res?.ok === true;
+      report.drift[report.drift.length - 1]!.fixed = entry.repaired;
+      regressions.push(res ?? { target: target.name, ok: false, steps: [], error: 'no plan' });
     } catch (e) {
       report.failed.push({ id: s.id, target: target.name, stage: 'reverify', error: (e as Error).message });
+      regressions.push({ target: target.name, ok: false, steps: [], error: (e as Error).message });
     }
   }
+  if (regressions.length > 0 && !dryRun) {
+    // The record says "regressed" until every target is proven again in one pass.
+    const fresh: TargetResult[] = [];
+    for (const target of mine) {
+      try {
+        const v = await target.verify(revokeIntent(rec, revokedAt, recorded, target.name));
+        fresh.push({ target: target.name, ok: v.ok, steps: [], proof: v.proof, error: v.ok ? undefined : v.problems.join('; ') });
+      } catch (e) {
+        fresh.push({ target: target.name, ok: false, steps: [], error: (e as Error).message });
+      }
+    }
+    const all = [...fresh, ...missing.map(missingTargetResult)];
+    const prior = rec.data.revocation as RevocationData | undefined;
+    await recordRevocation(ctx, s.id, revokedAt, all, {
+      runId: newRunId(),
+      at: ctx.clock.now().toISOString(),
+      note: clockNote(ctx),
+      kind: 'revocation.reproved',
+    });
+    // Proven again now, but a regression happened: keep it visible until someone looks.
+    if (prior) await markRegressed(ctx, s.id);
+  }
+}
+
+async function markRegressed(ctx: Context, id: string): Promise<void> {
+  await ctx.store.transaction(async (tx) => {
+    const cur = await tx.getAssignment(id);
+    if (!cur) return;
+    const r = cur.data.revocation as RevocationData | undefined;
+    if (!r) return;
+    await tx.updateAssignment({ ...cur, data: { ...cur.data, revocation: { ...r, condition: 'regressed', regressedAt: ctx.clock.now().toISOString() } } }, cur.version);
+  });
 }
 
 /** The forecast date for --as-of: a date means the start of that day in the host zone. */

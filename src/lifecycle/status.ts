@@ -1,7 +1,7 @@
 import { dateDiff, hasStarted, localDate, midnightDate } from '../assignment/days.js';
 import type { Term } from '../assignment/term.js';
 import { InputError } from '../errors.js';
-import type { AssignmentState, Store } from '../store/types.js';
+import type { AssignmentState, RevocationCondition, Store } from '../store/types.js';
 import { nextAction, revocationComplete } from './state.js';
 
 export const HEARTBEAT_KEY = 'expire.heartbeat';
@@ -49,19 +49,32 @@ async function dayCounter(terms: Pick<Term, 'endsAt' | 'timezone'>[], now: Date)
   };
 }
 
+/** What `status` shows beside the state when the revocation or the onboarding is not what the state implies. */
+function condition(s: Summary): { display?: string; nextAction?: string } {
+  if (s.state === 'active') {
+    return s.provisioned === false ? { display: 'onboarding incomplete', nextAction: 'finish onboarding: run `detailee onboard` with the same manifest again' } : {};
+  }
+  if (s.revocation === 'regressed') return { display: `${s.state}, REGRESSED`, nextAction: `look now: a revoked account was changed; see \`detailee show ${s.id}\`` };
+  if (s.revocation === 'incomplete' || s.revocation === undefined) {
+    return { display: `${s.state}, revocation not proven`, nextAction: `finish the revocation: \`detailee offboard ${s.id}\` or the nightly job; \`detailee show ${s.id}\` names what is unproven` };
+  }
+  return {};
+}
+
 function row(s: Summary, now: Date, daysLeft: DaysLeft): StatusRow {
   const scheduled = s.state === 'active' && !hasStarted(s, now);
+  const c = condition(s);
   return {
     id: s.id,
     username: s.username,
     state: s.state,
-    display: scheduled ? 'scheduled' : s.state,
+    display: c.display ?? (scheduled ? 'scheduled' : s.state),
     start: s.startsAt,
     lastDay: s.lastDay,
     endsAt: s.endsAt,
     daysLeft: s.state === 'active' ? daysLeft(s) : 0,
     renewalsLeft: Math.max(0, s.renewalsMax - s.renewalsUsed),
-    nextAction: nextAction(s.state, scheduled),
+    nextAction: c.nextAction ?? nextAction(s.state, scheduled, s.id),
   };
 }
 
@@ -100,6 +113,17 @@ export interface ShowResult extends StatusRow {
   revocationComplete: boolean | null;
   /** False while an onboarding has not finished on every target. */
   provisioned: boolean;
+  /** The targets the assignment was provisioned on, as recorded at onboarding: every check works from these. */
+  targets: { target: string; object: string | null; groups: string[]; policies: string[]; provisionedAt: string | null }[];
+  /** The last revocation proof: its condition, and per target what was read, when and from where. */
+  revocation: {
+    condition: RevocationCondition;
+    revokedAt: string;
+    checkedAt: string | null;
+    proven: { target: string; verifiedAt: string; summary: string }[];
+    unproven: { target: string; reason: string }[];
+    proofs: unknown[];
+  } | null;
   timeline: { seq: number; at: string; actor: string; kind: string; summary: string }[];
   journal: { at: string; operation: string; step: string; target: string; status: string; detail: string; error: string | null }[];
 }
@@ -120,6 +144,10 @@ export async function show(store: Store, id: string, now: Date): Promise<ShowRes
       actions: ['Run `detailee status` to list assignments.'],
     });
   }
+  const rev = rec.data.revocation as
+    | { revokedAt: string; complete?: boolean; condition?: RevocationCondition; checkedAt?: string; targets?: { target: string; verifiedAt: string; evidence: string[] }[]; unproven?: { target: string; reason: string }[]; proofs?: unknown[] }
+    | undefined;
+  const cond: RevocationCondition | undefined = rev ? (rev.condition ?? (rev.complete === true ? 'proven' : 'incomplete')) : undefined;
   const summary: Summary = {
     id: rec.id,
     state: rec.state,
@@ -131,16 +159,32 @@ export async function show(store: Store, id: string, now: Date): Promise<ShowRes
     renewalsUsed: rec.renewalsUsed,
     renewalsMax: rec.renewalsMax,
     revokedAt: rec.revokedAt,
+    revocation: rec.state === 'active' ? undefined : cond,
+    provisioned: rec.state === 'active' ? rec.data.provisioned === true : undefined,
   };
   const base = row(summary, now, await dayCounter([summary], now));
   const events = await store.auditFor(id);
   const journal = await store.journalFor(id);
-  // The record exists from the first step of an onboarding; until every target is provisioned the
-  // account is not in service, whatever the state column says.
-  const unfinished = rec.state === 'active' && rec.data.provisioned !== true;
   return {
     ...base,
-    ...(unfinished ? { display: 'onboarding incomplete', nextAction: 'finish onboarding: run `detailee onboard` with the same manifest again' } : {}),
+    targets: (Array.isArray(rec.data.targets) ? (rec.data.targets as { target: string; object?: string; groups?: string[]; policies?: string[]; provisionedAt?: string }[]) : []).map((t) => ({
+      target: t.target,
+      object: t.object ?? null,
+      groups: t.groups ?? [],
+      policies: t.policies ?? [],
+      provisionedAt: t.provisionedAt ?? null,
+    })),
+    revocation:
+      rev && cond
+        ? {
+            condition: cond,
+            revokedAt: rev.revokedAt,
+            checkedAt: rev.checkedAt ?? null,
+            proven: (rev.targets ?? []).map((t) => ({ target: t.target, verifiedAt: t.verifiedAt, summary: t.evidence.join('; ') })),
+            unproven: rev.unproven ?? [],
+            proofs: rev.proofs ?? [],
+          }
+        : null,
     provisioned: rec.data.provisioned === true,
     start: rec.term.start,
     agreement: rec.manifest.agreement.reference,

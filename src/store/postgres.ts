@@ -43,7 +43,11 @@ export const ADVISORY = {
 
 const ASSIGNMENT_COLUMNS =
   'id, state, username, starts_at, ends_at, ends_at_ms, last_day, timezone, renewals_used, renewals_max, revoked_at, version, doc';
-const SUMMARY_COLUMNS = 'id, state, username, starts_at, ends_at, last_day, timezone, renewals_used, renewals_max, revoked_at';
+// As in the SQLite store: the revocation's condition and whether onboarding finished, from the document.
+const SUMMARY_COLUMNS = `id, state, username, starts_at, ends_at, last_day, timezone, renewals_used, renewals_max, revoked_at,
+  CASE WHEN state = 'active' THEN NULL ELSE coalesce(doc::jsonb #>> '{data,revocation,condition}',
+    CASE doc::jsonb #>> '{data,revocation,complete}' WHEN 'true' THEN 'proven' WHEN 'false' THEN 'incomplete' END) END AS revocation,
+  CASE WHEN state = 'active' THEN (doc::jsonb #>> '{data,provisioned}') END AS provisioned`;
 const AUDIT_COLUMNS = 'seq, at, actor, kind, assignment_id, details, prev, hash';
 
 /** PostgreSQL sorts text by the database locale; "C" matches SQLite's byte order, so both stores list alike. */

@@ -1,4 +1,4 @@
-import type { AssignmentRecord, AssignmentSummary, AuditEvent, JournalEntry, StoredCertificate, StoredFti } from './types.js';
+import type { RevocationCondition, AssignmentRecord, AssignmentSummary, AuditEvent, JournalEntry, StoredCertificate, StoredFti } from './types.js';
 
 /** Row shapes shared by the SQLite and PostgreSQL stores, so both map identically. */
 export type Row = Record<string, unknown>;
@@ -40,6 +40,9 @@ export function summaryFromRow(row: Row): AssignmentSummary {
     renewalsUsed: Number(row.renewals_used),
     renewalsMax: Number(row.renewals_max),
     revokedAt: row.revoked_at == null ? undefined : String(row.revoked_at),
+    ...(row.revocation == null ? {} : { revocation: String(row.revocation) as RevocationCondition }),
+    // Absent (older rows, or not asked) means unknown, which is not "unfinished".
+    ...(row.provisioned == null ? {} : { provisioned: row.provisioned === true || row.provisioned === 1 || row.provisioned === 'true' }),
   };
 }
 

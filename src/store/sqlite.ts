@@ -31,7 +31,12 @@ import { sqliteExportRaw, sqliteImportRaw, type RawBatch, type RawTable } from '
 
 const ASSIGNMENT_COLUMNS =
   'id, state, username, starts_at, ends_at, ends_at_ms, last_day, timezone, renewals_used, renewals_max, revoked_at, version, doc';
-const SUMMARY_COLUMNS = 'id, state, username, starts_at, ends_at, last_day, timezone, renewals_used, renewals_max, revoked_at';
+// The revocation's condition and whether onboarding finished live in the document; each is read
+// only for the rows where it matters, so active rows cost no JSON parse.
+const SUMMARY_COLUMNS = `id, state, username, starts_at, ends_at, last_day, timezone, renewals_used, renewals_max, revoked_at,
+  CASE WHEN state = 'active' THEN NULL ELSE coalesce(json_extract(doc, '$.data.revocation.condition'),
+    CASE json_extract(doc, '$.data.revocation.complete') WHEN 1 THEN 'proven' WHEN 0 THEN 'incomplete' END) END AS revocation,
+  CASE WHEN state = 'active' THEN json_extract(doc, '$.data.provisioned') END AS provisioned`;
 
 function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');

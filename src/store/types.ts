@@ -46,7 +46,14 @@ export interface AssignmentSummary {
   renewalsUsed: number;
   renewalsMax: number;
   revokedAt?: string | undefined;
+  /** For an ended assignment: whether its revocation is proven on every recorded target. */
+  revocation?: RevocationCondition | undefined;
+  /** For an active one: false while onboarding has not finished. */
+  provisioned?: boolean | undefined;
 }
+
+/** `proven` on every recorded target; `incomplete` (not yet, or a target failed); `regressed` (a re-proof failed after it was proven). */
+export type RevocationCondition = 'proven' | 'incomplete' | 'regressed';
 
 export interface AuditEventInput {
   at: string;
