@@ -194,18 +194,18 @@ function iamProof(expected: RevocationExpectation, o: Observed): ProofFact[] {
   });
   // Credentials the server could not list: the deny-all policy, read back, refuses every request
   // they could sign, so it proves them; without that policy they are unproven.
-  const others: [string, string, { id: string; status: string }[]][] = [
-    ['signingCertificates', 'ListSigningCertificates', f.signingCertificates],
-    ['sshPublicKeys', 'ListSSHPublicKeys', f.sshPublicKeys],
-    ['serviceSpecificCredentials', 'ListServiceSpecificCredentials', f.serviceSpecificCredentials],
+  const others: [string, string, string, { id: string; status: string }[]][] = [
+    ['signingCertificates', 'ListSigningCertificates', 'signing certificates', f.signingCertificates],
+    ['sshPublicKeys', 'ListSSHPublicKeys', 'SSH public keys', f.sshPublicKeys],
+    ['serviceSpecificCredentials', 'ListServiceSpecificCredentials', 'service-specific credentials', f.serviceSpecificCredentials],
   ];
-  for (const [fact, listing, items] of others) {
+  for (const [fact, listing, label, items] of others) {
     if (f.unsupported.includes(listing) || notRead.has(listing)) {
       facts.push({ fact, ok: denyOk, observed: denyOk ? `${listing} not answered; every use denied by ${REVOKED_POLICY}` : `${listing} not answered and no deny-all to cover it`, read: denyOk ? 'covered' : 'missing' });
       continue;
     }
     const active = items.filter((c) => c.status === 'Active').map((c) => c.id);
-    facts.push({ fact, ok: active.length === 0, observed: active.length ? `active ${active.join(', ')}` : `none active`, read: 'live' });
+    facts.push({ fact, ok: active.length === 0, observed: active.length ? `active ${label} ${active.join(', ')}` : `no active ${label}`, read: 'live' });
   }
   return facts;
 }
