@@ -9,7 +9,7 @@ import { cli, ROOT } from '../../scripts/scenario.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
 import { startCliServers, type CliServers } from '../helpers/servers.js';
 
-/** The built CLI, end to end: intake, store and audit, against a real slapd and moto. */
+/** The built CLI, end to end: intake, store and audit, with one real target (moto). */
 const NOW = '2025-02-03T15:00:00Z';
 let dir: string;
 let approverKey: string;
@@ -36,7 +36,6 @@ afterAll(async () => {
 beforeAll(async () => {
   servers = await startCliServers();
   dir = tempDir('detailee-cli-');
-  writeFileSync(join(dir, 'ldap-password'), servers.servers.ldap.password, { mode: 0o600 });
   expect(run(['init', '--dir', dir, '--timezone', 'America/New_York']).exit).toBe(0);
   const k = generateKeyPairSync('ed25519');
   approverKey = join(dir, 'approver.pem');
@@ -45,11 +44,8 @@ beforeAll(async () => {
   const cfgPath = join(dir, 'detailee.yaml');
   const cfg = parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
   cfg.trust = { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'approver.pub.pem', notAfter: '2026-12-31' }], requiredRoles: ['approver'] };
-  const l = servers.servers.ldap;
-  cfg.targets = {
-    ldap: { url: l.url, bindDN: l.bindDN, bindPasswordFile: 'ldap-password', peopleDN: l.peopleDN, groupsDN: l.groupsDN },
-    aws: { region: 'us-east-1', endpoint: servers.servers.awsEndpoint, path: '/detailees/' },
-  };
+  // AWS alone: the onboarding here has a target to record, and --issue-password has no LDAP one.
+  cfg.targets = { aws: { region: 'us-east-1', endpoint: servers.servers.awsEndpoint, path: '/detailees/' } };
   writeFileSync(cfgPath, stringify(cfg));
   mfile = writeManifest(dir, manifest());
   expect(run(['assignment', 'sign', mfile, '--key', approverKey, '--kid', 'alan.turing']).exit).toBe(0);
@@ -138,7 +134,11 @@ describe('detailee CLI: intake', () => {
     expect(st.stderr).toMatch(/nightly job .* never completed/);
     const sh = run(['show', 'irs-2025-0042'], '2025-06-01T12:00:00Z');
     expect(sh.json).toMatchObject({ state: 'active', daysLeft: 5, nextAction: expect.stringMatching(/expires/) });
-    expect((sh.json as { timeline: { kind: string }[] }).timeline.map((t) => t.kind)).toEqual(['assignment.onboarding', 'assignment.onboarded']);
+    const kinds = (sh.json as { timeline: { kind: string }[] }).timeline.map((t) => t.kind);
+    expect(kinds[0]).toBe('assignment.onboarding');
+    expect(kinds.at(-1)).toBe('assignment.onboarded');
+    expect(new Set(kinds.slice(1, -1))).toEqual(new Set(['step.applied']));
+    expect((sh.json as { targets: { target: string; object: string }[] }).targets).toEqual([expect.objectContaining({ target: 'aws', object: expect.stringMatching(/:user\/detailees\/abyron$/) })]);
   });
 
   it('without a terminal, onboard and revoke refuse to ask (exit 2, human output too); on a terminal, revoke asks and "no" changes nothing', () => {
@@ -210,7 +210,7 @@ describe('detailee CLI: intake', () => {
     const forecast = run(['expire', '--dry-run', '--as-of', '2025-06-06']);
     expect(forecast.exit, JSON.stringify(forecast.json)).not.toBe(2);
     const r = forecast.json as Record<string, unknown> & { revoked: { id: string }[] };
-    expect(Object.keys(r).sort()).toEqual(['asOf', 'drift', 'dryRun', 'failed', 'lock', 'notices', 'ranAt', 'revoked']);
+    expect(Object.keys(r).sort()).toEqual(['asOf', 'drift', 'dryRun', 'failed', 'lock', 'notices', 'ranAt', 'regressed', 'reproved', 'revoked']);
     // The start of 2025-06-06 in New York: the end of the 120-day term from 2025-02-06.
     expect(r).toMatchObject({ ranAt: '2025-02-03T15:00:00.000Z', asOf: '2025-06-06T04:00:00.000Z', dryRun: true });
     expect(r.revoked.map((x) => x.id), JSON.stringify(r)).toContain('irs-2025-0042');
@@ -228,7 +228,7 @@ describe('detailee CLI: intake', () => {
     expect(piped.stderr).not.toMatch(/revoke: \d+\/\d+/);
     const onTty = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'bin', 'run.js'))} expire --dry-run --as-of 2025-06-06`, '/dev/null'], {
       cwd: dir,
-      env: { ...process.env, DETAILEE_CONFIG: join(dir, 'detailee.yaml'), DETAILEE_NOW: NOW },
+      env: { ...process.env, DETAILEE_CONFIG: join(dir, 'detailee.yaml'), DETAILEE_NOW: NOW, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
       input: '',
       encoding: 'utf8',
       timeout: 30_000,

@@ -10,6 +10,7 @@ import { LOCK_NAME } from '../../src/lifecycle/expire.js';
 import { createTestSchema, type TestSchema } from '../helpers/pg.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
 import { startCliServers, type CliServers } from '../helpers/servers.js';
+import { startMoto, type Moto } from '../helpers/moto.js';
 
 /** Several officers and one nightly host on one PostgreSQL store, through the built CLI. */
 let pg: TestSchema;
@@ -21,7 +22,7 @@ function runAsync(args: string[], at = NOW, where = dir): Promise<{ exit: number
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args, '--json'], {
       cwd: where,
-      env: { ...process.env, DETAILEE_CONFIG: join(where, 'detailee.yaml'), DETAILEE_NOW: at },
+      env: { ...process.env, DETAILEE_CONFIG: join(where, 'detailee.yaml'), DETAILEE_NOW: at, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -30,8 +31,9 @@ function runAsync(args: string[], at = NOW, where = dir): Promise<{ exit: number
   });
 }
 
+let moto: Moto;
 beforeAll(async () => {
-  pg = await createTestSchema();
+  [pg, moto] = await Promise.all([createTestSchema(), startMoto()]);
   dir = tempDir('detailee-pg-');
   const k = generateKeyPairSync('ed25519');
   key = join(dir, 'approver.pem');
@@ -39,11 +41,17 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'approver.pub.pem'), k.publicKey.export({ type: 'spki', format: 'pem' }));
   writeFileSync(
     join(dir, 'detailee.yaml'),
-    stringify({ store: pg.url, timezone: 'America/New_York', trust: { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'approver.pub.pem' }], requiredRoles: ['approver'] } }),
+    stringify({
+      store: pg.url,
+      timezone: 'America/New_York',
+      trust: { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'approver.pub.pem' }], requiredRoles: ['approver'] },
+      // One real target, so that each onboarding has something to record and later prove.
+      targets: { aws: { region: 'us-east-1', endpoint: moto.endpoint, path: '/detailees/' } },
+    }),
   );
 });
 afterAll(async () => {
-  await pg?.drop();
+  await Promise.all([pg?.drop(), moto?.stop()]);
 });
 
 function signed(id: string, username: string, purpose = 'Support IT modernisation.'): string {
