@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import type { Intent, Observed, Step } from './target.js';
+import type { Intent, Observed, StepDisplay } from './target.js';
 
 /**
  * The IAM planner and the policy documents detailee writes: pure functions of (observed user,
@@ -10,6 +10,42 @@ export interface IamPlanConfig {
   path: string;
   permissionsBoundary?: string | undefined;
 }
+
+/** The parameters of each kind of IAM step. */
+export interface IamStepParams {
+  'aws.user.create': { username: string; path: string; tags: Record<string, string>; permissionsBoundary?: string };
+  'aws.user.path': { username: string; path: string };
+  'aws.boundary.put': { username: string; permissionsBoundary: string };
+  'aws.user.tag': { username: string; tags: Record<string, string> };
+  'aws.revoked.tag': { username: string; tags: Record<string, string> };
+  /** `document` is the policy JSON exactly as it is sent. */
+  'aws.term.put': { username: string; policyName: string; document: string };
+  'aws.revoked.put': { username: string; policyName: string; document: string };
+  'aws.group.add': { username: string; group: string };
+  'aws.group.remove': { username: string; group: string };
+  'aws.policy.attach': { username: string; policyArn: string };
+  'aws.policy.detach': { username: string; policyArn: string };
+  'aws.key.deactivate': { username: string; accessKeyId: string };
+  'aws.key.delete': { username: string; accessKeyId: string };
+  'aws.login-profile.delete': { username: string };
+  'aws.signing-certificate.deactivate': { username: string; certificateId: string };
+  'aws.signing-certificate.delete': { username: string; certificateId: string };
+  'aws.ssh-key.deactivate': { username: string; sshPublicKeyId: string };
+  'aws.ssh-key.delete': { username: string; sshPublicKeyId: string };
+  'aws.service-credential.deactivate': { username: string; serviceSpecificCredentialId: string };
+  'aws.service-credential.delete': { username: string; serviceSpecificCredentialId: string };
+  'aws.mfa.deactivate': { username: string; serialNumber: string };
+  'aws.mfa.delete': { username: string; serialNumber: string };
+  'aws.inline.delete': { username: string; policyName: string };
+  /** The user is deleted as this assignment's (null: an orphan with no assignment tag). */
+  'aws.user.delete': { username: string; assignmentId: string | null };
+}
+
+export type IamStepKind = keyof IamStepParams;
+
+/** Every change the IAM target makes, one variant per kind; `id` is the kind, then `:object` where there is one. */
+export type IamStep = IamStepOf<IamStepKind>;
+export type IamStepOf<K extends IamStepKind> = { [Q in K]: StepDisplay & { target: 'aws'; kind: Q; params: IamStepParams[Q] } }[K];
 
 export const TERM_POLICY = 'detailee-term';
 export const REVOKED_POLICY = 'detailee-revoked';
@@ -286,32 +322,33 @@ export function desiredTags(assignmentId: string, endsAt: string): Record<string
   return { [TAG_ASSIGNMENT]: assignmentId, [TAG_ENDS_AT]: tagTime(endsAt, 'term end'), [TAG_MANAGED_BY]: MANAGED_BY };
 }
 
-function step(id: string, action: string, detail: string, params: Record<string, unknown>): Step {
-  return { id, target: 'aws', action, detail, params };
+/** Builds a step whose id is derived from its kind, so the two never disagree. */
+function step<K extends IamStepKind>(kind: K, object: string | undefined, action: string, detail: string, params: IamStepParams[K]): IamStepOf<K> {
+  return { id: object === undefined ? kind : `${kind}:${object}`, target: 'aws', kind, action, detail, params };
 }
 
-function termStep(username: string, startsAt: string, endsAt: string): Step {
+function termStep(username: string, startsAt: string, endsAt: string): IamStep {
   const doc = termPolicyDocument(startsAt, endsAt);
-  return step('aws.term.put', 'put term policy', `${TERM_POLICY}: deny all before ${startsAt} and from ${endsAt}`, {
+  return step('aws.term.put', undefined, 'put term policy', `${TERM_POLICY}: deny all before ${startsAt} and from ${endsAt}`, {
     username,
     policyName: TERM_POLICY,
     document: JSON.stringify(doc),
   });
 }
 
-function groupRemovals(groups: string[], username: string): Step[] {
+function groupRemovals(groups: string[], username: string): IamStep[] {
   return uniq(groups)
     .sort()
-    .map((g) => step(`aws.group.remove:${g}`, 'remove from group', `remove ${username} from ${g}`, { username, group: g }));
+    .map((g) => step('aws.group.remove', g, 'remove from group', `remove ${username} from ${g}`, { username, group: g }));
 }
 
-function policyDetachments(policies: string[], username: string): Step[] {
+function policyDetachments(policies: string[], username: string): IamStep[] {
   return uniq(policies)
     .sort()
-    .map((arn) => step(`aws.policy.detach:${arn}`, 'detach policy', `detach ${arn} from ${username}`, { username, policyArn: arn }));
+    .map((arn) => step('aws.policy.detach', arn, 'detach policy', `detach ${arn} from ${username}`, { username, policyArn: arn }));
 }
 
-export function planIam(observed: Observed, intent: Intent, config: IamPlanConfig): Step[] {
+export function planIam(observed: Observed, intent: Intent, config: IamPlanConfig): IamStep[] {
   const f = iamFacts(observed);
   switch (intent.kind) {
     case 'provision': {
@@ -321,10 +358,10 @@ export function planIam(observed: Observed, intent: Intent, config: IamPlanConfi
       for (const p of d.policies) check('policy ARN', p, POLICY_ARN);
       checkDesiredTerm(d.startsAt, d.endsAt);
       const tags = desiredTags(d.assignmentId, d.endsAt);
-      const steps: Step[] = [];
+      const steps: IamStep[] = [];
       if (!observed.exists) {
         steps.push(
-          step('aws.user.create', 'create user', `create ${config.path}${d.username} for ${d.assignmentId}${config.permissionsBoundary ? ` with boundary ${config.permissionsBoundary}` : ''}`, {
+          step('aws.user.create', undefined, 'create user', `create ${config.path}${d.username} for ${d.assignmentId}${config.permissionsBoundary ? ` with boundary ${config.permissionsBoundary}` : ''}`, {
             username: d.username,
             path: config.path,
             tags,
@@ -341,11 +378,11 @@ export function planIam(observed: Observed, intent: Intent, config: IamPlanConfi
         }
         if (f.path !== undefined && f.path !== config.path) {
           // listManaged looks only under the configured path; a user elsewhere would escape reconcile.
-          steps.push(step('aws.user.path', 'move user', `move ${d.username} from ${f.path} to ${config.path}`, { username: d.username, path: config.path }));
+          steps.push(step('aws.user.path', undefined, 'move user', `move ${d.username} from ${f.path} to ${config.path}`, { username: d.username, path: config.path }));
         }
         if (config.permissionsBoundary && f.boundary !== config.permissionsBoundary) {
           steps.push(
-            step('aws.boundary.put', 'set permissions boundary', `boundary ${f.boundary ?? '(none)'} → ${config.permissionsBoundary}`, {
+            step('aws.boundary.put', undefined, 'set permissions boundary', `boundary ${f.boundary ?? '(none)'} → ${config.permissionsBoundary}`, {
               username: d.username,
               permissionsBoundary: config.permissionsBoundary,
             }),
@@ -353,7 +390,7 @@ export function planIam(observed: Observed, intent: Intent, config: IamPlanConfi
         }
         const stale = Object.entries(tags).filter(([k, v]) => (k === TAG_ENDS_AT ? !sameInstant(f.tags[k], v) : f.tags[k] !== v));
         if (stale.length > 0) {
-          steps.push(step('aws.user.tag', 'tag user', `set ${stale.map(([k, v]) => `${k}=${v}`).join(', ')}`, { username: d.username, tags }));
+          steps.push(step('aws.user.tag', undefined, 'tag user', `set ${stale.map(([k, v]) => `${k}=${v}`).join(', ')}`, { username: d.username, tags }));
         }
       }
       // The term deny goes on before any group or policy, so the user never holds a permission
@@ -363,11 +400,11 @@ export function planIam(observed: Observed, intent: Intent, config: IamPlanConfi
       }
       const groups = new Set(observed.groups);
       for (const g of uniq(d.groups)) {
-        if (!groups.has(g)) steps.push(step(`aws.group.add:${g}`, 'add to group', `add ${d.username} to ${g}`, { username: d.username, group: g }));
+        if (!groups.has(g)) steps.push(step('aws.group.add', g, 'add to group', `add ${d.username} to ${g}`, { username: d.username, group: g }));
       }
       const policies = new Set(observed.policies);
       for (const p of uniq(d.policies)) {
-        if (!policies.has(p)) steps.push(step(`aws.policy.attach:${p}`, 'attach policy', `attach ${p} to ${d.username}`, { username: d.username, policyArn: p }));
+        if (!policies.has(p)) steps.push(step('aws.policy.attach', p, 'attach policy', `attach ${p} to ${d.username}`, { username: d.username, policyArn: p }));
       }
       return steps;
     }
@@ -388,11 +425,11 @@ export function planIam(observed: Observed, intent: Intent, config: IamPlanConfi
           actions: ['A revoked detail needs a new signed assignment.'],
         });
       }
-      const steps: Step[] = [];
+      const steps: IamStep[] = [];
       if (!sameDocument(f.documents[TERM_POLICY], termPolicyDocument(d.startsAt, d.endsAt))) steps.push(termStep(d.username, d.startsAt, d.endsAt));
       const tags = desiredTags(d.assignmentId, d.endsAt);
       if (!sameInstant(f.tags[TAG_ENDS_AT], d.endsAt) || f.tags[TAG_MANAGED_BY] !== MANAGED_BY) {
-        steps.push(step('aws.user.tag', 'tag user', `${TAG_ENDS_AT} ${f.tags[TAG_ENDS_AT] ?? '(none)'} → ${tags[TAG_ENDS_AT]}`, { username: d.username, tags }));
+        steps.push(step('aws.user.tag', undefined, 'tag user', `${TAG_ENDS_AT} ${f.tags[TAG_ENDS_AT] ?? '(none)'} → ${tags[TAG_ENDS_AT]}`, { username: d.username, tags }));
       }
       return steps;
     }
@@ -401,13 +438,13 @@ export function planIam(observed: Observed, intent: Intent, config: IamPlanConfi
       if (!observed.exists) return [];
       refuseForeign(observed, intent.assignmentId, 'revoke');
       const username = intent.username;
-      const steps: Step[] = [];
+      const steps: IamStep[] = [];
       const want = revokedPolicyDocument(intent.revokedAt);
       // The deny-all goes first: on its own it stops every request, whatever happens to the
       // steps after it, and those steps are what make the revocation tidy and reversible.
       if (!sameDocument(f.documents[REVOKED_POLICY], want)) {
         steps.push(
-          step('aws.revoked.put', 'put deny-all', `${REVOKED_POLICY}: deny all, and sessions issued before ${intent.revokedAt}`, {
+          step('aws.revoked.put', undefined, 'put deny-all', `${REVOKED_POLICY}: deny all, and sessions issued before ${intent.revokedAt}`, {
             username,
             policyName: REVOKED_POLICY,
             document: JSON.stringify(want),
@@ -415,25 +452,25 @@ export function planIam(observed: Observed, intent: Intent, config: IamPlanConfi
         );
       }
       for (const k of f.accessKeys.filter((c) => c.status === 'Active')) {
-        steps.push(step(`aws.key.deactivate:${k.id}`, 'deactivate access key', `set ${k.id} Inactive`, { username, accessKeyId: k.id }));
+        steps.push(step('aws.key.deactivate', k.id, 'deactivate access key', `set ${k.id} Inactive`, { username, accessKeyId: k.id }));
       }
-      if (f.loginProfile) steps.push(step('aws.login-profile.delete', 'delete login profile', `delete the console password of ${username}`, { username }));
+      if (f.loginProfile) steps.push(step('aws.login-profile.delete', undefined, 'delete login profile', `delete the console password of ${username}`, { username }));
       for (const c of f.signingCertificates.filter((x) => x.status === 'Active')) {
-        steps.push(step(`aws.signing-certificate.deactivate:${c.id}`, 'deactivate signing certificate', `set ${c.id} Inactive`, { username, certificateId: c.id }));
+        steps.push(step('aws.signing-certificate.deactivate', c.id, 'deactivate signing certificate', `set ${c.id} Inactive`, { username, certificateId: c.id }));
       }
       for (const c of f.sshPublicKeys.filter((x) => x.status === 'Active')) {
-        steps.push(step(`aws.ssh-key.deactivate:${c.id}`, 'deactivate SSH key', `set ${c.id} Inactive`, { username, sshPublicKeyId: c.id }));
+        steps.push(step('aws.ssh-key.deactivate', c.id, 'deactivate SSH key', `set ${c.id} Inactive`, { username, sshPublicKeyId: c.id }));
       }
       for (const c of f.serviceSpecificCredentials.filter((x) => x.status === 'Active')) {
         steps.push(
-          step(`aws.service-credential.deactivate:${c.id}`, 'deactivate service credential', `set ${c.id} Inactive`, { username, serviceSpecificCredentialId: c.id }),
+          step('aws.service-credential.deactivate', c.id, 'deactivate service credential', `set ${c.id} Inactive`, { username, serviceSpecificCredentialId: c.id }),
         );
       }
       steps.push(...groupRemovals(observed.groups, username));
       steps.push(...policyDetachments(observed.policies, username));
       const at = tagTime(intent.revokedAt, 'revocation time');
       if (!sameInstant(f.tags[TAG_REVOKED_AT], at)) {
-        steps.push(step('aws.revoked.tag', 'tag revocation', `${TAG_REVOKED_AT}=${at}`, { username, tags: { [TAG_REVOKED_AT]: at } }));
+        steps.push(step('aws.revoked.tag', undefined, 'tag revocation', `${TAG_REVOKED_AT}=${at}`, { username, tags: { [TAG_REVOKED_AT]: at } }));
       }
       return steps;
     }
@@ -443,27 +480,27 @@ export function planIam(observed: Observed, intent: Intent, config: IamPlanConfi
       refuseForeign(observed, intent.assignmentId, 'purge');
       const username = intent.username;
       // The order AWS documents for deleting a user (DeleteUser fails while any of these remain).
-      const steps: Step[] = [];
-      if (f.loginProfile) steps.push(step('aws.login-profile.delete', 'delete login profile', `delete the console password of ${username}`, { username }));
-      for (const k of f.accessKeys) steps.push(step(`aws.key.delete:${k.id}`, 'delete access key', `delete ${k.id}`, { username, accessKeyId: k.id }));
+      const steps: IamStep[] = [];
+      if (f.loginProfile) steps.push(step('aws.login-profile.delete', undefined, 'delete login profile', `delete the console password of ${username}`, { username }));
+      for (const k of f.accessKeys) steps.push(step('aws.key.delete', k.id, 'delete access key', `delete ${k.id}`, { username, accessKeyId: k.id }));
       for (const c of f.signingCertificates) {
-        steps.push(step(`aws.signing-certificate.delete:${c.id}`, 'delete signing certificate', `delete ${c.id}`, { username, certificateId: c.id }));
+        steps.push(step('aws.signing-certificate.delete', c.id, 'delete signing certificate', `delete ${c.id}`, { username, certificateId: c.id }));
       }
-      for (const c of f.sshPublicKeys) steps.push(step(`aws.ssh-key.delete:${c.id}`, 'delete SSH key', `delete ${c.id}`, { username, sshPublicKeyId: c.id }));
+      for (const c of f.sshPublicKeys) steps.push(step('aws.ssh-key.delete', c.id, 'delete SSH key', `delete ${c.id}`, { username, sshPublicKeyId: c.id }));
       for (const c of f.serviceSpecificCredentials) {
-        steps.push(step(`aws.service-credential.delete:${c.id}`, 'delete service credential', `delete ${c.id}`, { username, serviceSpecificCredentialId: c.id }));
+        steps.push(step('aws.service-credential.delete', c.id, 'delete service credential', `delete ${c.id}`, { username, serviceSpecificCredentialId: c.id }));
       }
       for (const serial of f.mfaDevices) {
-        steps.push(step(`aws.mfa.deactivate:${serial}`, 'deactivate MFA device', `deactivate ${serial}`, { username, serialNumber: serial }));
+        steps.push(step('aws.mfa.deactivate', serial, 'deactivate MFA device', `deactivate ${serial}`, { username, serialNumber: serial }));
         // Hardware devices belong to the agency and are only detached; virtual ones die with the user.
-        if (serial.includes(':mfa/')) steps.push(step(`aws.mfa.delete:${serial}`, 'delete virtual MFA device', `delete ${serial}`, { username, serialNumber: serial }));
+        if (serial.includes(':mfa/')) steps.push(step('aws.mfa.delete', serial, 'delete virtual MFA device', `delete ${serial}`, { username, serialNumber: serial }));
       }
       // detailee-revoked goes last of the inline policies: until then it still denies everything.
       const inline = uniq(f.inlinePolicies).sort((a, b) => Number(a === REVOKED_POLICY) - Number(b === REVOKED_POLICY) || a.localeCompare(b));
-      for (const name of inline) steps.push(step(`aws.inline.delete:${name}`, 'delete inline policy', `delete ${name} from ${username}`, { username, policyName: name }));
+      for (const name of inline) steps.push(step('aws.inline.delete', name, 'delete inline policy', `delete ${name} from ${username}`, { username, policyName: name }));
       steps.push(...policyDetachments(observed.policies, username));
       steps.push(...groupRemovals(observed.groups, username));
-      steps.push(step('aws.user.delete', 'delete user', `delete ${username}`, { username, assignmentId: observed.assignmentId ?? null }));
+      steps.push(step('aws.user.delete', undefined, 'delete user', `delete ${username}`, { username, assignmentId: observed.assignmentId ?? null }));
       return steps;
     }
   }

@@ -17,6 +17,7 @@ import {
   termFromDocument,
   type IamCredential,
   type IamFacts,
+  type IamStep,
 } from './iam-plan.js';
 import { prove, proofProblems } from './proof.js';
 import type { Intent, Observed, Step, Target, VerifyResult } from './target.js';
@@ -111,6 +112,11 @@ export function createRetryStrategy(o: {
     },
     recordSuccess: () => undefined,
   };
+}
+
+/** Reached only if a kind is added to IamStep without a case in `apply`: the compiler refuses that. */
+function unknownStep(step: never): never {
+  throw new InputError(`The AWS target does not know step ${(step as { id?: unknown }).id}.`, { code: 'aws.step' });
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -474,35 +480,20 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     };
   }
 
-  const plan = (observed: Observed, intent: Intent): Step[] => planIam(observed, intent, planConfig);
+  const plan = (observed: Observed, intent: Intent): IamStep[] => planIam(observed, intent, planConfig);
 
-  function param(s: Step, name: string): string {
-    const v = s.params[name];
-    if (typeof v !== 'string' || v === '') throw new InputError(`Step ${s.id} is missing its ${name}.`, { code: 'aws.step' });
-    return v;
-  }
-
-  function tagList(s: Step): { Key: string; Value: string }[] {
-    const t = s.params.tags;
-    if (t === null || typeof t !== 'object') throw new InputError(`Step ${s.id} is missing its tags.`, { code: 'aws.step' });
-    return Object.entries(t as Record<string, unknown>).map(([Key, Value]) => ({ Key, Value: String(Value) }));
-  }
+  const tagList = (tags: Record<string, string>): { Key: string; Value: string }[] => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 
   async function apply(s: Step): Promise<void> {
     if (s.target !== 'aws') throw new InputError(`Step ${s.id} is not an AWS step.`, { code: 'aws.step' });
-    const UserName = param(s, 'username');
-    const i = s.id.indexOf(':');
-    const kind = i < 0 ? s.id : s.id.slice(0, i);
-    switch (kind) {
+    const UserName = s.params.username;
+    switch (s.kind) {
       case 'aws.user.create': {
-        const tags = tagList(s);
-        const boundary = typeof s.params.permissionsBoundary === 'string' ? s.params.permissionsBoundary : undefined;
+        const tags = tagList(s.params.tags);
+        const boundary = s.params.permissionsBoundary;
         const made = await call(
           `CreateUser ${UserName}`,
-          () =>
-            client.send(
-              new sdk.CreateUserCommand({ UserName, Path: param(s, 'path'), Tags: tags, ...(boundary ? { PermissionsBoundary: boundary } : {}) }),
-            ),
+          () => client.send(new sdk.CreateUserCommand({ UserName, Path: s.params.path, Tags: tags, ...(boundary ? { PermissionsBoundary: boundary } : {}) })),
           ['EntityAlreadyExists'],
         );
         if (made) return;
@@ -518,109 +509,128 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
         return;
       }
       case 'aws.user.path':
-        await must(`UpdateUser ${UserName}`, () => client.send(new sdk.UpdateUserCommand({ UserName, NewPath: param(s, 'path') })));
+        await must(`UpdateUser ${UserName}`, () => client.send(new sdk.UpdateUserCommand({ UserName, NewPath: s.params.path })));
         return;
       case 'aws.boundary.put':
         await must(`PutUserPermissionsBoundary ${UserName}`, () =>
-          client.send(new sdk.PutUserPermissionsBoundaryCommand({ UserName, PermissionsBoundary: param(s, 'permissionsBoundary') })),
+          client.send(new sdk.PutUserPermissionsBoundaryCommand({ UserName, PermissionsBoundary: s.params.permissionsBoundary })),
         );
         return;
       case 'aws.user.tag':
       case 'aws.revoked.tag':
-        await must(`TagUser ${UserName}`, () => client.send(new sdk.TagUserCommand({ UserName, Tags: tagList(s) })));
+        await must(`TagUser ${UserName}`, () => client.send(new sdk.TagUserCommand({ UserName, Tags: tagList(s.params.tags) })));
         return;
       case 'aws.term.put':
-      case 'aws.revoked.put':
-        await must(`PutUserPolicy ${UserName} ${param(s, 'policyName')}`, () =>
-          client.send(new sdk.PutUserPolicyCommand({ UserName, PolicyName: param(s, 'policyName'), PolicyDocument: param(s, 'document') })),
+      case 'aws.revoked.put': {
+        const { policyName, document } = s.params;
+        await must(`PutUserPolicy ${UserName} ${policyName}`, () =>
+          client.send(new sdk.PutUserPolicyCommand({ UserName, PolicyName: policyName, PolicyDocument: document })),
         );
         return;
-      case 'aws.group.add':
-        await must(`AddUserToGroup ${UserName} ${param(s, 'group')}`, () => client.send(new sdk.AddUserToGroupCommand({ UserName, GroupName: param(s, 'group') })));
+      }
+      case 'aws.group.add': {
+        const { group } = s.params;
+        await must(`AddUserToGroup ${UserName} ${group}`, () => client.send(new sdk.AddUserToGroupCommand({ UserName, GroupName: group })));
         return;
-      case 'aws.policy.attach':
-        await must(`AttachUserPolicy ${UserName} ${param(s, 'policyArn')}`, () =>
-          client.send(new sdk.AttachUserPolicyCommand({ UserName, PolicyArn: param(s, 'policyArn') })),
-        );
+      }
+      case 'aws.policy.attach': {
+        const { policyArn } = s.params;
+        await must(`AttachUserPolicy ${UserName} ${policyArn}`, () => client.send(new sdk.AttachUserPolicyCommand({ UserName, PolicyArn: policyArn })));
         return;
-      case 'aws.key.deactivate':
+      }
+      case 'aws.key.deactivate': {
+        const { accessKeyId } = s.params;
         await call(
-          `UpdateAccessKey ${UserName} ${param(s, 'accessKeyId')}`,
-          () => client.send(new sdk.UpdateAccessKeyCommand({ UserName, AccessKeyId: param(s, 'accessKeyId'), Status: 'Inactive' })),
+          `UpdateAccessKey ${UserName} ${accessKeyId}`,
+          () => client.send(new sdk.UpdateAccessKeyCommand({ UserName, AccessKeyId: accessKeyId, Status: 'Inactive' })),
           GONE,
         );
         return;
+      }
       case 'aws.login-profile.delete':
         await call(`DeleteLoginProfile ${UserName}`, () => client.send(new sdk.DeleteLoginProfileCommand({ UserName })), GONE);
         return;
-      case 'aws.signing-certificate.deactivate':
+      case 'aws.signing-certificate.deactivate': {
+        const { certificateId } = s.params;
         await call(
           `UpdateSigningCertificate ${UserName}`,
-          () => client.send(new sdk.UpdateSigningCertificateCommand({ UserName, CertificateId: param(s, 'certificateId'), Status: 'Inactive' })),
+          () => client.send(new sdk.UpdateSigningCertificateCommand({ UserName, CertificateId: certificateId, Status: 'Inactive' })),
           GONE,
         );
         return;
-      case 'aws.ssh-key.deactivate':
+      }
+      case 'aws.ssh-key.deactivate': {
+        const { sshPublicKeyId } = s.params;
         await call(
           `UpdateSSHPublicKey ${UserName}`,
-          () => client.send(new sdk.UpdateSSHPublicKeyCommand({ UserName, SSHPublicKeyId: param(s, 'sshPublicKeyId'), Status: 'Inactive' })),
+          () => client.send(new sdk.UpdateSSHPublicKeyCommand({ UserName, SSHPublicKeyId: sshPublicKeyId, Status: 'Inactive' })),
           GONE,
         );
         return;
-      case 'aws.service-credential.deactivate':
+      }
+      case 'aws.service-credential.deactivate': {
+        const { serviceSpecificCredentialId } = s.params;
         await call(
           `UpdateServiceSpecificCredential ${UserName}`,
-          () =>
-            client.send(
-              new sdk.UpdateServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId: param(s, 'serviceSpecificCredentialId'), Status: 'Inactive' }),
-            ),
+          () => client.send(new sdk.UpdateServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId: serviceSpecificCredentialId, Status: 'Inactive' })),
           GONE,
         );
         return;
-      case 'aws.group.remove':
-        await call(`RemoveUserFromGroup ${UserName} ${param(s, 'group')}`, () => client.send(new sdk.RemoveUserFromGroupCommand({ UserName, GroupName: param(s, 'group') })), GONE);
+      }
+      case 'aws.group.remove': {
+        const { group } = s.params;
+        await call(`RemoveUserFromGroup ${UserName} ${group}`, () => client.send(new sdk.RemoveUserFromGroupCommand({ UserName, GroupName: group })), GONE);
         return;
-      case 'aws.policy.detach':
-        await call(
-          `DetachUserPolicy ${UserName} ${param(s, 'policyArn')}`,
-          () => client.send(new sdk.DetachUserPolicyCommand({ UserName, PolicyArn: param(s, 'policyArn') })),
-          GONE,
-        );
+      }
+      case 'aws.policy.detach': {
+        const { policyArn } = s.params;
+        await call(`DetachUserPolicy ${UserName} ${policyArn}`, () => client.send(new sdk.DetachUserPolicyCommand({ UserName, PolicyArn: policyArn })), GONE);
         return;
-      case 'aws.key.delete':
-        await call(`DeleteAccessKey ${UserName} ${param(s, 'accessKeyId')}`, () => client.send(new sdk.DeleteAccessKeyCommand({ UserName, AccessKeyId: param(s, 'accessKeyId') })), GONE);
+      }
+      case 'aws.key.delete': {
+        const { accessKeyId } = s.params;
+        await call(`DeleteAccessKey ${UserName} ${accessKeyId}`, () => client.send(new sdk.DeleteAccessKeyCommand({ UserName, AccessKeyId: accessKeyId })), GONE);
         return;
-      case 'aws.signing-certificate.delete':
-        await call(
-          `DeleteSigningCertificate ${UserName}`,
-          () => client.send(new sdk.DeleteSigningCertificateCommand({ UserName, CertificateId: param(s, 'certificateId') })),
-          GONE,
-        );
+      }
+      case 'aws.signing-certificate.delete': {
+        const { certificateId } = s.params;
+        await call(`DeleteSigningCertificate ${UserName}`, () => client.send(new sdk.DeleteSigningCertificateCommand({ UserName, CertificateId: certificateId })), GONE);
         return;
-      case 'aws.ssh-key.delete':
-        await call(`DeleteSSHPublicKey ${UserName}`, () => client.send(new sdk.DeleteSSHPublicKeyCommand({ UserName, SSHPublicKeyId: param(s, 'sshPublicKeyId') })), GONE);
+      }
+      case 'aws.ssh-key.delete': {
+        const { sshPublicKeyId } = s.params;
+        await call(`DeleteSSHPublicKey ${UserName}`, () => client.send(new sdk.DeleteSSHPublicKeyCommand({ UserName, SSHPublicKeyId: sshPublicKeyId })), GONE);
         return;
-      case 'aws.service-credential.delete':
+      }
+      case 'aws.service-credential.delete': {
+        const { serviceSpecificCredentialId } = s.params;
         await call(
           `DeleteServiceSpecificCredential ${UserName}`,
-          () => client.send(new sdk.DeleteServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId: param(s, 'serviceSpecificCredentialId') })),
+          () => client.send(new sdk.DeleteServiceSpecificCredentialCommand({ UserName, ServiceSpecificCredentialId: serviceSpecificCredentialId })),
           GONE,
         );
         return;
-      case 'aws.mfa.deactivate':
-        await call(`DeactivateMFADevice ${UserName}`, () => client.send(new sdk.DeactivateMFADeviceCommand({ UserName, SerialNumber: param(s, 'serialNumber') })), GONE);
+      }
+      case 'aws.mfa.deactivate': {
+        const { serialNumber } = s.params;
+        await call(`DeactivateMFADevice ${UserName}`, () => client.send(new sdk.DeactivateMFADeviceCommand({ UserName, SerialNumber: serialNumber })), GONE);
         return;
-      case 'aws.mfa.delete':
-        await call(`DeleteVirtualMFADevice ${param(s, 'serialNumber')}`, () => client.send(new sdk.DeleteVirtualMFADeviceCommand({ SerialNumber: param(s, 'serialNumber') })), GONE);
+      }
+      case 'aws.mfa.delete': {
+        const { serialNumber } = s.params;
+        await call(`DeleteVirtualMFADevice ${serialNumber}`, () => client.send(new sdk.DeleteVirtualMFADeviceCommand({ SerialNumber: serialNumber })), GONE);
         return;
-      case 'aws.inline.delete':
-        await call(`DeleteUserPolicy ${UserName} ${param(s, 'policyName')}`, () => client.send(new sdk.DeleteUserPolicyCommand({ UserName, PolicyName: param(s, 'policyName') })), GONE);
+      }
+      case 'aws.inline.delete': {
+        const { policyName } = s.params;
+        await call(`DeleteUserPolicy ${UserName} ${policyName}`, () => client.send(new sdk.DeleteUserPolicyCommand({ UserName, PolicyName: policyName })), GONE);
         return;
+      }
       case 'aws.user.delete':
         await call(`DeleteUser ${UserName}`, () => client.send(new sdk.DeleteUserCommand({ UserName })), GONE);
         return;
       default:
-        throw new InputError(`The AWS target does not know step ${s.id}.`, { code: 'aws.step' });
+        return unknownStep(s);
     }
   }
 
@@ -663,7 +673,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     }
     const f = iamFacts(observed);
     const problems: string[] = [];
-    let steps: Step[] = [];
+    let steps: IamStep[] = [];
     try {
       steps = plan(observed, intent);
     } catch (e) {

@@ -16,6 +16,7 @@ import {
   planLdap,
   toGeneralizedTime,
   type LdapFacts,
+  type LdapStep,
   type ManagedAttribute,
   type MemberAttribute,
 } from './ldap-plan.js';
@@ -138,6 +139,11 @@ export function ldapTransport(url: URL, startTLS: boolean | undefined): 'ldaps' 
     });
   }
   return 'starttls';
+}
+
+/** Reached only if a kind is added to LdapStep without a case in `apply`: the compiler refuses that. */
+function unknownStep(step: never): never {
+  throw new InputError(`The LDAP target does not know step ${(step as { id?: unknown }).id}.`, { code: 'ldap.step' });
 }
 
 export async function createLdapTarget(config: LdapConfig, bindPassword: string, options: LdapTargetOptions = {}): Promise<LdapTarget> {
@@ -335,15 +341,9 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
     return observe(username, entry, groups);
   }
 
-  const plan = (observed: Observed, intent: Intent): Step[] => planLdap(observed, intent, { groupMemberAttribute: memberAttribute });
+  const plan = (observed: Observed, intent: Intent): LdapStep[] => planLdap(observed, intent, { groupMemberAttribute: memberAttribute });
 
   const replace = (type: string, values: string[]) => new Change({ operation: 'replace', modification: new Attribute({ type, values }) });
-
-  function param(step: Step, name: string): string {
-    const v = step.params[name];
-    if (typeof v !== 'string') throw new InputError(`Step ${step.id} is missing its ${name}.`, { code: 'ldap.step' });
-    return v;
-  }
 
   async function modify(what: string, dn: string, changes: LdapChange[]): Promise<void> {
     await run(what, (c) => c.modify(dn, changes));
@@ -394,15 +394,12 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
   }
 
   async function apply(step: Step): Promise<void> {
-    const username = param(step, 'username');
+    if (step.target !== 'ldap') throw new InputError(`Step ${step.id} is not an LDAP step.`, { code: 'ldap.step' });
+    const { username } = step.params;
     const dn = userDN(username).toString();
-    const [kind, group] = ((): [string, string | undefined] => {
-      const i = step.id.indexOf(':');
-      return i < 0 ? [step.id, undefined] : [step.id.slice(0, i), step.id.slice(i + 1)];
-    })();
-    switch (kind) {
+    switch (step.kind) {
       case 'ldap.entry.create': {
-        const attributes = step.params.attributes as Record<ManagedAttribute, string>;
+        const { attributes } = step.params;
         await run(`create ${dn}`, async (c) => {
           try {
             await c.add(dn, { objectClass: ['inetOrgPerson', 'organizationalPerson', 'person', 'top'], uid: username, ...attributes });
@@ -420,15 +417,14 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
         return;
       }
       case 'ldap.entry.update': {
-        const values = step.params.replace as Partial<Record<ManagedAttribute, string>>;
-        const changes = Object.entries(values).map(([a, v]) => replace(a, [v!]));
+        const changes = Object.entries<string | undefined>(step.params.replace).flatMap(([a, v]) => (v === undefined ? [] : [replace(a, [v])]));
         if (changes.length > 0) await modify(`update ${dn}`, dn, changes);
         return;
       }
       case 'ldap.term.set':
         await modify(`set term on ${dn}`, dn, [
-          replace('pwdStartTime', [toGeneralizedTime(param(step, 'startsAt'))]),
-          replace('pwdEndTime', [toGeneralizedTime(param(step, 'endsAt'))]),
+          replace('pwdStartTime', [toGeneralizedTime(step.params.startsAt)]),
+          replace('pwdEndTime', [toGeneralizedTime(step.params.endsAt)]),
         ]);
         return;
       case 'ldap.term.renew': {
@@ -437,20 +433,20 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
         if (first(now?.pwdAccountLockedTime) !== undefined) {
           throw new InputError(`${dn} is locked (revoked); a revoked account is not renewed.`, { code: 'ldap.renew.revoked' });
         }
-        await modify(`renew term on ${dn}`, dn, [replace('pwdEndTime', [toGeneralizedTime(param(step, 'endsAt'))])]);
+        await modify(`renew term on ${dn}`, dn, [replace('pwdEndTime', [toGeneralizedTime(step.params.endsAt)])]);
         return;
       }
       case 'ldap.term.end':
-        await modify(`end term on ${dn}`, dn, [replace('pwdEndTime', [toGeneralizedTime(param(step, 'endsAt'))])]);
+        await modify(`end term on ${dn}`, dn, [replace('pwdEndTime', [toGeneralizedTime(step.params.endsAt)])]);
         return;
       case 'ldap.lock':
         await modify(`lock ${dn}`, dn, [replace('pwdAccountLockedTime', [PERMANENT_LOCK])]);
         return;
       case 'ldap.group.add':
-        await addMember(username, group ?? param(step, 'group'));
+        await addMember(username, step.params.group);
         return;
       case 'ldap.group.remove':
-        await removeMember(username, group ?? param(step, 'group'));
+        await removeMember(username, step.params.group);
         return;
       case 'ldap.entry.delete': {
         const expected = step.params.assignmentId;
@@ -458,7 +454,7 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
           const existing = await readEntry(username);
           if (!existing) return;
           const recorded = all(existing.description).filter((d) => d.startsWith(DESCRIPTION_PREFIX));
-          if (typeof expected === 'string' && !recorded.includes(descriptionFor(expected))) {
+          if (expected !== null && !recorded.includes(descriptionFor(expected))) {
             throw new ActionError(`${where}: ${dn} no longer belongs to assignment ${expected}; not deleting it.`, { code: 'ldap.foreign-entry' });
           }
           try {
@@ -470,7 +466,7 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
         return;
       }
       default:
-        throw new InputError(`The LDAP target does not know step ${step.id}.`, { code: 'ldap.step' });
+        return unknownStep(step);
     }
   }
 

@@ -484,6 +484,7 @@ describe('IAM target retries (fake IAM HTTP endpoint: moto cannot throttle or hi
   const createStep = (): Step => ({
     id: 'aws.user.create',
     target: 'aws',
+    kind: 'aws.user.create',
     action: 'create user',
     detail: '',
     params: { username: 'alovelace', path: '/detailees/', tags: { 'detailee:assignment': 'A-1' } },

@@ -198,7 +198,7 @@ describe('LDAP target, groupOfNames (member)', () => {
     const later: Intent = { kind: 'renew', desired: { ...d, endsAt: '2026-01-31T00:00:00-05:00' } };
     await expect(converge(t, later)).rejects.toThrow(/revoked account is not renewed/);
     // The apply-time re-check holds even with a plan made before the revoke.
-    await expect(t.apply({ id: 'ldap.term.renew', target: 'ldap', action: 'extend term', detail: '', params: { username: 'fallen', endsAt: '2026-01-31T05:00:00Z' } })).rejects.toBeInstanceOf(InputError);
+    await expect(t.apply({ id: 'ldap.term.renew', target: 'ldap', kind: 'ldap.term.renew', action: 'extend term', detail: '', params: { username: 'fallen', endsAt: '2026-01-31T05:00:00Z' } })).rejects.toBeInstanceOf(InputError);
     expect((await t.inspect('fallen')).endsAt).toBe('2025-05-01T00:00:00.000Z');
   });
 
