@@ -1,4 +1,4 @@
-import { ldapFacts, PERMANENT_LOCK } from './ldap-plan.js';
+import { ldapFacts, PERMANENT_LOCK } from './ldap/plan.js';
 import { hasDenyAll, iamFacts, REVOKED_POLICY, revokedPolicyDocument, sameDocument, TAG_ASSIGNMENT, TAG_REVOKED_AT, tagTime } from './iam-plan.js';
 import type { Observed, TargetName } from './target.js';
 

@@ -1,5 +1,5 @@
 import type { IamStep } from './iam-plan.js';
-import type { LdapStep } from './ldap-plan.js';
+import type { LdapStep } from './ldap/plan.js';
 import type { TargetProof } from './proof.js';
 /**
  * One interface for every account system. A target inspects the live account, a pure planner

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LdapConfig } from '../../src/config/schema.js';
 import { ActionError, InputError } from '../../src/errors.js';
-import { createLdapTarget, type LdapTarget } from '../../src/targets/ldap.js';
+import { createLdapTarget, type LdapTarget } from '../../src/targets/ldap/index.js';
 import type { Desired, Intent, Step } from '../../src/targets/target.js';
 import { startSlapd, type Slapd } from '../helpers/slapd.js';
 

@@ -7,7 +7,7 @@ import {
   planLdap,
   toGeneralizedTime,
   type LdapFacts,
-} from '../../src/targets/ldap-plan.js';
+} from '../../src/targets/ldap/plan.js';
 import type { Desired, Intent, Observed, Step } from '../../src/targets/target.js';
 
 /** A step's parameters without narrowing it to its kind first. */

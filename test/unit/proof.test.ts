@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { prove, proofProblems, summarizeProof, type RevocationExpectation } from '../../src/targets/proof.js';
-import { PERMANENT_LOCK } from '../../src/targets/ldap-plan.js';
+import { PERMANENT_LOCK } from '../../src/targets/ldap/plan.js';
 import { REVOKED_POLICY, TAG_ASSIGNMENT, TAG_REVOKED_AT, TERM_POLICY, revokedPolicyDocument, type IamFacts } from '../../src/targets/iam-plan.js';
 import type { Observed } from '../../src/targets/target.js';
 
