@@ -16,7 +16,7 @@ export async function openTargets(config: Config, clock: Clock, only?: TargetNam
       out.push(await createLdapTarget(ldap, password, { clock }));
     }
     if (config.targets.aws && want('aws')) {
-      const { createIamTarget } = await import('./iam.js');
+      const { createIamTarget } = await import('./aws/index.js');
       out.push(await createIamTarget(config.targets.aws, { clock }));
     }
   } catch (e) {

@@ -1,4 +1,4 @@
-import type { IamStep } from './iam-plan.js';
+import type { IamStep } from './aws/plan.js';
 import type { LdapStep } from './ldap/plan.js';
 import type { TargetProof } from './proof.js';
 /**

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import {
-  REVOKED_POLICY,
-  TERM_POLICY,
-  desiredTags,
-  isEnabled,
-  planIam,
-  revokedPolicyDocument,
-  termFromDocument,
-  termPolicyDocument,
-  type IamFacts,
-} from '../../src/targets/iam-plan.js';
+import { revokedPolicyDocument, termFromDocument, termPolicyDocument } from '../../src/targets/aws/documents.js';
+import { REVOKED_POLICY, TERM_POLICY, isEnabled, type IamFacts } from '../../src/targets/aws/facts.js';
+import { desiredTags, planIam } from '../../src/targets/aws/plan.js';
 import type { Desired, Intent, Observed, Step } from '../../src/targets/target.js';
 
 /** A step's parameters without narrowing it to its kind first. */
