@@ -95,6 +95,8 @@ export interface Target {
    * what that intent's plan never looks at. Without it, everything.
    */
   inspect(username: string, purpose?: Intent['kind']): Promise<Observed>;
+  /** Read everything the target holds for the account, live: never a read-ahead, never a cache. */
+  observe(username: string): Promise<Observed>;
   /**
    * Optional: read ahead, in as few requests as the target can, what the revocation plans of these
    * accounts need. Each account's read-ahead serves its next `inspect(username, 'revoke')` once;

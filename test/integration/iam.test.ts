@@ -337,6 +337,25 @@ describe('IAM target against moto: what a revocation reads', () => {
     expect(v.ok).toBe(false);
     expect(v.problems).toEqual(['groups: still in fti-readers']);
   });
+
+  it('observe reads the live user in full and leaves a read-ahead for the plan it was made for', async () => {
+    const seen: string[] = [];
+    const t = await open({}, (op) => seen.push(op));
+    const names = Array.from({ length: 10 }, (_, i) => `obs${i}`);
+    for (const [i, u] of names.entries()) await converge(t, { kind: 'provision', desired: desired({ assignmentId: `O-${i}`, username: u, groups: ['analysts'], policies: [] }) });
+    await t.readAhead!(names);
+
+    seen.length = 0;
+    const o = await t.observe('obs2');
+    expect(seen).toEqual(expect.arrayContaining(['GetUser', 'ListUserPolicies', 'GetUserPolicy']));
+    expect(iamFacts(o).notRead).toEqual([]);
+    expect(iamFacts(o).inlinePolicies).toEqual([TERM_POLICY]);
+    expect(o).toEqual(await t.inspect('obs2'));
+
+    seen.length = 0;
+    await t.inspect('obs2', 'revoke');
+    expect(seen).not.toContain('GetUser');
+  });
 });
 
 describe('IAM target against moto: renew', () => {

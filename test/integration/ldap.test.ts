@@ -1,3 +1,4 @@
+import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LdapConfig } from '../../src/config/schema.js';
 import { ActionError, InputError } from '../../src/errors.js';
@@ -103,6 +104,17 @@ describe('LDAP target, groupOfNames (member)', () => {
       pwdEndTime: '20250606040000Z',
     });
     expect(t.plan(o, intent)).toEqual([]);
+  });
+
+  it('observe reads the entry live each time: a change made by hand since the last read shows', async () => {
+    await converge(t, { kind: 'provision', desired: desired('observed') });
+    const before = await t.observe('observed');
+    expect(before).toEqual(await t.inspect('observed'));
+    expect(before.groups).toEqual(['analysts', 'fti-readers']);
+    await s.admin((c) =>
+      c.modify(`cn=analysts,${s.groupsDN}`, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [`uid=observed,${s.peopleDN}`] }) })),
+    );
+    expect((await t.observe('observed')).groups).toEqual(['fti-readers']);
   });
 
   it('converges when every step is applied a second time', async () => {

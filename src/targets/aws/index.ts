@@ -94,6 +94,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     server,
     preflight,
     inspect: reader.inspectFor,
+    observe: (username) => inspect(username, 'full'),
     readAhead: reader.readAhead,
     plan,
     apply,
