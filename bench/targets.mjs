@@ -105,7 +105,7 @@ function serverCpuDelta(a, b, n) {
  */
 async function countingCtx(w) {
   const { openTargets } = await dist('src/targets/index.js');
-  const { createIamTarget } = await dist('src/targets/iam.js');
+  const { createIamTarget } = await dist('src/targets/aws/index.js');
   const opened = [];
   const byOp = new Map();
   const onCall = (op) => byOp.set(op, (byOp.get(op) ?? 0) + 1);

@@ -12,11 +12,11 @@ export async function openTargets(config: Config, clock: Clock, only?: TargetNam
     if (config.targets.ldap && want('ldap')) {
       const ldap = config.targets.ldap;
       const password = resolveSecret({ file: ldap.bindPasswordFile, env: ldap.bindPasswordEnv }, 'LDAP bind password');
-      const { createLdapTarget } = await import('./ldap.js');
+      const { createLdapTarget } = await import('./ldap/index.js');
       out.push(await createLdapTarget(ldap, password, { clock }));
     }
     if (config.targets.aws && want('aws')) {
-      const { createIamTarget } = await import('./iam.js');
+      const { createIamTarget } = await import('./aws/index.js');
       out.push(await createIamTarget(config.targets.aws, { clock }));
     }
   } catch (e) {

@@ -1,5 +1,6 @@
-import { ldapFacts, PERMANENT_LOCK } from './ldap-plan.js';
-import { hasDenyAll, iamFacts, REVOKED_POLICY, revokedPolicyDocument, sameDocument, TAG_ASSIGNMENT, TAG_REVOKED_AT, tagTime } from './iam-plan.js';
+import { ldapFacts, PERMANENT_LOCK } from './ldap/plan.js';
+import { hasDenyAll, revokedPolicyDocument, sameDocument, tagTime } from './aws/documents.js';
+import { iamFacts, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_REVOKED_AT } from './aws/facts.js';
 import type { Observed, TargetName } from './target.js';
 
 /**

@@ -1,3 +1,5 @@
+import type { IamStep } from './aws/plan.js';
+import type { LdapStep } from './ldap/plan.js';
 import type { TargetProof } from './proof.js';
 /**
  * One interface for every account system. A target inspects the live account, a pure planner
@@ -54,16 +56,23 @@ export interface Observed {
   facts: Record<string, unknown>;
 }
 
-export interface Step {
-  /** Stable across runs for the same change, e.g. `ldap.group.add:analysts`, so the journal can name it. */
+/** What every step shows and how the journal names it, whatever the target. */
+export interface StepDisplay {
+  /**
+   * Stable across runs for the same change, e.g. `ldap.group.add:analysts`, so the journal can
+   * name it: the step's kind, then `:` and the object when there is one. Journal rows and audit
+   * events carry it, so it never changes shape.
+   */
   id: string;
   target: TargetName;
   /** A short verb for the plan table, e.g. "create entry". */
   action: string;
   /** Human detail for the plan table. Never a secret. */
   detail: string;
-  params: Record<string, unknown>;
 }
+
+/** One change on one target, typed per kind: `apply` switches on `kind`, never on the id's text. */
+export type Step = LdapStep | IamStep;
 
 export interface VerifyResult {
   target: TargetName;
@@ -86,6 +95,8 @@ export interface Target {
    * what that intent's plan never looks at. Without it, everything.
    */
   inspect(username: string, purpose?: Intent['kind']): Promise<Observed>;
+  /** Read everything the target holds for the account, live: never a read-ahead, never a cache. */
+  observe(username: string): Promise<Observed>;
   /**
    * Optional: read ahead, in as few requests as the target can, what the revocation plans of these
    * accounts need. Each account's read-ahead serves its next `inspect(username, 'revoke')` once;

@@ -2,7 +2,7 @@ import { AddUserToGroupCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExpire } from '../../src/lifecycle/expire.js';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
-import { createIamTarget } from '../../src/targets/iam.js';
+import { createIamTarget } from '../../src/targets/aws/index.js';
 import { openTargets } from '../../src/targets/index.js';
 import type { Context } from '../../src/lifecycle/context.js';
 import { detaileeDoc } from '../helpers/manifest.js';

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
 import type { AwsConfig } from '../../src/config/schema.js';
 import { ActionError, InputError } from '../../src/errors.js';
-import { REVOKED_POLICY, TERM_POLICY, iamFacts, revokedPolicyDocument, termPolicyDocument } from '../../src/targets/iam-plan.js';
-import { createIamTarget, type IamTarget } from '../../src/targets/iam.js';
+import { revokedPolicyDocument, termPolicyDocument } from '../../src/targets/aws/documents.js';
+import { REVOKED_POLICY, TERM_POLICY, iamFacts } from '../../src/targets/aws/facts.js';
+import { createIamTarget, type IamTarget } from '../../src/targets/aws/index.js';
 import type { Desired, Intent, Step, Target } from '../../src/targets/target.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 import { makeCert } from '../helpers/pki.js';
@@ -336,6 +337,25 @@ describe('IAM target against moto: what a revocation reads', () => {
     expect(v.ok).toBe(false);
     expect(v.problems).toEqual(['groups: still in fti-readers']);
   });
+
+  it('observe reads the live user in full and leaves a read-ahead for the plan it was made for', async () => {
+    const seen: string[] = [];
+    const t = await open({}, (op) => seen.push(op));
+    const names = Array.from({ length: 10 }, (_, i) => `obs${i}`);
+    for (const [i, u] of names.entries()) await converge(t, { kind: 'provision', desired: desired({ assignmentId: `O-${i}`, username: u, groups: ['analysts'], policies: [] }) });
+    await t.readAhead!(names);
+
+    seen.length = 0;
+    const o = await t.observe('obs2');
+    expect(seen).toEqual(expect.arrayContaining(['GetUser', 'ListUserPolicies', 'GetUserPolicy']));
+    expect(iamFacts(o).notRead).toEqual([]);
+    expect(iamFacts(o).inlinePolicies).toEqual([TERM_POLICY]);
+    expect(o).toEqual(await t.inspect('obs2'));
+
+    seen.length = 0;
+    await t.inspect('obs2', 'revoke');
+    expect(seen).not.toContain('GetUser');
+  });
 });
 
 describe('IAM target against moto: renew', () => {
@@ -484,6 +504,7 @@ describe('IAM target retries (fake IAM HTTP endpoint: moto cannot throttle or hi
   const createStep = (): Step => ({
     id: 'aws.user.create',
     target: 'aws',
+    kind: 'aws.user.create',
     action: 'create user',
     detail: '',
     params: { username: 'alovelace', path: '/detailees/', tags: { 'detailee:assignment': 'A-1' } },

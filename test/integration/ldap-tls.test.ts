@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LdapConfig } from '../../src/config/schema.js';
-import { createLdapTarget, ldapTransport } from '../../src/targets/ldap.js';
+import { ldapTransport } from '../../src/targets/ldap/client.js';
+import { createLdapTarget } from '../../src/targets/ldap/index.js';
 import { startSlapd, type Slapd } from '../helpers/slapd.js';
 
 /**

@@ -1,7 +1,8 @@
+import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LdapConfig } from '../../src/config/schema.js';
 import { ActionError, InputError } from '../../src/errors.js';
-import { createLdapTarget, type LdapTarget } from '../../src/targets/ldap.js';
+import { createLdapTarget, type LdapTarget } from '../../src/targets/ldap/index.js';
 import type { Desired, Intent, Step } from '../../src/targets/target.js';
 import { startSlapd, type Slapd } from '../helpers/slapd.js';
 
@@ -105,6 +106,17 @@ describe('LDAP target, groupOfNames (member)', () => {
     expect(t.plan(o, intent)).toEqual([]);
   });
 
+  it('observe reads the entry live each time: a change made by hand since the last read shows', async () => {
+    await converge(t, { kind: 'provision', desired: desired('observed') });
+    const before = await t.observe('observed');
+    expect(before).toEqual(await t.inspect('observed'));
+    expect(before.groups).toEqual(['analysts', 'fti-readers']);
+    await s.admin((c) =>
+      c.modify(`cn=analysts,${s.groupsDN}`, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [`uid=observed,${s.peopleDN}`] }) })),
+    );
+    expect((await t.observe('observed')).groups).toEqual(['fti-readers']);
+  });
+
   it('converges when every step is applied a second time', async () => {
     const prov: Intent = { kind: 'provision', desired: desired('bbabbage') };
     const pSteps = t.plan(await t.inspect('bbabbage'), prov);
@@ -198,7 +210,7 @@ describe('LDAP target, groupOfNames (member)', () => {
     const later: Intent = { kind: 'renew', desired: { ...d, endsAt: '2026-01-31T00:00:00-05:00' } };
     await expect(converge(t, later)).rejects.toThrow(/revoked account is not renewed/);
     // The apply-time re-check holds even with a plan made before the revoke.
-    await expect(t.apply({ id: 'ldap.term.renew', target: 'ldap', action: 'extend term', detail: '', params: { username: 'fallen', endsAt: '2026-01-31T05:00:00Z' } })).rejects.toBeInstanceOf(InputError);
+    await expect(t.apply({ id: 'ldap.term.renew', target: 'ldap', kind: 'ldap.term.renew', action: 'extend term', detail: '', params: { username: 'fallen', endsAt: '2026-01-31T05:00:00Z' } })).rejects.toBeInstanceOf(InputError);
     expect((await t.inspect('fallen')).endsAt).toBe('2025-05-01T00:00:00.000Z');
   });
 

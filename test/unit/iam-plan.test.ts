@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import {
-  REVOKED_POLICY,
-  TERM_POLICY,
-  desiredTags,
-  isEnabled,
-  planIam,
-  revokedPolicyDocument,
-  termFromDocument,
-  termPolicyDocument,
-  type IamFacts,
-} from '../../src/targets/iam-plan.js';
-import type { Desired, Intent, Observed } from '../../src/targets/target.js';
+import { revokedPolicyDocument, termFromDocument, termPolicyDocument } from '../../src/targets/aws/documents.js';
+import { REVOKED_POLICY, TERM_POLICY, isEnabled, type IamFacts } from '../../src/targets/aws/facts.js';
+import { desiredTags, planIam } from '../../src/targets/aws/plan.js';
+import type { Desired, Intent, Observed, Step } from '../../src/targets/target.js';
+
+/** A step's parameters without narrowing it to its kind first. */
+const params = (s: Step): Record<string, unknown> => s.params;
 
 const config = { path: '/detailees/' };
 const BOUNDARY = 'arn:aws:iam::123456789012:policy/detailee-boundary';
@@ -110,7 +105,7 @@ describe('planIam: provision', () => {
   it('carries the configured permissions boundary in the CreateUser params', () => {
     const [create] = planIam(absent(), provision, { ...config, permissionsBoundary: BOUNDARY });
     expect(create!.id).toBe('aws.user.create');
-    expect(create!.params.permissionsBoundary).toBe(BOUNDARY);
+    expect(params(create!).permissionsBoundary).toBe(BOUNDARY);
   });
 
   it('sets the boundary on an existing user that lacks it, and plans nothing once GetUser reports it', () => {
@@ -123,8 +118,8 @@ describe('planIam: provision', () => {
 
   it('writes a term policy of two Deny statements with the exact date conditions', () => {
     const term = planIam(absent(), provision, config).find((s) => s.id === 'aws.term.put')!;
-    expect(term.params.policyName).toBe('detailee-term');
-    expect(JSON.parse(term.params.document as string)).toEqual({
+    expect(params(term).policyName).toBe('detailee-term');
+    expect(JSON.parse(params(term).document as string)).toEqual({
       Version: '2012-10-17',
       Statement: [
         { Sid: 'DetaileeTermNotStarted', Effect: 'Deny', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:CurrentTime': '2025-02-06T05:00:00Z' } } },
@@ -216,8 +211,8 @@ describe('planIam: revoke', () => {
 
   it('writes a deny-all plus a deny for sessions issued before the revocation', () => {
     const put = planIam(live(), revoke, config)[0]!;
-    expect(put.params.policyName).toBe('detailee-revoked');
-    expect(JSON.parse(put.params.document as string)).toEqual({
+    expect(params(put).policyName).toBe('detailee-revoked');
+    expect(JSON.parse(params(put).document as string)).toEqual({
       Version: '2012-10-17',
       Statement: [
         { Sid: 'DetaileeRevoked', Effect: 'Deny', Action: '*', Resource: '*' },
@@ -278,9 +273,9 @@ describe('planIam: renew', () => {
   it('rewrites the term policy with the new end and updates the ends-at tag', () => {
     const steps = planIam(provisioned(), renew, config);
     expect(ids(steps)).toEqual(['aws.term.put', 'aws.user.tag']);
-    const doc = JSON.parse(steps[0]!.params.document as string) as unknown;
+    const doc = JSON.parse(params(steps[0]!).document as string) as unknown;
     expect(termFromDocument(doc)).toEqual({ startsAt: '2025-02-06T05:00:00.000Z', endsAt: '2025-10-04T04:00:00.000Z' });
-    expect((steps[1]!.params.tags as Record<string, string>)['detailee:ends-at']).toBe('2025-10-04T04:00:00.000Z');
+    expect((params(steps[1]!).tags as Record<string, string>)['detailee:ends-at']).toBe('2025-10-04T04:00:00.000Z');
   });
 
   it('plans nothing once renewed', () => {

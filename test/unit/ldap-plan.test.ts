@@ -7,8 +7,11 @@ import {
   planLdap,
   toGeneralizedTime,
   type LdapFacts,
-} from '../../src/targets/ldap-plan.js';
-import type { Desired, Intent, Observed } from '../../src/targets/target.js';
+} from '../../src/targets/ldap/plan.js';
+import type { Desired, Intent, Observed, Step } from '../../src/targets/target.js';
+
+/** A step's parameters without narrowing it to its kind first. */
+const params = (s: Step): Record<string, unknown> => s.params;
 
 const member = { groupMemberAttribute: 'member' as const };
 
@@ -61,7 +64,7 @@ describe('planLdap: provision', () => {
   it('creates the entry, sets the term in UTC GeneralizedTime and adds every group when nothing exists', () => {
     const steps = planLdap(absent(), provision, member);
     expect(ids(steps)).toEqual(['ldap.entry.create', 'ldap.term.set', 'ldap.group.add:analysts', 'ldap.group.add:fti-readers']);
-    expect(steps[0]!.params.attributes).toEqual({
+    expect(params(steps[0]!).attributes).toEqual({
       cn: 'Ada Lovelace',
       sn: 'Lovelace',
       givenName: 'Ada',
@@ -94,7 +97,7 @@ describe('planLdap: provision', () => {
       member,
     );
     expect(ids(steps)).toEqual(['ldap.entry.update', 'ldap.term.set']);
-    expect(steps[0]!.params.replace).toEqual({ mail: 'ada@example.org' });
+    expect(params(steps[0]!).replace).toEqual({ mail: 'ada@example.org' });
   });
 
   it('refuses to take over an entry recorded for another assignment, or one that is not a detailee entry', () => {
@@ -112,7 +115,7 @@ describe('planLdap: provision', () => {
 
   it('names the member attribute of the configured mode in group steps', () => {
     const steps = planLdap(absent(), provision, { groupMemberAttribute: 'memberUid' });
-    expect(steps.filter((s) => s.id.startsWith('ldap.group.add:')).map((s) => s.params.memberAttribute)).toEqual(['memberUid', 'memberUid']);
+    expect(steps.filter((s) => s.id.startsWith('ldap.group.add:')).map((s) => params(s).memberAttribute)).toEqual(['memberUid', 'memberUid']);
   });
 });
 
@@ -122,7 +125,7 @@ describe('planLdap: revoke', () => {
   it('locks first, ends the term at the revocation and leaves both groups', () => {
     const steps = planLdap(provisioned(), revoke, member);
     expect(ids(steps)).toEqual(['ldap.lock', 'ldap.term.end', 'ldap.group.remove:analysts', 'ldap.group.remove:fti-readers']);
-    expect(steps[1]!.params.endsAt).toBe('2025-03-01T14:30:00Z');
+    expect(params(steps[1]!).endsAt).toBe('2025-03-01T14:30:00Z');
     expect(steps[1]!.detail).toBe('pwdEndTime 20250301143000Z');
   });
 

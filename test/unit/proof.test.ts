@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { prove, proofProblems, summarizeProof, type RevocationExpectation } from '../../src/targets/proof.js';
-import { PERMANENT_LOCK } from '../../src/targets/ldap-plan.js';
-import { REVOKED_POLICY, TAG_ASSIGNMENT, TAG_REVOKED_AT, TERM_POLICY, revokedPolicyDocument, type IamFacts } from '../../src/targets/iam-plan.js';
+import { PERMANENT_LOCK } from '../../src/targets/ldap/plan.js';
+import { revokedPolicyDocument } from '../../src/targets/aws/documents.js';
+import { REVOKED_POLICY, TAG_ASSIGNMENT, TAG_REVOKED_AT, TERM_POLICY, type IamFacts } from '../../src/targets/aws/facts.js';
 import type { Observed } from '../../src/targets/target.js';
 
 const REVOKED_AT = '2025-04-01T13:14:15.000Z';

@@ -1,5 +1,5 @@
-import { InputError } from '../errors.js';
-import type { Desired, Intent, Observed, Step } from './target.js';
+import { InputError } from '../../errors.js';
+import type { Desired, Intent, Observed, StepDisplay } from '../target.js';
 
 /**
  * The LDAP planner: a pure function of (observed entry, intent). It imports no client so it can be
@@ -10,6 +10,38 @@ export type MemberAttribute = 'member' | 'memberUid';
 
 export interface LdapPlanConfig {
   groupMemberAttribute: MemberAttribute;
+}
+
+/** The parameters of each kind of LDAP step. */
+export interface LdapStepParams {
+  'ldap.entry.create': { username: string; attributes: Record<ManagedAttribute, string> };
+  'ldap.entry.update': { username: string; replace: Partial<Record<ManagedAttribute, string>> };
+  'ldap.term.set': { username: string; startsAt: string; endsAt: string };
+  'ldap.term.renew': { username: string; endsAt: string };
+  'ldap.term.end': { username: string; endsAt: string };
+  'ldap.lock': { username: string };
+  'ldap.group.add': { username: string; group: string; memberAttribute: MemberAttribute };
+  'ldap.group.remove': { username: string; group: string; memberAttribute: MemberAttribute };
+  /** The entry is deleted only while it still names `assignmentId` (null: an orphan with none). */
+  'ldap.entry.delete': { username: string; assignmentId: string | null };
+}
+
+export type LdapStepKind = keyof LdapStepParams;
+
+/** Every change the LDAP target makes, one variant per kind; `id` is the kind, then `:group` for memberships. */
+export type LdapStep = LdapStepOf<LdapStepKind>;
+export type LdapStepOf<K extends LdapStepKind> = { [Q in K]: StepDisplay & { target: 'ldap'; kind: Q; params: LdapStepParams[Q] } }[K];
+
+/** Builds a step whose id is derived from its kind, so the two never disagree. */
+function step<K extends LdapStepKind>(kind: K, object: string | undefined, action: string, detail: string, params: LdapStepParams[K]): LdapStepOf<K> {
+  return {
+    id: object === undefined ? kind : `${kind}:${object}`,
+    target: 'ldap',
+    kind,
+    action,
+    detail,
+    params,
+  };
 }
 
 /** ppolicy reads this pwdAccountLockedTime as "locked until an administrator unlocks". */
@@ -135,19 +167,13 @@ function uniq(xs: string[]): string[] {
   return [...new Set(xs)];
 }
 
-function groupRemovals(observed: Observed, memberAttribute: MemberAttribute, username: string): Step[] {
+function groupRemovals(observed: Observed, memberAttribute: MemberAttribute, username: string): LdapStep[] {
   return uniq(observed.groups)
     .sort()
-    .map((g) => ({
-      id: `ldap.group.remove:${g}`,
-      target: 'ldap' as const,
-      action: 'remove from group',
-      detail: `remove ${username} from ${g} (${memberAttribute})`,
-      params: { username, group: g, memberAttribute },
-    }));
+    .map((g) => step('ldap.group.remove', g, 'remove from group', `remove ${username} from ${g} (${memberAttribute})`, { username, group: g, memberAttribute }));
 }
 
-export function planLdap(observed: Observed, intent: Intent, config: LdapPlanConfig): Step[] {
+export function planLdap(observed: Observed, intent: Intent, config: LdapPlanConfig): LdapStep[] {
   const memberAttribute = config.groupMemberAttribute;
   const f = ldapFacts(observed);
   switch (intent.kind) {
@@ -155,51 +181,33 @@ export function planLdap(observed: Observed, intent: Intent, config: LdapPlanCon
       const d = intent.desired;
       checkName('username', d.username);
       for (const g of d.groups) checkName('group', g);
-      const steps: Step[] = [];
+      const steps: LdapStep[] = [];
       const want = desiredAttributes(d);
       if (!observed.exists) {
-        steps.push({
-          id: 'ldap.entry.create',
-          target: 'ldap',
-          action: 'create entry',
-          detail: `create uid=${d.username} (${want.cn}, ${want.mail}) for ${d.assignmentId}`,
-          params: { username: d.username, attributes: want },
-        });
+        steps.push(step('ldap.entry.create', undefined, 'create entry', `create uid=${d.username} (${want.cn}, ${want.mail}) for ${d.assignmentId}`, { username: d.username, attributes: want }));
       } else {
         refuseForeign(observed, d.assignmentId, 'provision');
         const replace: Partial<Record<ManagedAttribute, string>> = {};
         for (const a of MANAGED_ATTRIBUTES) if (f.attributes[a] !== want[a]) replace[a] = want[a];
         const names = Object.keys(replace);
         if (names.length > 0) {
-          steps.push({
-            id: 'ldap.entry.update',
-            target: 'ldap',
-            action: 'update entry',
-            detail: `set ${names.join(', ')} on uid=${d.username}`,
-            params: { username: d.username, replace },
-          });
+          steps.push(step('ldap.entry.update', undefined, 'update entry', `set ${names.join(', ')} on uid=${d.username}`, { username: d.username, replace }));
         }
       }
       if (!observed.exists || !sameSecond(observed.startsAt, d.startsAt) || !sameSecond(observed.endsAt, d.endsAt)) {
-        steps.push({
-          id: 'ldap.term.set',
-          target: 'ldap',
-          action: 'set term',
-          detail: `pwdStartTime ${toGeneralizedTime(d.startsAt)}, pwdEndTime ${toGeneralizedTime(d.endsAt)}`,
-          params: { username: d.username, startsAt: d.startsAt, endsAt: d.endsAt },
-        });
+        steps.push(
+          step('ldap.term.set', undefined, 'set term', `pwdStartTime ${toGeneralizedTime(d.startsAt)}, pwdEndTime ${toGeneralizedTime(d.endsAt)}`, {
+            username: d.username,
+            startsAt: d.startsAt,
+            endsAt: d.endsAt,
+          }),
+        );
       }
       // A membership can outlive its entry (memberUid is a bare name); it already counts.
       const have = new Set(observed.groups);
       for (const g of uniq(d.groups)) {
         if (have.has(g)) continue;
-        steps.push({
-          id: `ldap.group.add:${g}`,
-          target: 'ldap',
-          action: 'add to group',
-          detail: `add ${d.username} to ${g} (${memberAttribute})`,
-          params: { username: d.username, group: g, memberAttribute },
-        });
+        steps.push(step('ldap.group.add', g, 'add to group', `add ${d.username} to ${g} (${memberAttribute})`, { username: d.username, group: g, memberAttribute }));
       }
       return steps;
     }
@@ -221,38 +229,23 @@ export function planLdap(observed: Observed, intent: Intent, config: LdapPlanCon
       }
       if (sameSecond(observed.endsAt, d.endsAt)) return [];
       return [
-        {
-          id: 'ldap.term.renew',
-          target: 'ldap',
-          action: 'extend term',
-          detail: `pwdEndTime ${observed.endsAt ? toGeneralizedTime(observed.endsAt) : '(none)'} → ${toGeneralizedTime(d.endsAt)}`,
-          params: { username: d.username, endsAt: d.endsAt },
-        },
+        step('ldap.term.renew', undefined, 'extend term', `pwdEndTime ${observed.endsAt ? toGeneralizedTime(observed.endsAt) : '(none)'} → ${toGeneralizedTime(d.endsAt)}`, {
+          username: d.username,
+          endsAt: d.endsAt,
+        }),
       ];
     }
     case 'revoke': {
       checkName('username', intent.username);
-      const steps: Step[] = [];
+      const steps: LdapStep[] = [];
       if (observed.exists) {
         refuseForeign(observed, intent.assignmentId, 'revoke');
         // Lock first: it alone stops the next bind, whatever happens to the later steps.
         if (!f.permanentlyLocked) {
-          steps.push({
-            id: 'ldap.lock',
-            target: 'ldap',
-            action: 'lock account',
-            detail: `pwdAccountLockedTime ${PERMANENT_LOCK} on uid=${intent.username}`,
-            params: { username: intent.username },
-          });
+          steps.push(step('ldap.lock', undefined, 'lock account', `pwdAccountLockedTime ${PERMANENT_LOCK} on uid=${intent.username}`, { username: intent.username }));
         }
         if (observed.endsAt === undefined || later(observed.endsAt, intent.revokedAt)) {
-          steps.push({
-            id: 'ldap.term.end',
-            target: 'ldap',
-            action: 'end term',
-            detail: `pwdEndTime ${toGeneralizedTime(intent.revokedAt)}`,
-            params: { username: intent.username, endsAt: intent.revokedAt },
-          });
+          steps.push(step('ldap.term.end', undefined, 'end term', `pwdEndTime ${toGeneralizedTime(intent.revokedAt)}`, { username: intent.username, endsAt: intent.revokedAt }));
         }
       }
       // Memberships left behind by a missing entry (memberUid holds a bare name) are removed too.
@@ -264,13 +257,7 @@ export function planLdap(observed: Observed, intent: Intent, config: LdapPlanCon
       if (observed.exists) refuseForeign(observed, intent.assignmentId, 'purge');
       const steps = groupRemovals(observed, memberAttribute, intent.username);
       if (observed.exists) {
-        steps.push({
-          id: 'ldap.entry.delete',
-          target: 'ldap',
-          action: 'delete entry',
-          detail: `delete uid=${intent.username}`,
-          params: { username: intent.username, assignmentId: observed.assignmentId ?? null },
-        });
+        steps.push(step('ldap.entry.delete', undefined, 'delete entry', `delete uid=${intent.username}`, { username: intent.username, assignmentId: observed.assignmentId ?? null }));
       }
       return steps;
     }

@@ -1,0 +1,108 @@
+import type { AwsConfig } from '../../config/schema.js';
+import { InputError } from '../../errors.js';
+import { prove, proofProblems } from '../proof.js';
+import type { Intent, Observed, Target, VerifyResult } from '../target.js';
+import { createIamWriter } from './apply.js';
+import { GONE, errText, openIamClient, type IamClientOptions } from './client.js';
+import { REVOKED_POLICY, iamFacts, isDenied } from './facts.js';
+import { createIamReader } from './observe.js';
+import { planIam, type IamStep } from './plan.js';
+
+/**
+ * The AWS IAM target: `client.ts` reaches IAM, `observe.ts` reads it, `plan.ts` decides (purely,
+ * with `documents.ts` and `facts.ts`), `apply.ts` writes one step, and the proof of a revocation
+ * is `prove` over a fresh read.
+ */
+
+export interface IamTargetOptions extends IamClientOptions {
+  /** Dates the proof's reads; every instant this target writes comes from the intent. */
+  clock?: { now(): Date };
+}
+
+export type IamTarget = Target & {
+  /** HTTP requests sent to IAM so far, each retry counted (for benchmarks). */
+  readonly calls: number;
+};
+
+export async function createIamTarget(config: AwsConfig, options: IamTargetOptions = {}): Promise<IamTarget> {
+  const conn = await openIamClient(config, options);
+  const { sdk, client, where, server, call } = conn;
+  const planConfig = { path: config.path, permissionsBoundary: config.permissionsBoundary };
+  const reader = createIamReader(conn);
+  const { inspect } = reader;
+  const apply = createIamWriter(conn, reader.tagsOf);
+
+  const plan = (observed: Observed, intent: Intent): IamStep[] => planIam(observed, intent, planConfig);
+
+  async function preflight(intent: Intent): Promise<void> {
+    if (intent.kind !== 'provision' && intent.kind !== 'renew') return;
+    const d = intent.desired;
+    const groups = [...new Set(d.groups)];
+    const policies = [...new Set([...d.policies, ...(config.permissionsBoundary ? [config.permissionsBoundary] : [])])];
+    const [g, p] = await Promise.all([
+      Promise.all(groups.map((GroupName) => call(`GetGroup ${GroupName}`, () => client.send(new sdk.GetGroupCommand({ GroupName, MaxItems: 1 })), GONE))),
+      Promise.all(policies.map((PolicyArn) => call(`GetPolicy ${PolicyArn}`, () => client.send(new sdk.GetPolicyCommand({ PolicyArn })), GONE))),
+    ]);
+    const missingGroups = groups.filter((_, i) => g[i] === undefined);
+    const missingPolicies = policies.filter((_, i) => p[i] === undefined);
+    if (missingGroups.length + missingPolicies.length > 0) {
+      const parts = [
+        ...(missingGroups.length ? [`group${missingGroups.length > 1 ? 's' : ''} ${missingGroups.join(', ')}`] : []),
+        ...(missingPolicies.length ? [`polic${missingPolicies.length > 1 ? 'ies' : 'y'} ${missingPolicies.join(', ')}`] : []),
+      ];
+      throw new InputError(`${where}: IAM ${parts.join(' and ')} not found.`, {
+        code: 'aws.unknown',
+        actions: ['Fix access.aws in the assignment (or targets.aws.permissionsBoundary in the config), or have the group or policy created first.'],
+        details: { groups: missingGroups, policies: missingPolicies },
+      });
+    }
+  }
+
+  async function verify(intent: Intent): Promise<VerifyResult> {
+    const granting = intent.kind === 'provision' || intent.kind === 'renew';
+    const username = granting ? intent.desired.username : intent.username;
+    // Always a live read: a read-ahead serves plans only, never the proof.
+    const observed = await inspect(username, granting ? 'grant' : 'revoke');
+    if (intent.kind === 'revoke') {
+      const proof = prove(
+        { target: 'aws', assignmentId: intent.assignmentId, username, revokedAt: intent.revokedAt, object: intent.object },
+        observed,
+        { server, readAt: (options.clock?.now() ?? new Date()).toISOString() },
+      );
+      return { target: 'aws', ok: proof.ok, problems: proofProblems(proof), observed, proof };
+    }
+    const f = iamFacts(observed);
+    const problems: string[] = [];
+    let steps: IamStep[] = [];
+    try {
+      steps = plan(observed, intent);
+    } catch (e) {
+      problems.push(errText(e));
+    }
+    {
+      for (const s of steps) problems.push(`${s.id}: ${s.detail}`);
+      if (intent.kind === 'purge' && observed.exists) problems.push(`user ${f.arn ?? username} still exists`);
+      if ((intent.kind === 'provision' || intent.kind === 'renew') && observed.exists && isDenied(f)) {
+        problems.push(`${REVOKED_POLICY} denies everything; detailee does not reinstate revoked users`);
+      }
+    }
+    return { target: 'aws', ok: problems.length === 0, problems: [...new Set(problems)], observed };
+  }
+
+  return {
+    name: 'aws',
+    server,
+    preflight,
+    inspect: reader.inspectFor,
+    observe: (username) => inspect(username, 'full'),
+    readAhead: reader.readAhead,
+    plan,
+    apply,
+    verify,
+    listManaged: reader.listManaged,
+    close: conn.close,
+    get calls() {
+      return conn.calls;
+    },
+  };
+}

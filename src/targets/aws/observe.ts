@@ -1,0 +1,294 @@
+import type * as IamSdk from '@aws-sdk/client-iam';
+import { ActionError } from '../../errors.js';
+import type { Intent, Observed } from '../target.js';
+import { GONE, type IamConnection } from './client.js';
+import { decodeDocument, termFromDocument } from './documents.js';
+import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_ENDS_AT, TAG_MANAGED_BY, TAG_REVOKED_AT, TERM_POLICY, isEnabled, type IamCredential, type IamFacts } from './facts.js';
+
+/** Reading IAM: a user and everything that lets it in, a read-ahead for revocations, and every managed user. */
+
+/** Fewer users than this due at once are read one by one rather than by an account-wide listing. */
+const READ_AHEAD_MIN = 10;
+/** Bounded fan-out for per-user reads in listManaged. */
+const LOOKUP_CONCURRENCY = 8;
+
+/** Pure: the Observed for a user's facts (undefined: there is no such user). */
+export function observedFromFacts(username: string, f: IamFacts | undefined, groups: string[] = [], policies: string[] = []): Observed {
+  if (!f) {
+    const empty: IamFacts = {
+      managed: false,
+      tags: {},
+      accessKeys: [],
+      loginProfile: false,
+      signingCertificates: [],
+      sshPublicKeys: [],
+      serviceSpecificCredentials: [],
+      mfaDevices: [],
+      inlinePolicies: [],
+      documents: {},
+      unsupported: [],
+      notRead: [],
+    };
+    return { target: 'aws', username, exists: false, enabled: false, groups: [], policies: [], facts: { ...empty } };
+  }
+  const term = termFromDocument(f.documents[TERM_POLICY]);
+  const tagInstant = (k: string) => {
+    const v = f.tags[k];
+    return v === undefined || Number.isNaN(Date.parse(v)) ? v : new Date(v).toISOString();
+  };
+  return {
+    target: 'aws',
+    username,
+    exists: true,
+    assignmentId: f.tags[TAG_ASSIGNMENT],
+    enabled: isEnabled(f),
+    groups,
+    policies,
+    startsAt: term.startsAt,
+    endsAt: tagInstant(TAG_ENDS_AT),
+    revokedAt: tagInstant(TAG_REVOKED_AT),
+    facts: { ...f },
+  };
+}
+
+/**
+ * What a read covers. `full`: everything IAM holds for the user (reconcile, and any caller that
+ * names no intent). `grant`: the read-back of a provisioning or renewal, which neither plans nor
+ * promises anything about credentials, so it skips their listings. `revoke`: what a revocation
+ * plans from and proves — credentials, groups, managed policies, tags and the detailee-revoked
+ * document, asked for by name; not the other inline policies' names, the term document or the
+ * MFA devices, which neither the revocation plan nor its verification looks at.
+ */
+export type Scope = 'full' | 'grant' | 'revoke';
+
+export interface IamReader {
+  /** A fresh read of the user for `scope`; never served from a read-ahead. */
+  inspect(username: string, scope: Scope, knownTags?: Record<string, string>): Promise<Observed>;
+  /** Target.inspect: a revocation's plan reads only what it needs, from the read-ahead when there is one. */
+  inspectFor(username: string, purpose?: Intent['kind']): Promise<Observed>;
+  readAhead(usernames: readonly string[]): Promise<void>;
+  tagsOf(username: string): Promise<Record<string, string>>;
+  listManaged(): Promise<Observed[]>;
+}
+
+export function createIamReader(conn: IamConnection): IamReader {
+  const { sdk, client, config, call, collect, optionalList } = conn;
+
+  const tidy = (xs: string[] | undefined): string[] => [...new Set((xs ?? []).filter((x) => x !== ''))].sort();
+
+  const creds = (items: { id: string | undefined; status: string | undefined }[]): IamCredential[] =>
+    items
+      .filter((c): c is { id: string; status: string | undefined } => c.id !== undefined)
+      .map((c) => ({ id: c.id, status: c.status ?? 'Unknown' }))
+      // Sorted, so the same account always yields the same plan.
+      .sort((a, b) => a.id.localeCompare(b.id));
+
+  type Credentials = Pick<IamFacts, 'accessKeys' | 'loginProfile' | 'signingCertificates' | 'sshPublicKeys' | 'serviceSpecificCredentials' | 'mfaDevices'>;
+
+  /**
+   * Every credential of the user: keys, console password, certificates, SSH keys, service
+   * credentials and, with `mfa`, MFA devices. Undefined when a listing says the user is gone
+   * (only asked for with `gone`, when nothing else established that the user exists).
+   */
+  async function credentialsOf(username: string, unsupported: string[], o: { mfa: boolean; gone?: string[] }): Promise<Credentials | undefined> {
+    const U = { UserName: username };
+    const gone = o.gone ?? [];
+    let missing = false;
+    const list = async <T>(p: Promise<T[] | undefined>): Promise<T[]> => {
+      const r = await p;
+      if (r === undefined) missing = true;
+      return r ?? [];
+    };
+    const [keys, profile, certs, ssh, service, mfa] = await Promise.all([
+      list(
+        collect(`ListAccessKeys ${username}`, (Marker) => client.send(new sdk.ListAccessKeysCommand({ ...U, Marker })), (r) => r.AccessKeyMetadata?.map((k) => ({ id: k.AccessKeyId, status: k.Status })), gone),
+      ),
+      call(`GetLoginProfile ${username}`, () => client.send(new sdk.GetLoginProfileCommand(U)), ['NoSuchEntity']),
+      optionalList('ListSigningCertificates', unsupported, () =>
+        list(
+          collect(`ListSigningCertificates ${username}`, (Marker) => client.send(new sdk.ListSigningCertificatesCommand({ ...U, Marker })), (r) =>
+            r.Certificates?.map((c) => ({ id: c.CertificateId, status: c.Status })),
+          gone),
+        ),
+      ),
+      optionalList('ListSSHPublicKeys', unsupported, () =>
+        list(
+          collect(`ListSSHPublicKeys ${username}`, (Marker) => client.send(new sdk.ListSSHPublicKeysCommand({ ...U, Marker })), (r) =>
+            r.SSHPublicKeys?.map((c) => ({ id: c.SSHPublicKeyId, status: c.Status })),
+          gone),
+        ),
+      ),
+      optionalList('ListServiceSpecificCredentials', unsupported, () =>
+        list(
+          collect(`ListServiceSpecificCredentials ${username}`, (Marker) => client.send(new sdk.ListServiceSpecificCredentialsCommand({ ...U, Marker })), (r) =>
+            r.ServiceSpecificCredentials?.map((c) => ({ id: c.ServiceSpecificCredentialId, status: c.Status })),
+          gone),
+        ),
+      ),
+      o.mfa
+        ? optionalList('ListMFADevices', unsupported, () =>
+            list(collect(`ListMFADevices ${username}`, (Marker) => client.send(new sdk.ListMFADevicesCommand({ ...U, Marker })), (r) => r.MFADevices?.map((d) => d.SerialNumber ?? ''), gone)),
+          )
+        : Promise.resolve([]),
+    ]);
+    if (missing) return undefined;
+    return {
+      accessKeys: creds(keys),
+      loginProfile: profile !== undefined,
+      signingCertificates: creds(certs),
+      sshPublicKeys: creds(ssh),
+      serviceSpecificCredentials: creds(service),
+      mfaDevices: mfa.filter((x) => x !== '').sort(),
+    };
+  }
+
+  const NO_CREDENTIALS: Credentials = { accessKeys: [], loginProfile: false, signingCertificates: [], sshPublicKeys: [], serviceSpecificCredentials: [], mfaDevices: [] };
+
+  /** One detailee inline policy's document, or undefined when the user has no such policy. */
+  async function inlineDocument(username: string, name: string): Promise<unknown> {
+    const r = await call(`GetUserPolicy ${username} ${name}`, () => client.send(new sdk.GetUserPolicyCommand({ UserName: username, PolicyName: name })), ['NoSuchEntity']);
+    return r ? (decodeDocument(r.PolicyDocument) ?? null) : undefined;
+  }
+
+  async function inspect(username: string, scope: Scope, knownTags?: Record<string, string>): Promise<Observed> {
+    const U = { UserName: username };
+    const got = await call(`GetUser ${username}`, () => client.send(new sdk.GetUserCommand(U)), ['NoSuchEntity']);
+    const user = got?.User;
+    if (!user) return observedFromFacts(username, undefined);
+    const unsupported: string[] = [];
+    const revoking = scope === 'revoke';
+    const [tags, groups, policies, inline, revokedDoc, credentials] = await Promise.all([
+      // GetUser carries the tags; ListUserTags only when it did not (some emulators omit them).
+      knownTags !== undefined
+        ? Promise.resolve(knownTags)
+        : user.Tags !== undefined
+          ? Promise.resolve(Object.fromEntries(user.Tags.map((t) => [t.Key ?? '', t.Value ?? ''])))
+          : tagsOf(username),
+      collect(`ListGroupsForUser ${username}`, (Marker) => client.send(new sdk.ListGroupsForUserCommand({ ...U, Marker })), (r) => r.Groups?.map((g) => g.GroupName ?? '')),
+      collect(`ListAttachedUserPolicies ${username}`, (Marker) => client.send(new sdk.ListAttachedUserPoliciesCommand({ ...U, Marker })), (r) =>
+        r.AttachedPolicies?.map((p) => p.PolicyArn ?? ''),
+      ),
+      revoking ? Promise.resolve(undefined) : collect(`ListUserPolicies ${username}`, (Marker) => client.send(new sdk.ListUserPoliciesCommand({ ...U, Marker })), (r) => r.PolicyNames),
+      revoking ? inlineDocument(username, REVOKED_POLICY) : Promise.resolve(undefined),
+      scope === 'grant' ? Promise.resolve(NO_CREDENTIALS) : credentialsOf(username, unsupported, { mfa: !revoking }),
+    ]);
+    const documents: Record<string, unknown> = {};
+    let inlinePolicies: string[];
+    if (revoking) {
+      inlinePolicies = revokedDoc === undefined ? [] : [REVOKED_POLICY];
+      if (revokedDoc !== undefined) documents[REVOKED_POLICY] = revokedDoc;
+    } else {
+      inlinePolicies = [...new Set(inline ?? [])].sort();
+      await Promise.all(
+        [TERM_POLICY, REVOKED_POLICY]
+          .filter((n) => inlinePolicies.includes(n))
+          .map(async (name) => {
+            const doc = await inlineDocument(username, name);
+            if (doc !== undefined) documents[name] = doc;
+          }),
+      );
+    }
+    const facts: IamFacts = {
+      managed: tags[TAG_MANAGED_BY] === MANAGED_BY,
+      path: user.Path,
+      arn: user.Arn,
+      boundary: user.PermissionsBoundary?.PermissionsBoundaryArn,
+      tags,
+      ...(credentials ?? NO_CREDENTIALS),
+      inlinePolicies,
+      documents,
+      unsupported,
+      notRead: revoking ? ['ListUserPolicies', `GetUserPolicy ${TERM_POLICY}`, 'ListMFADevices'] : scope === 'grant' ? ['credentials'] : [],
+    };
+    return observedFromFacts(username, facts, tidy(groups), tidy(policies));
+  }
+
+  /** A user as an account-wide listing reported it: everything a revocation plans from but the credentials. */
+  type AheadUser = Omit<IamFacts, keyof Credentials | 'managed' | 'unsupported' | 'notRead'> & { groups: string[]; policies: string[] };
+  const ahead = new Map<string, AheadUser>();
+
+  /**
+   * One account-wide listing (GetAccountAuthorizationDetails) instead of four or five requests per
+   * user for what a revocation plans from. Each entry serves the next revocation plan for its user
+   * once; verification always reads the live user.
+   */
+  async function readAhead(usernames: readonly string[]): Promise<void> {
+    ahead.clear();
+    // The listing covers the whole account: for a handful of users, reading each is cheaper.
+    if (new Set(usernames).size < READ_AHEAD_MIN) return;
+    const want = new Set(usernames);
+    let users: IamSdk.UserDetail[] | undefined;
+    try {
+      users = await collect(
+        'GetAccountAuthorizationDetails',
+        (Marker) => client.send(new sdk.GetAccountAuthorizationDetailsCommand({ Filter: ['User'], Marker, MaxItems: 1000 })),
+        (r) => r.UserDetailList?.filter((u) => u.UserName !== undefined && want.has(u.UserName)),
+      );
+    } catch (e) {
+      // Not allowed to list (or an emulator without it): each user is read on its own, as without a read-ahead.
+      if (e instanceof ActionError) return;
+      throw e;
+    }
+    for (const u of users ?? []) {
+      // The tags say whose user it is; a listing that left them out is no basis for a plan.
+      if (u.UserName === undefined || u.Tags === undefined) continue;
+      const inline = (u.UserPolicyList ?? []).filter((p) => p.PolicyName !== undefined);
+      const documents: Record<string, unknown> = {};
+      for (const p of inline) if (p.PolicyName === TERM_POLICY || p.PolicyName === REVOKED_POLICY) documents[p.PolicyName] = decodeDocument(p.PolicyDocument) ?? null;
+      ahead.set(u.UserName, {
+        path: u.Path,
+        arn: u.Arn,
+        boundary: u.PermissionsBoundary?.PermissionsBoundaryArn,
+        tags: Object.fromEntries(u.Tags.map((t) => [t.Key ?? '', t.Value ?? ''])),
+        inlinePolicies: tidy(inline.map((p) => p.PolicyName ?? '')),
+        documents,
+        groups: tidy(u.GroupList),
+        policies: tidy(u.AttachedManagedPolicies?.map((p) => p.PolicyArn ?? '')),
+      });
+    }
+  }
+
+  /** Target.inspect: a revocation's plan reads only what it needs, from the read-ahead when there is one. */
+  async function inspectFor(username: string, purpose?: Intent['kind']): Promise<Observed> {
+    if (purpose !== 'revoke') return inspect(username, 'full');
+    const pre = ahead.get(username);
+    if (!pre) return inspect(username, 'revoke');
+    ahead.delete(username);
+    const unsupported: string[] = [];
+    const credentials = await credentialsOf(username, unsupported, { mfa: false, gone: GONE });
+    // Deleted since the listing: read the user as it is now.
+    if (!credentials) return inspect(username, 'revoke');
+    const { groups, policies, ...rest } = pre;
+    const facts: IamFacts = { ...rest, managed: pre.tags[TAG_MANAGED_BY] === MANAGED_BY, ...credentials, unsupported, notRead: ['ListMFADevices'] };
+    return observedFromFacts(username, facts, groups, policies);
+  }
+
+  async function tagsOf(username: string): Promise<Record<string, string>> {
+    const tags = await collect(`ListUserTags ${username}`, (Marker) => client.send(new sdk.ListUserTagsCommand({ UserName: username, Marker })), (r) => r.Tags);
+    return Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  async function listManaged(): Promise<Observed[]> {
+    const users =
+      (await collect(`ListUsers ${config.path}`, (Marker) => client.send(new sdk.ListUsersCommand({ PathPrefix: config.path, Marker })), (r) =>
+        r.Users?.map((u) => u.UserName ?? '').filter((n) => n !== ''),
+      )) ?? [];
+    const out: Observed[] = [];
+    for (let i = 0; i < users.length; i += LOOKUP_CONCURRENCY) {
+      const chunk = users.slice(i, i + LOOKUP_CONCURRENCY);
+      const observed = await Promise.all(
+        chunk.map(async (u) => {
+          const tags = await tagsOf(u);
+          if (tags[TAG_MANAGED_BY] !== MANAGED_BY) return undefined;
+          const o = await inspect(u, 'full', tags);
+          // Deleted between the listing and the read: not an account any more.
+          return o.exists ? o : undefined;
+        }),
+      );
+      for (const o of observed) if (o) out.push(o);
+    }
+    return out.sort((a, b) => a.username.localeCompare(b.username));
+  }
+
+  return { inspect, inspectFor, readAhead, tagsOf, listManaged };
+}
