@@ -13,7 +13,7 @@ import { acknowledgementStatement, offboardingChecklist, propertyOptions, type C
 import { dateField, looksLikeTaxpayerId, TAXPAYER_ID_MESSAGE } from './fields.js';
 import { MEDIA_LABELS, type FtiEntry, type Media } from './fti.js';
 import { checkAnswers, dispositionProblems, lastWorkDate, samePerson } from './rules.js';
-import { findRule, methodsForMedia, parseParticleSize, parseScreenSize, particleWithin, rulesTable, techniquesFor, type Rule } from './sanitization.js';
+import { findRule, methodsForMedia, notLonger, parseParticleSize, parseScreenSize, particleWithin, rulesTable, techniquesFor, type Rule } from './sanitization.js';
 
 /**
  * The three prompt functions of @inquirer/prompts the checklist needs. Passed in rather than
@@ -54,11 +54,11 @@ function sizeValidator(rule: Rule, kind: 'particleSize' | 'screenSize'): (value:
     if (kind === 'particleSize') {
       const p = parseParticleSize(value, units);
       if (!p.ok) return `That ${p.problem}.`;
-      return particleWithin(p.mm, rule.particleMaxMm!) ? true : `That is coarser than ${rule.particleMaxText} (${rule.source}).`;
+      return particleWithin(p.value, rule.particleMax!) ? true : `That is coarser than ${rule.particleMaxText} (${rule.source}).`;
     }
     const s = parseScreenSize(value, units);
     if (!s.ok) return `That ${s.problem}.`;
-    return s.mm <= rule.screenMaxMm! ? true : `That is coarser than ${rule.screenMaxText} (${rule.source}).`;
+    return notLonger(s.value, rule.screenMax!) ? true : `That is coarser than ${rule.screenMaxText} (${rule.source}).`;
   };
 }
 
@@ -211,10 +211,10 @@ export async function askAnswers(entries: readonly FtiEntry[], partial: PartialA
             choices: rules.map((r) => ({ value: r.technique, name: `${r.technique}: ${labels.get(r.technique) ?? r.technique}`, description: r.note ?? r.source })),
           });
           const rule = findRule(entry.media, d.technique)!;
-          if (rule.particleMaxMm) {
+          if (rule.particleMax) {
             d.particleSize = (await prompts.input({ message: msg(`particle size, with its unit (${rule.particleMaxText} or finer)`), validate: sizeValidator(rule, 'particleSize') })).trim();
           }
-          if (rule.screenMaxMm !== undefined) {
+          if (rule.screenMax !== undefined) {
             d.screenSize = (await prompts.input({ message: msg(`screen size, with its unit (${rule.screenMaxText} or finer)`), validate: sizeValidator(rule, 'screenSize') })).trim();
           }
           if (rule.attest.includes('encryptedFromStart')) {

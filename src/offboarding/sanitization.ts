@@ -58,9 +58,9 @@ export interface Rule {
   technique: string;
   method: SanitizationMethod;
   /** The coarsest particle accepted, in mm, smaller side first. */
-  particleMaxMm?: [number, number];
+  particleMax?: [Length, Length];
   particleMaxText?: string;
-  screenMaxMm?: number;
+  screenMax?: Length;
   screenMaxText?: string;
   attest: Attestation[];
   note?: string;
@@ -120,6 +120,7 @@ export function buildRulesTable(raw: unknown, path = rulesTablePath()): RulesTab
   if (techniques.size !== t.techniques.length) problems.push('techniques: an id is listed twice');
 
   const units = t.units;
+  for (const [u, f] of Object.entries(units)) if (!/^\d+(\.\d+)?$/.test(String(f))) problems.push(`units.${u}: ${f} mm must be a plain decimal`);
   const rules: Rule[] = [];
   const pairs = new Set<string>();
   t.rules.forEach((r, i) => {
@@ -132,12 +133,12 @@ export function buildRulesTable(raw: unknown, path = rulesTablePath()): RulesTab
     if (r.note !== undefined) rule.note = r.note;
     if (r.particleSize) {
       const p = parseParticleSize(r.particleSize.max, units);
-      if (p.ok) [rule.particleMaxMm, rule.particleMaxText] = [p.mm, r.particleSize.max];
+      if (p.ok) [rule.particleMax, rule.particleMaxText] = [p.value, r.particleSize.max];
       else problems.push(`${where}: particleSize.max ${p.problem}`);
     }
     if (r.screenSize) {
       const s = parseScreenSize(r.screenSize.max, units);
-      if (s.ok) [rule.screenMaxMm, rule.screenMaxText] = [s.mm, r.screenSize.max];
+      if (s.ok) [rule.screenMax, rule.screenMaxText] = [s.value, r.screenSize.max];
       else problems.push(`${where}: screenSize.max ${s.problem}`);
     }
     if (r.particleSize && r.screenSize) problems.push(`${where}: a technique takes a particle size or a screen size, not both`);
@@ -191,26 +192,53 @@ export function rulesTable(): RulesTable {
 
 // ── Sizes ──────────────────────────────────────────────────────────────────────────────────────
 
-export type Parsed<T> = { ok: true; mm: T } | { ok: false; problem: string };
+/**
+ * A length in millimetres as an exact fraction, with a float only for display. Exact, because a
+ * size written at the bound must pass and one a hair over must not: 0.24 cm is 2.4 mm, where
+ * floating point makes it 2.4000000000000004.
+ */
+export interface Length {
+  num: bigint;
+  den: bigint;
+  mm: number;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
 /** A decimal (1, 0.8) or a fraction (3/32); no decimal commas, no signs, no exponent. */
 const NUMBER = String.raw`(\d+(?:\.\d+)?|\d+/\d+)`;
 const UNIT = String.raw`([^\s\d./x×]+)`;
 
-function toNumber(t: string): number {
-  const slash = t.indexOf('/');
-  return slash < 0 ? Number(t) : Number(t.slice(0, slash)) / Number(t.slice(slash + 1));
+/** "0.8" → 8/10, "3/32" → 3/32; undefined for anything else (or a zero denominator). */
+function fraction(t: string): { num: bigint; den: bigint } | undefined {
+  let m = /^(\d+)\/(\d+)$/.exec(t);
+  if (m) return BigInt(m[2]!) === 0n ? undefined : { num: BigInt(m[1]!), den: BigInt(m[2]!) };
+  m = /^(\d+)(?:\.(\d+))?$/.exec(t);
+  if (!m) return undefined;
+  const decimals = m[2] ?? '';
+  return { num: BigInt(m[1]! + decimals), den: 10n ** BigInt(decimals.length) };
+}
+
+function length(num: bigint, den: bigint): Length {
+  return { num, den, mm: Number(num) / Number(den) };
+}
+
+/** a ≤ b, exactly. */
+export function notLonger(a: Length, b: Length): boolean {
+  return a.num * b.den <= b.num * a.den;
 }
 
 function unitList(units: Record<string, number>): string {
   return Object.keys(units).join(', ');
 }
 
-function measure(num: string, unit: string, units: Record<string, number>): Parsed<number> {
-  const n = toNumber(num);
-  if (!Number.isFinite(n) || n <= 0) return { ok: false, problem: `has ${num}, which is not a size greater than 0` };
+function measure(figure: string, unit: string, units: Record<string, number>): Parsed<Length> {
+  const n = fraction(figure);
+  if (n === undefined || n.num === 0n) return { ok: false, problem: `has ${figure}, which is not a size greater than 0` };
   if (!Object.hasOwn(units, unit)) return { ok: false, problem: `has the unit "${unit}"; write one of ${unitList(units)}` };
-  return { ok: true, mm: n * units[unit]! };
+  const factor = fraction(String(units[unit]));
+  if (factor === undefined) return { ok: false, problem: `has the unit "${unit}", whose size in mm the table does not give as a decimal` };
+  return { ok: true, value: length(n.num * factor.num, n.den * factor.den) };
 }
 
 /**
@@ -218,7 +246,7 @@ function measure(num: string, unit: string, units: Record<string, number>): Pars
  * need a unit: one written after the second figure applies to both. Anything else is refused
  * rather than guessed at; "1x5 cm" is 10 mm × 50 mm, never 1 mm × 5 mm.
  */
-export function parseParticleSize(input: string, units: Record<string, number>): Parsed<[number, number]> {
+export function parseParticleSize(input: string, units: Record<string, number>): Parsed<[Length, Length]> {
   const example = 'write it like "1 mm x 5 mm"';
   const m = new RegExp(String.raw`^\s*${NUMBER}\s*${UNIT}?\s*[x×]\s*${NUMBER}\s*${UNIT}?\s*$`).exec(input);
   if (!m) return { ok: false, problem: `is not a particle size: ${example} (figures, a unit from ${unitList(units)}, and x between them)` };
@@ -228,11 +256,11 @@ export function parseParticleSize(input: string, units: Record<string, number>):
   if (!first.ok) return first;
   const second = measure(b!, ub, units);
   if (!second.ok) return second;
-  return { ok: true, mm: [first.mm, second.mm] };
+  return { ok: true, value: [first.value, second.value] };
 }
 
 /** "2.4 mm", "3/32 in" → millimetres. A bare figure is refused: a screen size has a unit. */
-export function parseScreenSize(input: string, units: Record<string, number>): Parsed<number> {
+export function parseScreenSize(input: string, units: Record<string, number>): Parsed<Length> {
   const m = new RegExp(String.raw`^\s*${NUMBER}\s*${UNIT}?\s*$`).exec(input);
   if (!m) return { ok: false, problem: `is not a screen size: write it like "2.4 mm" or "3/32 in" (a unit from ${unitList(units)})` };
   if (m[2] === undefined) return { ok: false, problem: `has no unit: write it like "${m[1]} mm"` };
@@ -240,10 +268,11 @@ export function parseScreenSize(input: string, units: Record<string, number>): P
 }
 
 /** Compared smaller side with smaller side, so "5 mm x 1 mm" is the same particle as "1 mm x 5 mm". */
-export function particleWithin(mm: readonly [number, number], max: readonly [number, number]): boolean {
-  const [s, l] = [Math.min(...mm), Math.max(...mm)];
-  const [ms, ml] = [Math.min(...max), Math.max(...max)];
-  return s <= ms && l <= ml;
+export function particleWithin(size: readonly [Length, Length], max: readonly [Length, Length]): boolean {
+  const sorted = (p: readonly [Length, Length]) => (notLonger(p[0], p[1]) ? [p[0], p[1]] : [p[1], p[0]]) as [Length, Length];
+  const [s, l] = sorted(size);
+  const [ms, ml] = sorted(max);
+  return notLonger(s, ms) && notLonger(l, ml);
 }
 
 function fmt(n: number): string {
@@ -357,29 +386,29 @@ export function judgeTreatment(t: Treatment, table: RulesTable = rulesTable()): 
     screenSize = legacy.screenSize ?? screenSize;
   }
 
-  if (rule.particleMaxMm) {
+  if (rule.particleMax) {
     if (particleSize === undefined) {
       problems.push(`${technique} of ${t.media} needs particleSize (${rule.particleMaxText} or finer, e.g. particleSize: "${rule.particleMaxText}")`);
     } else {
       const p = parseParticleSize(particleSize, table.units);
       if (!p.ok) problems.push(`particleSize ${quote(particleSize)} ${p.problem}`);
-      else if (!particleWithin(p.mm, rule.particleMaxMm)) {
-        problems.push(`particleSize ${quote(particleSize)} is ${fmt(p.mm[0])} mm x ${fmt(p.mm[1])} mm, coarser than the ${rule.particleMaxText} ${t.media} needs (${rule.source})`);
+      else if (!particleWithin(p.value, rule.particleMax)) {
+        problems.push(`particleSize ${quote(particleSize)} is ${fmt(p.value[0].mm)} mm x ${fmt(p.value[1].mm)} mm, coarser than the ${rule.particleMaxText} ${t.media} needs (${rule.source})`);
       }
     }
   } else if (particleSize !== undefined) {
-    problems.push(`particleSize applies only to ${table.rules.filter((r) => r.particleMaxMm).map((r) => `${r.technique} of ${r.media}`).join(', ')}, not to ${technique} of ${t.media}`);
+    problems.push(`particleSize applies only to ${table.rules.filter((r) => r.particleMax).map((r) => `${r.technique} of ${r.media}`).join(', ')}, not to ${technique} of ${t.media}`);
   }
-  if (rule.screenMaxMm !== undefined) {
+  if (rule.screenMax !== undefined) {
     if (screenSize === undefined) {
       problems.push(`${technique} of ${t.media} needs screenSize (${rule.screenMaxText} or finer, e.g. screenSize: "${rule.screenMaxText}")`);
     } else {
       const s = parseScreenSize(screenSize, table.units);
       if (!s.ok) problems.push(`screenSize ${quote(screenSize)} ${s.problem}`);
-      else if (s.mm > rule.screenMaxMm) problems.push(`screenSize ${quote(screenSize)} is ${fmt(s.mm)} mm, coarser than the ${rule.screenMaxText} ${t.media} needs (${rule.source})`);
+      else if (!notLonger(s.value, rule.screenMax)) problems.push(`screenSize ${quote(screenSize)} is ${fmt(s.value.mm)} mm, coarser than the ${rule.screenMaxText} ${t.media} needs (${rule.source})`);
     }
   } else if (screenSize !== undefined) {
-    problems.push(`screenSize applies only to ${table.rules.filter((r) => r.screenMaxMm !== undefined).map((r) => `${r.technique} of ${r.media}`).join(', ')}, not to ${technique} of ${t.media}`);
+    problems.push(`screenSize applies only to ${table.rules.filter((r) => r.screenMax !== undefined).map((r) => `${r.technique} of ${r.media}`).join(', ')}, not to ${technique} of ${t.media}`);
   }
 
   for (const a of rule.attest) {
@@ -397,4 +426,104 @@ export function judgeTreatment(t: Treatment, table: RulesTable = rulesTable()): 
   if (particleSize !== undefined) out.particleSize = particleSize;
   if (screenSize !== undefined) out.screenSize = screenSize;
   return out;
+}
+
+// ── The table as `detailee rules` shows it ─────────────────────────────────────────────────────
+
+export interface RulesReportRule {
+  technique: string;
+  method: SanitizationMethod;
+  particleSizeMax?: string;
+  screenSizeMax?: string;
+  attest: Attestation[];
+  note?: string;
+  source: string;
+}
+
+/** What `detailee rules --json` prints: a public shape, pinned by test/cli/rules.test.ts. */
+export interface RulesReport {
+  file: string;
+  /** Every accepted value, whatever `--media` shows: what an answers file or a flag may say. */
+  vocabulary: { media: Media[]; methods: SanitizationMethod[]; techniques: string[]; units: string[] };
+  sources: Record<string, string>;
+  methods: RulesTable['methods'];
+  techniques: RulesTable['techniques'];
+  media: { id: Media; label: string; source: string; accepted: RulesReportRule[]; never: { technique: string; why: string; source: string }[] }[];
+  legacy: LegacySpelling[];
+}
+
+export function rulesReport(table: RulesTable = rulesTable(), only?: Media): RulesReport {
+  return {
+    file: 'templates/rules/sanitization.yaml',
+    vocabulary: {
+      media: table.media.map((m) => m.id),
+      methods: table.methods.map((m) => m.id),
+      techniques: table.techniques.map((t) => t.id),
+      units: Object.keys(table.units),
+    },
+    sources: table.sources,
+    methods: table.methods,
+    techniques: table.techniques,
+    media: table.media
+      .filter((m) => only === undefined || m.id === only)
+      .map((m) => ({
+        id: m.id,
+        label: m.label,
+        source: m.source,
+        accepted: rulesFor(m.id, table).map((r) => {
+          const row: RulesReportRule = { technique: r.technique, method: r.method, attest: r.attest, source: r.source };
+          if (r.particleMaxText !== undefined) row.particleSizeMax = r.particleMaxText;
+          if (r.screenMaxText !== undefined) row.screenSizeMax = r.screenMaxText;
+          if (r.note !== undefined) row.note = r.note;
+          return row;
+        }),
+        never: table.never.filter((n) => n.media.includes(m.id)).map((n) => ({ technique: n.technique, why: n.why, source: n.source })),
+      })),
+    legacy: table.legacy,
+  };
+}
+
+function requirement(r: RulesReportRule): string {
+  const parts: string[] = [];
+  if (r.particleSizeMax !== undefined) parts.push(`particleSize ${r.particleSizeMax} or finer`);
+  if (r.screenSizeMax !== undefined) parts.push(`screenSize ${r.screenSizeMax} or finer`);
+  for (const a of r.attest) parts.push(`${a}: true`);
+  if (r.note !== undefined) parts.push(r.note);
+  return parts.length === 0 ? '-' : parts.join('; ');
+}
+
+/** Plain text: the accepted values first (what an answers file may say), then where they come from. */
+export function renderRulesReport(report: RulesReport, table: (headers: string[], rows: string[][]) => string): string {
+  const out: string[] = [`Sanitisation rules (${report.file}). Only the pairs listed are accepted; anything else is refused.`, ''];
+  for (const m of report.media) {
+    out.push(`${m.id}: ${m.label} (${m.source})`);
+    out.push(
+      table(
+        ['METHOD', 'TECHNIQUE', 'REQUIRES', 'SOURCE'],
+        m.accepted.map((r) => [r.method, r.technique, requirement(r), r.source]),
+      )
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
+    for (const n of m.never) out.push(`  never ${n.technique}: ${n.why} (${n.source})`);
+    out.push('');
+  }
+  out.push('Methods (SP 800-88) and the destinations open to each:');
+  for (const m of report.methods) out.push(`  ${m.id}: ${m.description}; destinations: ${m.destinations.join(', ')}${m.why ? ` (${m.why})` : ''} [${m.source}]`);
+  out.push('');
+  out.push(`Media: ${report.vocabulary.media.join(', ')}`);
+  out.push(`Methods: ${report.vocabulary.methods.join(', ')}`);
+  out.push(`Techniques: ${report.vocabulary.techniques.join(', ')}`);
+  out.push(`Size units: ${report.vocabulary.units.join(', ')} (e.g. particleSize: "1 mm x 5 mm", screenSize: "3/32 in")`);
+  out.push('');
+  out.push('Spellings of earlier answers files read as terms (exactly as written; any other text is refused):');
+  for (const l of report.legacy) {
+    const size = l.particleSize !== undefined ? `, particleSize ${l.particleSize}` : l.screenSize !== undefined ? `, screenSize ${l.screenSize}` : '';
+    out.push(`  ${JSON.stringify(l.spelling)} -> ${l.technique}${size}`);
+  }
+  out.push('');
+  out.push('Sources:');
+  for (const [k, v] of Object.entries(report.sources)) out.push(`  ${k}: ${v}`);
+  return out.join('\n');
 }
