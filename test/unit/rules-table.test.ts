@@ -71,6 +71,19 @@ describe('the packaged rules table', () => {
     }
   });
 
+  it('refuses each row without each of its sizes and attestations', () => {
+    for (const r of rulesTable().rules) {
+      const destination = rulesTable().methods.find((m) => m.id === r.method)!.destinations[0]!;
+      const full = { ...satisfied(r), media: r.media, method: r.method, technique: r.technique, destination };
+      for (const key of ['particleSize', 'screenSize', 'encryptedFromStart', 'keyCopiesDestroyed'] as const) {
+        if (!(key in full)) continue;
+        const without = { ...full, [key]: undefined };
+        expect(judgeTreatment(without).problems, `${r.media}/${r.technique} without ${key}`).toEqual([expect.stringContaining(key)]);
+        if (typeof full[key] === 'boolean') expect(judgeTreatment({ ...full, [key]: false }).problems).toHaveLength(1);
+      }
+    }
+  });
+
   it('gives every method only destinations the certificate knows', () => {
     for (const m of rulesTable().methods) for (const d of m.destinations) expect(DESTINATIONS).toContain(d);
   });
