@@ -195,6 +195,7 @@ function normalise(a: z.output<typeof answersSchema>, signedOn: { performedBy: s
       const out: Disposition = { ...d, technique: judged.technique ?? d.technique };
       if (judged.particleSize !== undefined) out.particleSize = judged.particleSize;
       if (judged.screenSize !== undefined) out.screenSize = judged.screenSize;
+      if (judged.carried !== undefined) out.details = d.details === undefined ? judged.carried : `${judged.carried}; ${d.details}`;
       return out;
     }),
   };

@@ -343,6 +343,8 @@ export interface Judgement {
   technique?: string;
   particleSize?: string;
   screenSize?: string;
+  /** A size a legacy spelling carried that this row does not judge: recorded in the details. */
+  carried?: string;
 }
 
 /**
@@ -378,12 +380,23 @@ export function judgeTreatment(t: Treatment, table: RulesTable = rulesTable()): 
 
   let particleSize = t.particleSize;
   let screenSize = t.screenSize;
+  let carried: string | undefined;
   if (legacy?.particleSize !== undefined || legacy?.screenSize !== undefined) {
     if (t.particleSize !== undefined || t.screenSize !== undefined) {
       problems.push(`technique ${quote(t.technique)} already carries its size; write technique: ${technique} with the size field alone`);
     }
-    particleSize = legacy.particleSize ?? particleSize;
-    screenSize = legacy.screenSize ?? screenSize;
+    // A size the row judges becomes its field; one it does not (a screen size of a USB stick's
+    // disintegrator) is kept as the record of what was written, never as a criterion.
+    const kept: string[] = [];
+    if (legacy.particleSize !== undefined) {
+      if (rule.particleMax) particleSize = legacy.particleSize;
+      else kept.push(`particle size ${legacy.particleSize}`);
+    }
+    if (legacy.screenSize !== undefined) {
+      if (rule.screenMax !== undefined) screenSize = legacy.screenSize;
+      else kept.push(`screen size ${legacy.screenSize}`);
+    }
+    if (kept.length > 0) carried = `${kept.join(', ')} (written as ${JSON.stringify(legacy.spelling)})`;
   }
 
   if (rule.particleMax) {
@@ -423,6 +436,7 @@ export function judgeTreatment(t: Treatment, table: RulesTable = rulesTable()): 
   }
 
   const out: Judgement = { problems, technique };
+  if (carried !== undefined) out.carried = carried;
   if (particleSize !== undefined) out.particleSize = particleSize;
   if (screenSize !== undefined) out.screenSize = screenSize;
   return out;

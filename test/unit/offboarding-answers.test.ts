@@ -112,6 +112,20 @@ describe('checkAnswers', () => {
       refuses('paper', { method: 'Destroy', technique }, /not a term of the vocabulary; accepted for paper: cross-cut-shred \(Destroy\), disintegrate \(Destroy\), incinerate \(Destroy\), pulp \(Destroy\), mulch \(Destroy\)/),
     );
 
+    it('keeps a size the spelling carried that the media does not judge, as details, and reads the result again unchanged', () => {
+      const e = [ftiEntry(1, { media: 'usb' })];
+      const a = { ...goodAnswers(), dispositions: [{ ...destroyedBase, method: 'Destroy' as const, technique: 'disintegrate, 2 mm screen', details: 'by contractor' }] };
+      const once = checkAnswers(a, e, TODAY);
+      expect(once.dispositions[0]).toMatchObject({ technique: 'disintegrate', details: 'screen size 2 mm (written as "disintegrate, 2 mm screen"); by contractor' });
+      expect(once.dispositions[0]!.screenSize).toBeUndefined();
+      expect(checkAnswers(once, e, TODAY)).toEqual(once);
+    });
+
+    it('reads normalised answers again to the same answers (offboard checks twice)', () => {
+      const once = checkAnswers(goodAnswers(), entries(), TODAY);
+      expect(checkAnswers(once, entries(), TODAY)).toEqual(once);
+    });
+
     it('refuses a legacy spelling that carries a size beside a size field', () =>
       refuses('paper', { method: 'Destroy', technique: 'cross-cut shred 1x5 mm', particleSize: '1 mm x 5 mm' }, /already carries its size/));
   });
