@@ -39,13 +39,21 @@ const signerSchema = personSchema.extend({ signedOn: dateField.optional() });
 export const SIGNERS = ['performedBy', 'validatedBy'] as const;
 export type Signer = (typeof SIGNERS)[number];
 
+/** A bare YAML number is kept as text so the rules can say it lacks a unit, rather than "must be text". */
+const sizeField = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), textField(50));
+
 export const dispositionSchema = z.strictObject({
   /** The FTI log entry id (F-0001). */
   entry: textField(40),
   action: z.enum(DISPOSITION_ACTIONS, { error: `must be one of ${DISPOSITION_ACTIONS.join(', ')}` }),
   method: z.enum(SANITIZATION_METHODS, { error: `must be one of ${SANITIZATION_METHODS.join(', ')}` }).optional(),
+  /** A term of the sanitisation vocabulary (`detailee rules`); checked against the media by the rules. */
   technique: textField(300).optional(),
-  /** SP 800-88 "method details": pattern, number of passes, particle or screen size. */
+  /** Cross-cut particle size with its unit ("1 mm x 5 mm"); read strictly by the rules. */
+  particleSize: sizeField.optional(),
+  /** Disintegrator screen size with its unit ("2.4 mm", "3/32 in"); read strictly by the rules. */
+  screenSize: sizeField.optional(),
+  /** SP 800-88 "method details" (pattern, passes, notes): free text, recorded, never read by the rules. */
   details: textField(500).optional(),
   tool: z.strictObject({ name: textField(200), version: textField(100).optional() }).optional(),
   /** Date of destruction, or of return to the source. */

@@ -127,6 +127,16 @@ function postCategorization(d: Disposition): string {
   return `none: media sanitised (${d.method ?? 'unknown method'}), no FTI remains`;
 }
 
+/** SP 800-88 "method details": the size the rules accepted, then the free-text details as written. */
+function methodDetails(d: Disposition): string | null {
+  const parts = [
+    d.particleSize === undefined ? undefined : `particle size ${d.particleSize}`,
+    d.screenSize === undefined ? undefined : `screen size ${d.screenSize}`,
+    d.details,
+  ].filter((p): p is string => p !== undefined);
+  return parts.length === 0 ? null : parts.join('; ');
+}
+
 function mediaItem(item: number, entry: FtiEntry, d: Disposition, username: string): CertificateMediaItem {
   return {
     item,
@@ -145,7 +155,7 @@ function mediaItem(item: number, entry: FtiEntry, d: Disposition, username: stri
     action: d.action,
     method: d.method ?? null,
     technique: d.technique ?? null,
-    methodDetails: d.details ?? null,
+    methodDetails: methodDetails(d),
     tool: d.tool ? { name: d.tool.name, version: d.tool.version ?? null } : null,
     date: d.date,
     verification: { method: d.verification, verifiedBy: d.verifiedBy ? { name: d.verifiedBy.name, title: d.verifiedBy.title } : null },

@@ -4,7 +4,6 @@ import {
   dispositionSchema,
   missingDispositionFields,
   PERSON_FIELDS,
-  SANITIZATION_METHODS,
   VERIFICATION_METHODS,
   type Answers,
   type PartialAnswers,
@@ -13,7 +12,8 @@ import {
 import { acknowledgementStatement, offboardingChecklist, propertyOptions, type Checklist } from './checklist.js';
 import { dateField, looksLikeTaxpayerId, TAXPAYER_ID_MESSAGE } from './fields.js';
 import { MEDIA_LABELS, type FtiEntry, type Media } from './fti.js';
-import { checkAnswers, dispositionProblems, lastWorkDate, paperTechniqueProblem, samePerson } from './rules.js';
+import { checkAnswers, dispositionProblems, lastWorkDate, samePerson } from './rules.js';
+import { findRule, methodsForMedia, notLonger, parseParticleSize, parseScreenSize, particleWithin, rulesTable, techniquesFor, type Rule } from './sanitization.js';
 
 /**
  * The three prompt functions of @inquirer/prompts the checklist needs. Passed in rather than
@@ -42,28 +42,24 @@ const PERSON_LABELS: Record<(typeof PERSON_FIELDS)[number], string> = {
   phone: 'phone',
 };
 
-/** Which methods make sense to offer for a medium; the rules still have the last word. */
+/** The methods the rules table has a technique for on this medium: nothing else is offered. */
 export function methodsFor(media: Media): SanitizationMethod[] {
-  switch (media) {
-    case 'paper':
-    case 'optical':
-      return ['Destroy'];
-    case 'usb':
-      return ['Purge', 'Destroy'];
-    case 'cloud':
-      return ['Purge'];
-    default:
-      return [...SANITIZATION_METHODS];
-  }
+  return methodsForMedia(media);
 }
 
-function suggestedTechnique(media: Media, method: SanitizationMethod): string | undefined {
-  if (media === 'paper') return 'cross-cut shred 1x5 mm';
-  if (media === 'cloud' || (media === 'mobile' && method === 'Purge')) return 'cryptographic erase';
-  if (method === 'Destroy') return media === 'optical' ? 'optical media shredder' : 'disintegrate';
-  if (media === 'hdd' && method === 'Clear') return 'overwrite, one pass';
-  if (media === 'ssd' && method === 'Purge') return 'sanitize block erase';
-  return undefined;
+/** A size answer is checked as the rules will check it, so a refusal is shown at the question. */
+function sizeValidator(rule: Rule, kind: 'particleSize' | 'screenSize'): (value: string) => boolean | string {
+  return (value) => {
+    const units = rulesTable().units;
+    if (kind === 'particleSize') {
+      const p = parseParticleSize(value, units);
+      if (!p.ok) return `That ${p.problem}.`;
+      return particleWithin(p.value, rule.particleMax!) ? true : `That is coarser than ${rule.particleMaxText} (${rule.source}).`;
+    }
+    const s = parseScreenSize(value, units);
+    if (!s.ok) return `That ${s.problem}.`;
+    return notLonger(s.value, rule.screenMax!) ? true : `That is coarser than ${rule.screenMaxText} (${rule.source}).`;
+  };
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -206,21 +202,25 @@ export async function askAnswers(entries: readonly FtiEntry[], partial: PartialA
           break;
         }
         case 'technique': {
-          const suggestion = suggestedTechnique(entry.media, d.method ?? 'Destroy');
-          d.technique = (
-            await prompts.input({
-              message: msg(entry.media === 'paper' ? 'technique (burn, mulch, pulp, cross-cut shred 1x5 mm, disintegrate 3/32 in)' : 'technique'),
-              ...(suggestion === undefined ? {} : { default: suggestion }),
-              validate: (v) => {
-                const r = required(v);
-                if (r !== true) return r;
-                if (entry.media === 'paper') return paperTechniqueProblem(v) ?? true;
-                return true;
-              },
-            })
-          ).trim();
-          if (entry.media === 'cloud') {
+          // A select list of the table's techniques for this medium and method: no free text to misread.
+          const method = d.method ?? 'Destroy';
+          const rules = techniquesFor(entry.media, method);
+          const labels = new Map(rulesTable().techniques.map((t) => [t.id, t.label]));
+          d.technique = await prompts.select({
+            message: msg(`technique (${method} of ${MEDIA_LABELS[entry.media]})`),
+            choices: rules.map((r) => ({ value: r.technique, name: `${r.technique}: ${labels.get(r.technique) ?? r.technique}`, description: r.note ?? r.source })),
+          });
+          const rule = findRule(entry.media, d.technique)!;
+          if (rule.particleMax) {
+            d.particleSize = (await prompts.input({ message: msg(`particle size, with its unit (${rule.particleMaxText} or finer)`), validate: sizeValidator(rule, 'particleSize') })).trim();
+          }
+          if (rule.screenMax !== undefined) {
+            d.screenSize = (await prompts.input({ message: msg(`screen size, with its unit (${rule.screenMaxText} or finer)`), validate: sizeValidator(rule, 'screenSize') })).trim();
+          }
+          if (rule.attest.includes('encryptedFromStart')) {
             d.encryptedFromStart = await prompts.confirm({ message: msg('was the data encrypted from the moment it was stored?'), default: false });
+          }
+          if (rule.attest.includes('keyCopiesDestroyed')) {
             d.keyCopiesDestroyed = await prompts.confirm({ message: msg('has every copy of the encryption key been destroyed?'), default: false });
           }
           break;
@@ -256,7 +256,8 @@ export async function askAnswers(entries: readonly FtiEntry[], partial: PartialA
           break;
         }
         case 'destination': {
-          const choices = DESTINATIONS.filter((x) => x !== 'returned to source' && !(d.method === 'Destroy' && x.endsWith('reuse')));
+          const open = rulesTable().methods.find((m) => m.id === d.method)?.destinations;
+          const choices = DESTINATIONS.filter((x) => x !== 'returned to source' && (open === undefined || open.includes(x)));
           d.destination = await prompts.select({
             message: msg('destination of the media afterwards'),
             choices: choices.map((x) => ({ value: x, name: x })),

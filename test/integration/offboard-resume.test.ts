@@ -52,13 +52,13 @@ function answerer(stopAt = Infinity): Prompts & { asked: string[] } {
       next(message);
       const value =
         person(message) ??
-        (/tool used/.test(message) ? 'Intimus 007S' : /tool version/.test(message) ? '2023' : /verified by/.test(message) ? 'Kim Ray' : /verifier's title/.test(message) ? 'Security Specialist' : /date destroyed/.test(message) ? '2025-06-09' : /Any other property/.test(message) ? '' : def);
+        (/tool used/.test(message) ? 'Intimus 007S' : /tool version/.test(message) ? '2023' : /verified by/.test(message) ? 'Kim Ray' : /verifier's title/.test(message) ? 'Security Specialist' : /date destroyed/.test(message) ? '2025-06-09' : /particle size/.test(message) ? '1 mm x 5 mm' : /Any other property/.test(message) ? '' : def);
       if (value === undefined) throw new Error(`no scripted answer for "${message}"`);
       return check(validate, value, message);
     },
     async select({ message, choices, default: def }) {
       next(message);
-      const want = /returned to the source, or destroyed/.test(message) ? 'destroyed' : /verification method/.test(message) ? 'full' : /sanitisation method/.test(message) ? 'Destroy' : /destination/.test(message) ? 'recycling facility' : def;
+      const want = /returned to the source, or destroyed/.test(message) ? 'destroyed' : /verification method/.test(message) ? 'full' : /sanitisation method/.test(message) ? 'Destroy' : /technique/.test(message) ? 'cross-cut-shred' : /destination/.test(message) ? 'recycling facility' : def;
       const choice = choices.find((c) => c.value === want) ?? choices.find((c) => c.value === def);
       if (!choice) throw new Error(`no scripted choice for "${message}"`);
       return choice.value;
@@ -103,7 +103,7 @@ describe('an interactive offboarding, interrupted and resumed', () => {
     expect(check).toMatchObject({ format: 'pdf', file: 'as-issued', hash: r.certificate.hash });
     expect(check.certificate.performedBy).toMatchObject({ name: PERFORMER.name, organization: PERFORMER.organisation, signedOn: '2025-06-10' });
     expect(check.certificate.validatedBy).toMatchObject({ name: VALIDATOR.name, signedOn: '2025-06-10' });
-    expect(check.certificate.media).toEqual([expect.objectContaining({ entry: 'F-0001', method: 'Destroy', technique: expect.stringMatching(/cross-cut/) })]);
+    expect(check.certificate.media).toEqual([expect.objectContaining({ entry: 'F-0001', method: 'Destroy', technique: 'cross-cut-shred', methodDetails: 'particle size 1 mm x 5 mm' })]);
     expect((await w.store.auditFor(id)).filter((e) => e.kind === 'offboarding.started')).toHaveLength(1);
   });
 });

@@ -43,7 +43,8 @@ describe('renderMarkdown', () => {
     const md = renderMarkdown(signed);
     expect(md).toContain(`**Certificate:** ${id}`);
     expect(md).toContain('Alex Rivera');
-    expect(md).toContain('| Technique | cross-cut shred 1x5 mm |');
+    expect(md).toContain('| Technique | cross-cut-shred |');
+    expect(md).toContain('| Method details | particle size 1 mm x 5 mm |');
     expect(md).toContain('| Receipt | Receipt R-77 signed by the IRS Office of Safeguards |');
     expect(md).toContain(signed.hash);
     expect(md).toContain('PS-4(1)');
@@ -123,7 +124,8 @@ describe('renderPdf', () => {
     const text = execFileSync('pdftotext', ['-layout', pdfPath, '-'], { encoding: 'utf8' });
     expect(text).toContain(id);
     expect(text).toContain('Alex Rivera');
-    expect(text).toContain('cross-cut shred 1x5 mm');
+    expect(text).toContain('cross-cut-shred');
+    expect(text).toContain('particle size 1 mm x 5 mm');
     expect(text.replace(/\s+/g, '')).toContain(`detailee:cert:${id}:${signed.hash}`);
     expect(text.match(/Signed on\s+2025-06-0[56]/g)).toHaveLength(3); // performer, acknowledgement, validating official
   });
@@ -218,7 +220,7 @@ describe('renderPdf', () => {
   it('fails verification when the attachment is replaced by an edited JSON', () => {
     const { dictStart, dataStart, dataEnd } = embeddedStream(pdf);
     const json = inflateSync(pdf.subarray(dataStart, dataEnd)).toString('utf8');
-    const edited = deflateSync(Buffer.from(json.replace('cross-cut shred 1x5 mm', 'cross-cut shred 2x9 mm'), 'utf8'));
+    const edited = deflateSync(Buffer.from(json.replace('particle size 1 mm x 5 mm', 'particle size 2x9 mm'), 'utf8'));
     const dict = pdf.subarray(dictStart, dataStart).toString('latin1').replace(/\/Length \d+/, `/Length ${edited.length}`);
     const forged = Buffer.concat([pdf.subarray(0, dictStart), Buffer.from(dict, 'latin1'), edited, pdf.subarray(dataEnd)]);
     expect(JSON.stringify(extractFromPdf(forged))).toContain('2x9 mm');

@@ -53,7 +53,7 @@ describe('buildCertificate', () => {
       preSanitizationCategorization: expect.stringContaining('FTI'),
       backedUp: 'unknown',
       method: 'Purge',
-      technique: 'ATA sanitize overwrite',
+      technique: 'sanitize-overwrite',
       methodDetails: 'one pass, zeros',
       tool: { name: 'hdparm', version: '9.65' },
       date: '2025-06-05',

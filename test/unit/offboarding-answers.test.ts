@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { missingItems, type DispositionInput } from '../../src/offboarding/answers.js';
 import type { Media } from '../../src/offboarding/fti.js';
-import { checkAnswers, paperTechniqueProblem, particleSizeMm, screenSizeMm } from '../../src/offboarding/rules.js';
+import { checkAnswers } from '../../src/offboarding/rules.js';
 import { entries, ftiEntry, goodAnswers, TODAY } from './offboarding-fixtures.js';
 
 function refusal(fn: () => unknown): InputError {
@@ -54,27 +54,33 @@ describe('checkAnswers', () => {
 
   describe('paper (Pub 1075)', () => {
     it.each([
-      'cross-cut shred 1x5 mm',
-      'cross cut shredder, 0.8 mm × 4 mm particles',
-      'micro-cut shred 1 mm by 5 mm',
-      'incinerate',
-      'burned in the agency burn bag programme',
-      'mulch',
-      'pulped by contractor',
-      'disintegrate, 3/32 in screen',
-      'disintegrator with 2.4 mm screen',
-    ])('accepts Destroy by %j', (technique) => accepts('paper', { method: 'Destroy', technique }));
+      { technique: 'cross-cut-shred', particleSize: '1 mm x 5 mm' },
+      { technique: 'cross-cut-shred', particleSize: '0.8 mm × 4 mm' },
+      { technique: 'cross-cut-shred', particleSize: '5x1 mm' },
+      { technique: 'incinerate' },
+      { technique: 'mulch' },
+      { technique: 'pulp' },
+      { technique: 'disintegrate', screenSize: '3/32 in' },
+      { technique: 'disintegrate', screenSize: '2.4 mm' },
+    ])('accepts Destroy by %j', (d) => accepts('paper', { method: 'Destroy', ...d }));
 
     it.each([
-      ['a shred without particle size', 'cross-cut shred', /particle size/],
-      ['a strip-cut shred', 'strip-cut shred 6 mm', /strip-cut/],
-      ['particles too large', 'cross-cut shred 2x15 mm', /larger than the 1 mm × 5 mm/],
-      ['a coarse disintegrator screen', 'disintegrate 1/4 in screen', /coarser than/],
-      ['a disintegrator without screen size', 'disintegrate', /screen size/],
-      ['a method Pub 1075 does not list', 'pulverize', /Pub 1075 method for paper/],
-    ])('refuses %s', (_, technique, why) => refuses('paper', { method: 'Destroy', technique }, why));
+      ['a shred without particle size', { technique: 'cross-cut-shred' }, /needs particleSize \(1 mm x 5 mm or finer/],
+      ['a strip-cut shred', { technique: 'strip-cut shred 6 mm' }, /not a term of the vocabulary; accepted for paper: cross-cut-shred \(Destroy\)/],
+      ['a plain shred', { technique: 'shred' }, /shred is never valid for paper: .*strip-cut does not qualify/],
+      ['particles too large', { technique: 'cross-cut-shred', particleSize: '2x15 mm' }, /is 2 mm x 15 mm, coarser than the 1 mm x 5 mm paper needs/],
+      ['a size in centimetres read as centimetres', { technique: 'cross-cut-shred', particleSize: '1x5 cm' }, /is 10 mm x 50 mm, coarser/],
+      ['a size without a unit', { technique: 'cross-cut-shred', particleSize: '1x5' }, /has no unit after its last figure/],
+      ['a size in an unknown unit', { technique: 'cross-cut-shred', particleSize: '1x5 mils' }, /has the unit "mils"; write one of mm, cm, in/],
+      ['a coarse disintegrator screen', { technique: 'disintegrate', screenSize: '1/4 in' }, /is 6.35 mm, coarser than the 2.4 mm/],
+      ['a disintegrator without screen size', { technique: 'disintegrate' }, /needs screenSize/],
+      ['a technique the table does not list for paper', { technique: 'pulverize' }, /pulverize is not valid for paper; accepted for paper: cross-cut-shred \(Destroy\), disintegrate/],
+      ['words that merely mention burning', { technique: 'strip-cut shred, then burn' }, /not a term of the vocabulary/],
+      ['a size on a technique that takes none', { technique: 'pulp', particleSize: '1 mm x 5 mm' }, /particleSize applies only to cross-cut-shred of paper, not to pulp of paper/],
+    ])('refuses %s', (_, d, why) => refuses('paper', { method: 'Destroy', ...d }, why));
 
-    it('refuses any method but Destroy', () => refuses('paper', { method: 'Purge', technique: 'cross-cut shred 1x5 mm' }, /only be destroyed/));
+    it('refuses any method but Destroy', () =>
+      refuses('paper', { method: 'Purge', technique: 'cross-cut-shred', particleSize: '1 mm x 5 mm' }, /cross-cut-shred of paper is Destroy, not Purge .*paper has no Purge technique/));
 
     it('accepts a return to the source with a receipt (IRC 6103(p)(4)(F))', () => {
       const e = [ftiEntry(1, { media: 'paper' })];
@@ -82,45 +88,87 @@ describe('checkAnswers', () => {
       expect(() => checkAnswers(a, e, TODAY)).not.toThrow();
     });
 
-    it('understands particle and screen sizes in mm and inches', () => {
-      expect(particleSizeMm('1x5 mm')).toEqual([1, 5]);
-      expect(particleSizeMm('1/32 x 3/16 in')![1]).toBeCloseTo(4.7625);
-      expect(screenSizeMm('3/32 in. screen')).toBeCloseTo(2.38125);
-      expect(paperTechniqueProblem('shred 1x5mm')).toBeUndefined();
+    it('refuses a size on a return', () => {
+      const e = [ftiEntry(1, { media: 'paper' })];
+      const a = { ...goodAnswers(), dispositions: [{ entry: 'F-0001', action: 'returned' as const, date: '2025-06-05', receipt: 'R-1', particleSize: '1 mm x 5 mm' }] };
+      expect(refusal(() => checkAnswers(a, e, TODAY)).message).toContain('particleSize applies only to destroyed information');
     });
+
+    it('never reads a size or a method out of the free-text details', () => {
+      refuses('paper', { method: 'Destroy', technique: 'cross-cut-shred', details: 'cross-cut shred 1x5 mm, then burned' }, /needs particleSize/);
+      accepts('paper', { method: 'Destroy', technique: 'pulp', details: 'strip-cut shred 6 mm first, de-gauss' });
+    });
+  });
+
+  describe('answers written before the vocabulary', () => {
+    it('reads exactly the known spellings as their terms, with the size the spelling carried', () => {
+      const e = [ftiEntry(1, { media: 'paper' })];
+      const a = { ...goodAnswers(), dispositions: [{ ...destroyedBase, method: 'Destroy' as const, technique: 'cross-cut shred 1x5 mm' }] };
+      const d = checkAnswers(a, e, TODAY).dispositions[0]!;
+      expect(d).toMatchObject({ technique: 'cross-cut-shred', particleSize: '1 mm x 5 mm' });
+    });
+
+    it.each(['Cross-cut shred 1x5 mm', 'cross-cut shred 1x5mm', 'cross-cut shred 0.8x4 mm', 'cross cut shred 1x5 mm'])('refuses the near miss %j, naming the accepted values', (technique) =>
+      refuses('paper', { method: 'Destroy', technique }, /not a term of the vocabulary; accepted for paper: cross-cut-shred \(Destroy\), disintegrate \(Destroy\), incinerate \(Destroy\), pulp \(Destroy\), mulch \(Destroy\)/),
+    );
+
+    it('keeps a size the spelling carried that the media does not judge, as details, and reads the result again unchanged', () => {
+      const e = [ftiEntry(1, { media: 'usb' })];
+      const a = { ...goodAnswers(), dispositions: [{ ...destroyedBase, method: 'Destroy' as const, technique: 'disintegrate, 2 mm screen', details: 'by contractor' }] };
+      const once = checkAnswers(a, e, TODAY);
+      expect(once.dispositions[0]).toMatchObject({ technique: 'disintegrate', details: 'screen size 2 mm (written as "disintegrate, 2 mm screen"); by contractor' });
+      expect(once.dispositions[0]!.screenSize).toBeUndefined();
+      expect(checkAnswers(once, e, TODAY)).toEqual(once);
+    });
+
+    it('reads normalised answers again to the same answers (offboard checks twice)', () => {
+      const once = checkAnswers(goodAnswers(), entries(), TODAY);
+      expect(checkAnswers(once, entries(), TODAY)).toEqual(once);
+    });
+
+    it('refuses a legacy spelling that carries a size beside a size field', () =>
+      refuses('paper', { method: 'Destroy', technique: 'cross-cut shred 1x5 mm', particleSize: '1 mm x 5 mm' }, /already carries its size/));
   });
 
   describe('electronic media (NIST SP 800-88)', () => {
     it.each(['ssd', 'usb', 'mobile'] as const)('refuses degaussing %s (flash)', (media) =>
-      refuses(media, { method: 'Purge', technique: 'degauss with Garner HD-3' }, /never degauss flash/),
+      refuses(media, { method: 'Purge', technique: 'degauss' }, /degauss is never valid for \w+: flash memory is not magnetic/),
     );
+    it('refuses "de-gauss" as an unknown word, naming what an SSD accepts', () =>
+      refuses('ssd', { method: 'Purge', technique: 'de-gauss' }, /"de-gauss" is not a term of the vocabulary; accepted for ssd: overwrite \(Clear\), ata-secure-erase \(Clear\), block-erase \(Purge\)/));
 
     it('accepts degaussing a hard disk as Purge', () => accepts('hdd', { method: 'Purge', technique: 'degauss' }));
-    it('refuses degaussing recorded as Clear', () => refuses('hdd', { method: 'Clear', technique: 'degauss', destination: 'internal reuse' }, /Purge technique/));
+    it('refuses degaussing recorded as Clear', () =>
+      refuses('hdd', { method: 'Clear', technique: 'degauss', destination: 'internal reuse' }, /degauss of hdd is Purge, not Clear .*write method: Purge, or a Clear technique for hdd: overwrite/));
 
-    it('refuses Clear of a USB drive', () => refuses('usb', { method: 'Clear', technique: 'overwrite' }, /Purge or Destroy, not Clear/));
+    it('refuses Clear of a USB drive', () => refuses('usb', { method: 'Clear', technique: 'overwrite' }, /overwrite is not valid for usb; accepted for usb: shred \(Destroy\)/));
     it('accepts Destroy of a USB drive', () => accepts('usb', { method: 'Destroy', technique: 'disintegrate' }));
 
-    it('refuses ATA secure erase as Purge of an SSD', () => refuses('ssd', { method: 'Purge', technique: 'ATA secure erase' }, /only as Clear/));
-    it('accepts sanitize block erase as Purge of an SSD', () => accepts('ssd', { method: 'Purge', technique: 'sanitize block erase' }));
+    it('refuses ATA secure erase as Purge of an SSD', () => refuses('ssd', { method: 'Purge', technique: 'ata-secure-erase' }, /ata-secure-erase of ssd is Clear, not Purge \(on flash .* counts only as Clear/));
+    it('accepts sanitize block erase as Purge of an SSD', () => accepts('ssd', { method: 'Purge', technique: 'block-erase' }));
 
-    it('refuses a factory reset as Purge of a phone', () => refuses('mobile', { method: 'Purge', technique: 'factory reset' }, /cryptographic erase/));
-    it('accepts cryptographic erase as Purge of a phone', () => accepts('mobile', { method: 'Purge', technique: 'cryptographic erase via MDM wipe' }));
+    it('refuses a factory reset as Purge of a phone', () => refuses('mobile', { method: 'Purge', technique: 'factory-reset' }, /factory-reset of mobile is Clear, not Purge.*crypto-erase/));
+    it('accepts cryptographic erase as Purge of a phone', () => accepts('mobile', { method: 'Purge', technique: 'crypto-erase', details: 'MDM wipe' }));
 
-    it('refuses Clear of a drive that leaves the organisation', () => refuses('hdd', { method: 'Clear', technique: 'overwrite' }, /leaving the organisation/));
+    it('refuses Clear of a drive that leaves the organisation', () =>
+      refuses('hdd', { method: 'Clear', technique: 'overwrite' }, /Clear media cannot go to recycling facility: media leaving the organisation's control needs Purge or Destroy/));
     it('accepts Clear of a drive kept for internal reuse', () => accepts('hdd', { method: 'Clear', technique: 'overwrite', destination: 'internal reuse' }));
 
-    it('refuses anything but Destroy for optical media', () => refuses('optical', { method: 'Purge', technique: 'overwrite' }, /only be sanitised by Destroy/));
-    it('refuses reuse of destroyed media', () => refuses('hdd', { method: 'Destroy', technique: 'shred', destination: 'internal reuse' }, /cannot go to internal reuse/));
+    it('refuses anything but Destroy for optical media', () => refuses('optical', { method: 'Purge', technique: 'overwrite' }, /overwrite is not valid for optical; accepted for optical: shred \(Destroy\)/));
+    it('refuses reuse of destroyed media', () => refuses('hdd', { method: 'Destroy', technique: 'shred', destination: 'internal reuse' }, /Destroy media cannot go to internal reuse/));
+    it('accepts only physical destruction of other media', () => {
+      accepts('other', { method: 'Destroy', technique: 'pulverize' });
+      refuses('other', { method: 'Purge', technique: 'degauss' }, /degauss is never valid for other: degaussing works only on magnetic media/);
+    });
   });
 
-  describe('cloud storage', () => {
+  describe('cloud storage and email', () => {
     const attested = { encryptedFromStart: true, keyCopiesDestroyed: true, destination: 'other' as const };
-    it('accepts an attested cryptographic erase', () => accepts('cloud', { method: 'Purge', technique: 'cryptographic erase', ...attested }));
-    it('refuses Destroy', () => refuses('cloud', { method: 'Destroy', technique: 'delete bucket', ...attested }, /not applicable/));
-    it('refuses a Purge that is not a cryptographic erase', () => refuses('cloud', { method: 'Purge', technique: 'delete objects', ...attested }, /must be a cryptographic erase/));
+    it.each(['cloud', 'email'] as const)('accepts an attested cryptographic erase of %s', (media) => accepts(media, { method: 'Purge', technique: 'crypto-erase', ...attested }));
+    it('refuses Destroy', () => refuses('cloud', { method: 'Destroy', technique: 'shred', ...attested }, /shred is not valid for cloud; accepted for cloud: crypto-erase \(Purge\)/));
+    it('refuses a Purge that is not a cryptographic erase', () => refuses('cloud', { method: 'Purge', technique: 'delete objects', ...attested }, /not a term of the vocabulary; accepted for cloud: crypto-erase/));
     it('refuses a cryptographic erase without the key attestation', () =>
-      refuses('cloud', { method: 'Purge', technique: 'crypto erase', destination: 'other', encryptedFromStart: true }, /every copy of the key/));
+      refuses('cloud', { method: 'Purge', technique: 'crypto erase', destination: 'other', encryptedFromStart: true }, /valid only if every copy of the key is destroyed \(keyCopiesDestroyed: true/));
   });
 
   describe('people', () => {

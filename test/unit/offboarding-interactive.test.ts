@@ -70,7 +70,8 @@ describe('the offboarding checklist file', () => {
 describe('askAnswers', () => {
   const paperDestroyed: Step[] = [
     [/F-0001 "Printed case summaries" \(paper, received 2025-03-01\): returned to the source, or destroyed\?/, ENTER],
-    [/F-0001 .*technique \(burn, mulch, pulp/, ENTER], // the suggested cross-cut shred 1x5 mm
+    [/F-0001 .*technique \(Destroy of paper\)[\s\S]*cross-cut-shred[\s\S]*disintegrate[\s\S]*incinerate[\s\S]*pulp[\s\S]*mulch/, ENTER], // cross-cut-shred
+    [/F-0001 .*particle size, with its unit \(1 mm x 5 mm or finer\)/, '1 mm x 5 mm'],
     [/F-0001 .*tool used/, 'Intimus 007 S'],
     [/F-0001 .*tool version/, ENTER],
     [/F-0001 .*date destroyed/, '2025-06-05'],
@@ -116,7 +117,8 @@ describe('askAnswers', () => {
         entry: 'F-0001',
         action: 'destroyed',
         method: 'Destroy',
-        technique: 'cross-cut shred 1x5 mm',
+        technique: 'cross-cut-shred',
+        particleSize: '1 mm x 5 mm',
         tool: { name: 'Intimus 007 S' },
         date: '2025-06-05',
         verifiedBy: { name: 'Sam Ortiz', title: 'Security Officer' },
@@ -170,20 +172,71 @@ describe('askAnswers', () => {
     await expect(result).resolves.toMatchObject({ dispositions: [{}, { verifiedBy: { name: 'Sam Ortiz' } }] });
   });
 
-  it('shows a broken rule and asks the disposition again', async () => {
+  it('offers only the techniques the table lists for the medium, and refuses a coarse size at the prompt', async () => {
     const partial: PartialAnswers = { ...structuredClone(good), dispositions: [good.dispositions[0]!] };
-    const answers = await drive(askAnswers(ENTRIES, partial, prompts, { today: TODAY }), [
-      [/F-0002 .*returned to the source, or destroyed\?/, ENTER], // destroyed
-      [/F-0002 .*sanitisation method/, ENTER], // Purge
-      [/F-0002 .*technique/, 'degauss'],
-      [/F-0002 .*tool used/, 'Garner HD-3'],
+    const result = askAnswers(ENTRIES, partial, prompts, { today: TODAY });
+    result.catch(() => undefined);
+    await screen.next();
+    expect(screen.getScreen()).toMatch(/F-0002 .*returned to the source, or destroyed\?/);
+    screen.keypress('enter'); // destroyed; a USB drive has Destroy only, so no method question
+    await screen.next();
+    const techniques = screen.getScreen();
+    expect(techniques).toMatch(/F-0002 .*technique \(Destroy of USB flash drive or memory card\)/);
+    expect(techniques).toContain('shred');
+    expect(techniques).not.toContain('degauss');
+    expect(techniques).not.toContain('overwrite');
+    screen.keypress('enter'); // shred
+    await screen.next();
+    const answers = await drive(result, [
+      [/F-0002 .*tool used/, 'SEM 0101'],
       [/F-0002 .*tool version/, ENTER],
       [/F-0002 .*date destroyed/, ENTER],
       [/F-0002 .*verified by/, 'Sam Ortiz'],
       [/F-0002 .*verifier's title/, 'Security Officer'],
       [/F-0002 .*verification method/, ENTER],
-      [/F-0002 .*destination/, ENTER],
-      [/Not accepted: degaussing does not sanitise usb \(flash\) media.*F-0002 .*returned to the source, or destroyed\?/s, ['down', 'enter']],
+      [/F-0002 .*destination(?![\s\S]*reuse)/, ENTER],
+      ...performerSigns,
+      ...validatorSigns,
+    ]);
+    expect(answers.dispositions[1]).toMatchObject({ method: 'Destroy', technique: 'shred', destination: 'recycling facility' });
+  });
+
+  it('refuses a particle size in the wrong unit or coarser than 1 mm x 5 mm at the prompt', async () => {
+    const partial: PartialAnswers = { ...structuredClone(good), dispositions: [{ entry: 'F-0001', action: 'destroyed' }] };
+    const result = askAnswers(ENTRIES.slice(0, 1), partial, prompts, { today: TODAY });
+    result.catch(() => undefined);
+    await screen.next();
+    screen.keypress('enter'); // cross-cut-shred
+    await refusedThenCorrected(/particle size/, '1x5 cm', 'That is coarser than 1 mm x 5 mm', '0.8 mm x 4 mm');
+    await screen.next();
+    const answers = await drive(result, [
+      [/tool used/, 'Intimus 007 S'],
+      [/tool version/, ENTER],
+      [/date destroyed/, ENTER],
+      [/verified by/, 'Sam Ortiz'],
+      [/verifier's title/, 'Security Officer'],
+      [/verification method/, ENTER],
+      [/destination/, ENTER],
+      ...performerSigns,
+      ...validatorSigns,
+    ]);
+    expect(answers.dispositions[0]).toMatchObject({ technique: 'cross-cut-shred', particleSize: '0.8 mm x 4 mm' });
+  });
+
+  it('shows a broken rule of resumed answers (free text of an earlier version) and asks the disposition again', async () => {
+    const old = {
+      entry: 'F-0002',
+      action: 'destroyed' as const,
+      method: 'Purge' as const,
+      technique: 'de-gauss',
+      tool: { name: 'Garner HD-3' },
+      date: '2025-06-05',
+      verifiedBy: { name: 'Sam Ortiz', title: 'Security Officer' },
+      destination: 'internal reuse' as const,
+    };
+    const partial: PartialAnswers = { ...structuredClone(good), dispositions: [good.dispositions[0]!, old] };
+    const answers = await drive(askAnswers(ENTRIES, partial, prompts, { today: TODAY }), [
+      [/Not accepted: technique "de-gauss" is not a term of the vocabulary; accepted for usb: shred \(Destroy\).*F-0002 .*returned to the source, or destroyed\?/s, ['down', 'enter']],
       [/F-0002 .*date returned/, ENTER],
       [/F-0002 .*receipt/, 'Receipt R-78'],
       ...performerSigns,
