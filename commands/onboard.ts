@@ -26,8 +26,9 @@ export default class Onboard extends BaseCommand {
     this.log(`Assignment ${doc.id}: ${doc.detailee.givenName} ${doc.detailee.familyName} (${doc.detailee.username}) from ${doc.detailee.homeAgency}`);
     this.log(`  signed by ${prep.report.signers.map((s) => `${s.name} (${s.role})`).join(', ')}`);
     this.log(`  term: ${prep.term.start} → last day ${prep.term.lastDay}; access ends ${prep.term.endsAt}`);
+    for (const w of prep.report.warnings) this.log(`  WARNING: ${w}`);
     if (prep.rows.length > 0) this.log(`\n${table(['TARGET', 'STEP', 'DETAIL'], prep.rows.map((r) => [r.target, r.action, r.detail]))}\n`);
-    const base = { id: doc.id, term: prep.term, plan: prep.rows, targets: [] };
+    const base = { id: doc.id, term: prep.term, plan: prep.rows, targets: [], warnings: prep.report.warnings };
     if (prep.existing?.data.provisioned === true) {
       this.log(`Assignment ${doc.id} is already onboarded; nothing to do.`);
       return { ...base, state: prep.existing.state, changed: false, dryRun: flags['dry-run'], message: 'already onboarded; nothing to do' };
