@@ -137,7 +137,7 @@ describe('YAML 1.2 core schema only', () => {
   });
 
   it('reads 1:30 as text and 2025-02-06 as a date string, never sexagesimal or a timestamp', () => {
-    const e = refusal(base.replace(/^purpose: .*$/m, 'purpose: 1:30').replace(/^  days: 120$/m, '  days: 1:30'));
+    const e = refusal(base.replace(/^purpose: .*$/m, 'purpose: 1:30').replace(/^ {2}days: 120$/m, '  days: 1:30'));
     expect(issuesOf(e)).toContainEqual({ path: 'term.days', message: expect.stringMatching(/whole number/) });
   });
 
