@@ -39,8 +39,9 @@ export function assignmentPolicy(doc: Assignment, term: Pick<Term, 'start' | 'ti
   const check = (path: string, date: string | undefined, what: string) => {
     const field = `prerequisites.${path}`;
     if (date === undefined) problems.push({ field, message: `${field} is missing: ${what} must be on record before access` });
-    else if (date > today) problems.push({ field, message: `${field} (${date}) is in the future (today is ${today}): ${what} cannot be on record yet` });
+    // After the start is wrong whenever it is read; in the future is wrong until that day comes.
     else if (date > start) problems.push({ field, message: `${field} (${date}) is after the term start (${start}): ${what} must precede access` });
+    else if (date > today) problems.push({ field, message: `${field} (${date}) is in the future (today is ${today}): ${what} cannot be on record yet` });
   };
   check('backgroundInvestigation.adjudicated', p.backgroundInvestigation?.adjudicated, 'a favourably adjudicated background investigation');
   check('disclosureTraining', p.disclosureTraining, 'disclosure awareness training');
