@@ -8,7 +8,7 @@ import { ExitCode } from '../src/errors.js';
 
 export default class Onboard extends BaseCommand {
   static override summary = 'Verify a signed assignment, show the plan, confirm, provision the accounts, verify and record.';
-  static override description = `Refused (exit 2) when the term has already ended, the start is more than a year ahead, or a prerequisite (background investigation, disclosure training, confidentiality agreement) is missing, dated after the start or dated in the future — the same policy `assignment verify` applies. Trust warnings (an issuer whose revocation the config leaves unchecked) are printed and recorded in the audit event. Running it again for the same manifest does nothing and says so; after an interruption it finishes what is left. Exit 3 when a signature fails, 1 when a target fails.`;
+  static override description = `Refused (exit 2) when the term has already ended, the start is more than a year ahead, or a prerequisite (background investigation, disclosure training, confidentiality agreement) is missing, dated after the start or dated in the future — the same policy assignment verify applies. Trust warnings (an issuer whose revocation the config leaves unchecked) are printed and recorded in the audit event. Running it again for the same manifest does nothing and says so; after an interruption it finishes what is left. Exit 3 when a signature fails, 1 when a target fails.`;
   static override args = { file: Args.string({ description: 'assignment manifest (YAML or JSON)', required: true }) };
   static override flags = {
     signature: Flags.string({ char: 's', description: 'detached signature file (.jws or .p7s); repeatable', multiple: true }),
