@@ -8,7 +8,7 @@ import { ExitCode } from '../src/errors.js';
 
 export default class Onboard extends BaseCommand {
   static override summary = 'Verify a signed assignment, show the plan, confirm, provision the accounts, verify and record.';
-  static override description = `Refused (exit 2) when the term has already ended or a prerequisite (background investigation, disclosure training, confidentiality agreement) is missing or dated after the start. Running it again for the same manifest does nothing and says so; after an interruption it finishes what is left. Exit 3 when a signature fails, 1 when a target fails.`;
+  static override description = `Refused (exit 2) when the term has already ended, the start is more than a year ahead, or a prerequisite (background investigation, disclosure training, confidentiality agreement) is missing, dated after the start or dated in the future — the same policy assignment verify applies. Trust warnings (an issuer whose revocation the config leaves unchecked) are printed and recorded in the audit event. Running it again for the same manifest does nothing and says so; after an interruption it finishes what is left. Exit 3 when a signature fails, 1 when a target fails.`;
   static override args = { file: Args.string({ description: 'assignment manifest (YAML or JSON)', required: true }) };
   static override flags = {
     signature: Flags.string({ char: 's', description: 'detached signature file (.jws or .p7s); repeatable', multiple: true }),
@@ -26,8 +26,9 @@ export default class Onboard extends BaseCommand {
     this.log(`Assignment ${doc.id}: ${doc.detailee.givenName} ${doc.detailee.familyName} (${doc.detailee.username}) from ${doc.detailee.homeAgency}`);
     this.log(`  signed by ${prep.report.signers.map((s) => `${s.name} (${s.role})`).join(', ')}`);
     this.log(`  term: ${prep.term.start} → last day ${prep.term.lastDay}; access ends ${prep.term.endsAt}`);
+    for (const w of prep.report.warnings) this.log(`  WARNING: ${w}`);
     if (prep.rows.length > 0) this.log(`\n${table(['TARGET', 'STEP', 'DETAIL'], prep.rows.map((r) => [r.target, r.action, r.detail]))}\n`);
-    const base = { id: doc.id, term: prep.term, plan: prep.rows, targets: [] };
+    const base = { id: doc.id, term: prep.term, plan: prep.rows, targets: [], warnings: prep.report.warnings };
     if (prep.existing?.data.provisioned === true) {
       this.log(`Assignment ${doc.id} is already onboarded; nothing to do.`);
       return { ...base, state: prep.existing.state, changed: false, dryRun: flags['dry-run'], message: 'already onboarded; nothing to do' };

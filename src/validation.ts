@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { formatIssues, InputError, type Issue } from './errors.js';
 
@@ -88,10 +88,10 @@ export function zodIssues(error: z.ZodError, schema?: z.ZodType): Issue[] {
 }
 
 /** Validate `value` against `schema`; on failure an InputError names every bad field. */
-export function validate<S extends z.ZodType>(schema: S, value: unknown, what: string, code: string): z.output<S> {
+export function validate<S extends z.ZodType>(schema: S, value: unknown, what: string, code: string, extraIssues: Issue[] = []): z.output<S> {
   const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issues = zodIssues(r.error, schema);
+  if (r.success && extraIssues.length === 0) return r.data as z.output<S>;
+  const issues = [...extraIssues, ...(r.success ? [] : zodIssues(r.error, schema))];
   throw new InputError(`${what} is not valid:\n${formatIssues(issues)}`, {
     code,
     details: { issues },
@@ -99,20 +99,61 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what: s
   });
 }
 
+function syntaxError(what: string, message: string, code: string, action: string, pos?: { line: number; col: number }): InputError {
+  return new InputError(`${what} is not valid YAML or JSON${pos ? ` (line ${pos.line}, column ${pos.col})` : ''}: ${message}`, { code, actions: [action] });
+}
+
 /**
- * Parse YAML (a superset of JSON) defensively: duplicate keys are errors, aliases are capped
- * (no billion-laughs), custom tags are not resolved, and nesting is bounded.
+ * Parse YAML (a superset of JSON) defensively, as YAML 1.2 with the core schema only: duplicate
+ * keys are errors, aliases are capped (no billion-laughs), nesting is bounded, and nothing of YAML
+ * 1.1 comes back in. A `%YAML 1.1` directive would turn on merge keys, sexagesimal numbers
+ * (`1:30` is 90) and timestamps that truncate to dates, so the directive itself is refused, as
+ * are merge keys, explicit tags (`!!timestamp`, `!!binary`, `!custom`) and keys that are not text.
  */
 export function parseYamlOrJson(text: string, what: string): unknown {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true, customTags: [] });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    uniqueKeys: true,
+    prettyErrors: true,
+    strict: true,
+    customTags: [],
+    version: '1.2',
+    schema: 'core',
+    merge: false,
+    resolveKnownTags: false,
+    lineCounter,
+  });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    const line = first.linePos?.[0];
-    throw new InputError(
-      `${what} is not valid YAML or JSON${line ? ` (line ${line.line}, column ${line.col})` : ''}: ${first.message.split('\n')[0]}`,
-      { code: 'document.syntax', actions: ['Fix the syntax at the position named and run the command again.'] },
-    );
+    throw syntaxError(what, first.message.split('\n')[0]!, 'document.syntax', 'Fix the syntax at the position named and run the command again.', first.linePos?.[0]);
   }
+  const declared = doc.directives?.yaml;
+  if (declared?.explicit && declared.version !== '1.2') {
+    throw syntaxError(what, `it declares %YAML ${declared.version}, and only YAML 1.2 (core schema) is read`, 'document.yaml-version', 'Remove the %YAML directive (or write %YAML 1.2).');
+  }
+  const warning = doc.warnings[0];
+  if (warning) {
+    throw syntaxError(what, `${warning.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}; explicit tags are not read`, 'document.tag', 'Remove the tag and write the plain value.', warning.linePos?.[0]);
+  }
+  let refusal: InputError | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      const at = (node: unknown) => {
+        const range = (node as { range?: [number, number, number] } | null)?.range;
+        return range ? lineCounter.linePos(range[0]) : undefined;
+      };
+      if (!isScalar(pair.key)) {
+        refusal = syntaxError(what, 'a mapping key must be plain text, not a list or mapping', 'document.key', 'Write the key as plain text.', at(pair.key ?? pair.value));
+        return visit.BREAK;
+      }
+      if (pair.key.value === '<<' && pair.key.type === 'PLAIN') {
+        refusal = syntaxError(what, 'merge keys (<<) are not YAML 1.2 and are not read', 'document.merge-key', 'Write the merged keys out in full instead of "<<: *anchor".', at(pair.key));
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (refusal) throw refusal;
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 50 });
@@ -138,4 +179,44 @@ function depth(v: unknown, d: number): number {
     return Object.values(v).reduce<number>((m, x) => Math.max(m, depth(x, d + 1)), d + 1);
   }
   return d;
+}
+
+/**
+ * Characters that may not appear in any text of a manifest: C0 controls (NUL, CR, LF, ESC…), DEL,
+ * C1 controls, and the invisible bidirectional controls that make text display other than it
+ * reads (U+202E shows "gpj.exe" as "exe.jpg"), plus the line and paragraph separators. Text from a
+ * manifest reaches LDAP attributes, IAM tags, notices and signed certificates; none of them should
+ * receive a line break or a direction change that its reader cannot see.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const FORBIDDEN_CHAR = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/u;
+
+function describeChar(c: string): string {
+  const cp = c.codePointAt(0)!;
+  const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  const named: Record<number, string> = { 0: 'NUL', 9: 'tab', 10: 'line feed', 13: 'carriage return', 27: 'escape', 0x7f: 'DEL', 0x85: 'next line', 0x202e: 'right-to-left override', 0x202d: 'left-to-right override', 0xfeff: 'byte order mark', 0x2028: 'line separator', 0x2029: 'paragraph separator' };
+  const kind = cp < 0x20 ? 'C0 control' : cp === 0x7f ? 'control' : cp <= 0x9f ? 'C1 control' : cp === 0xfeff || cp === 0x2028 || cp === 0x2029 ? 'invisible format character' : 'bidirectional control';
+  return `${hex}${named[cp] ? ` ${named[cp]}` : ''} (${kind})`;
+}
+
+/** One issue per text value (at any depth) holding a forbidden character, named by its field. */
+export function controlCharIssues(value: unknown, path: ReadonlyArray<PropertyKey> = []): Issue[] {
+  if (typeof value === 'string') {
+    const m = FORBIDDEN_CHAR.exec(value);
+    if (!m) return [];
+    return [
+      {
+        path: pathOf(path),
+        message: `contains the ${describeChar(m[0])} at character ${m.index + 1}; control, bidirectional and line-break characters are not allowed in manifest text: write it on one line of plain text (YAML ">-" folds a long value without a line break)`,
+      },
+    ];
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => controlCharIssues(v, [...path, i]));
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => {
+      const keyIssue = FORBIDDEN_CHAR.test(k) ? [{ path: pathOf([...path, k]), message: 'the key itself contains a control or bidirectional character' }] : [];
+      return [...keyIssue, ...controlCharIssues(v, [...path, k])];
+    });
+  }
+  return [];
 }

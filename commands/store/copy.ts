@@ -16,9 +16,9 @@ export default class StoreCopy extends BaseCommand {
 
   async run(): Promise<CopyResult & { from: string; to: string }> {
     const { flags } = await this.parse(StoreCopy);
-    const from = await openStore(resolveStoreUrl(flags.from, process.cwd(), {}), { migrate: false, mustExist: 'source store (--from)' });
+    const from = await openStore(resolveStoreUrl(flags.from, process.cwd(), {}, '--from'), { migrate: false, mustExist: 'source store (--from)' });
     try {
-      const to = await openStore(resolveStoreUrl(flags.to, process.cwd(), {}), { migrate: true });
+      const to = await openStore(resolveStoreUrl(flags.to, process.cwd(), {}, '--to'), { migrate: true });
       try {
         const r = await copyStore(from, to);
         this.log(`Copied ${r.assignments} assignment(s) and ${r.auditEvents} audit event(s) from ${from.location} to ${to.location}; both chains verify and their heads match.`);

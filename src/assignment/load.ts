@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { Config } from '../config/load.js';
 import { InputError, VerificationError } from '../errors.js';
 import { sha256Hex } from '../audit/chain.js';
-import { parseYamlOrJson, readBoundedFile, readTextFile, validate } from '../validation.js';
+import { controlCharIssues, parseYamlOrJson, readBoundedFile, readTextFile, validate } from '../validation.js';
 import { amendmentSchema, assignmentSchema, type Amendment, type Assignment } from './schema.js';
 import type { SignatureFile, SignatureReport } from './signatures.js';
 import { computeTerm, type Term } from './term.js';
@@ -19,14 +19,14 @@ export interface LoadedDocument<T> {
 export function loadAssignment(path: string): LoadedDocument<Assignment> {
   const { text, bytes } = readTextFile(path, 'assignment');
   const raw = parseYamlOrJson(text, `assignment ${basename(path)}`);
-  const doc = validate(assignmentSchema, raw, `Assignment ${basename(path)}`, 'manifest.invalid');
+  const doc = validate(assignmentSchema, raw, `Assignment ${basename(path)}`, 'manifest.invalid', controlCharIssues(raw));
   return { path, bytes, sha256: sha256Hex(bytes), doc };
 }
 
 export function loadAmendment(path: string): LoadedDocument<Amendment> {
   const { text, bytes } = readTextFile(path, 'amendment');
   const raw = parseYamlOrJson(text, `amendment ${basename(path)}`);
-  const doc = validate(amendmentSchema, raw, `Amendment ${basename(path)}`, 'amendment.invalid');
+  const doc = validate(amendmentSchema, raw, `Amendment ${basename(path)}`, 'amendment.invalid', controlCharIssues(raw));
   return { path, bytes, sha256: sha256Hex(bytes), doc };
 }
 

@@ -4,9 +4,17 @@ import { isCalendarDate } from './days.js';
 
 export const API_VERSION = 'detailee/v1';
 
+/**
+ * A missing field and a field of the wrong type need different fixes: "tier: 2" is there, it is
+ * just a number, and telling its author the field "is required" sends them looking in vain.
+ */
+export function textTypeError(issue: { input?: unknown }): string {
+  return issue.input === undefined || issue.input === null ? 'is required' : `must be text, not ${typeof issue.input === 'object' ? (Array.isArray(issue.input) ? 'a list' : 'a mapping') : `a ${typeof issue.input}`} (quote it: "...")`;
+}
+
 /** `id` names store rows and certificate files: no path separators, no `..`. */
 export const idSchema = z
-  .string({ error: 'is required and must be a string' })
+  .string({ error: textTypeError })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
     error: 'must be 1–64 characters: a letter or digit, then letters, digits, ".", "_" or "-"',
   })
@@ -14,7 +22,7 @@ export const idSchema = z
 
 /** Used verbatim as LDAP `uid` and IAM user name, so nothing that needs escaping in either. */
 export const usernameSchema = z
-  .string({ error: 'is required and must be a string' })
+  .string({ error: textTypeError })
   .regex(/^[a-z][a-z0-9._-]{0,31}$/, {
     error: 'must be 1–32 characters: a lower-case letter, then lower-case letters, digits, ".", "_" or "-"',
   });
@@ -34,7 +42,7 @@ export const timezoneSchema = z
   .string({ error: 'must be an IANA time zone name' })
   .refine((s) => IANAZone.isValidZone(s), { error: 'is not a known IANA time zone (e.g. America/New_York)' });
 
-const text = (max = 2000) => z.string({ error: 'is required and must be text' }).min(1, { error: 'must not be empty' }).max(max);
+const text = (max = 2000) => z.string({ error: textTypeError }).min(1, { error: 'must not be empty' }).max(max);
 const email = z.email({ error: 'must be an e-mail address' }).max(254);
 const days = z
   .number({ error: 'must be a whole number of days' })

@@ -33,13 +33,18 @@ export interface SignatureReport {
   signers: VerifiedSigner[];
   failures: SignatureFailure[];
   missingRoles: string[];
+  /**
+   * Weakenings the configuration accepted for signatures that count (an issuer whose revocation is
+   * not checked); they do not make the report invalid, and every caller must show them.
+   */
+  warnings: string[];
 }
 
 /**
  * What one signature (a JWS entry or a CMS SignerInfo) came to before the trust window is applied.
  * `who` names the signer as the signature claims it (JWS kid, certificate subject) for messages.
  */
-export type EntryResult = { ok: true; who: string; candidates: TrustedSigner[] } | { ok: false; who?: string; reason: string };
+export type EntryResult = { ok: true; who: string; candidates: TrustedSigner[]; warnings?: string[] } | { ok: false; who?: string; reason: string };
 
 /** Content decides the form; the extension only breaks ties for content that says nothing. */
 export function detectForm(file: SignatureFile): SignatureForm | 'unknown' {
@@ -89,6 +94,7 @@ export function outsideWindow(signer: TrustedSigner, now: Date): string | undefi
 export async function verifyDetached(payload: Uint8Array, files: SignatureFile[], trust: TrustConfig, now: Date): Promise<SignatureReport> {
   const signers: VerifiedSigner[] = [];
   const failures: SignatureFailure[] = [];
+  const warnings: string[] = [];
   for (const file of files) {
     const form = detectForm(file);
     let results: EntryResult[];
@@ -113,11 +119,12 @@ export async function verifyDetached(payload: Uint8Array, files: SignatureFile[]
         continue;
       }
       signers.push({ name: first.name, role: first.role, form, file: file.path });
+      for (const w of r.warnings ?? []) if (!warnings.includes(w)) warnings.push(w);
     }
   }
   const covered = new Set(signers.map((s) => s.role));
   const missingRoles = [...new Set(trust.requiredRoles)].filter((r) => !covered.has(r));
-  return { valid: signers.length > 0 && failures.length === 0 && missingRoles.length === 0, signers, failures, missingRoles };
+  return { valid: signers.length > 0 && failures.length === 0 && missingRoles.length === 0, signers, failures, missingRoles, warnings };
 }
 
 export function assertValid(report: SignatureReport, what: string): void {

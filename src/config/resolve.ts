@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { ConfigFile } from './schema.js';
+import { storeUrlProblem } from '../store/url.js';
 
 export interface Config extends ConfigFile {
   /** The file it was read from, or undefined when none exists (defaults only). */
@@ -75,10 +76,19 @@ export function resolveConfig(parsed: ConfigFile, file: string | undefined, env:
   return cfg;
 }
 
-export function resolveStoreUrl(store: string | undefined, dir: string, env: NodeJS.ProcessEnv): string {
+/** `source` names where `store` came from, for the message when it is malformed. */
+export function resolveStoreUrl(store: string | undefined, dir: string, env: NodeJS.ProcessEnv, source = 'store (in the config)'): string {
   const fromEnv = env.DETAILEE_DATABASE_URL;
   const url = fromEnv && fromEnv !== '' ? fromEnv : store;
   if (url === undefined) return `sqlite:${join(userDataDir(env), 'detailee.db')}`;
+  const problem = storeUrlProblem(url);
+  if (problem !== undefined) {
+    const named = fromEnv && fromEnv !== '' ? '$DETAILEE_DATABASE_URL' : source;
+    throw new InputError(`The store URL in ${named} (${JSON.stringify(redactUrl(url))}) ${problem}.`, {
+      code: 'config.store',
+      actions: [`Correct ${named}: sqlite:/path/to/detailee.db or postgres://user@host/database.`],
+    });
+  }
   if (url.startsWith('sqlite:')) {
     const p = url.slice('sqlite:'.length);
     return `sqlite:${p === ':memory:' || isAbsolute(p) ? p : resolve(dir, p)}`;

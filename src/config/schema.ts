@@ -25,6 +25,30 @@ const signerSchema = z
 
 export type TrustedSigner = z.output<typeof signerSchema>;
 
+const sha256Fingerprint = z
+  .string()
+  .transform((s) => s.replace(/:/g, '').toLowerCase())
+  .pipe(z.string().regex(/^[0-9a-f]{64}$/, { error: 'must be a SHA-256 fingerprint (64 hex digits)' }));
+
+/**
+ * A certificate issuer named on purpose: today only to accept that no CRL of it is at hand
+ * (`revocation: unchecked`), which is then reported as a warning wherever it is relied on.
+ */
+const issuerSchema = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    certificateSubject: z.string().min(1).max(1024).optional(),
+    certificateSha256: sha256Fingerprint.optional(),
+    revocation: z.literal('unchecked', {
+      error: 'must be "unchecked" (an issuer not listed here needs a current CRL in trust.crls)',
+    }),
+  })
+  .refine((s) => [s.certificateSubject, s.certificateSha256].filter((x) => x !== undefined).length === 1, {
+    error: 'give exactly one of certificateSubject or certificateSha256 (the issuing CA certificate)',
+  });
+
+export type TrustedIssuer = z.output<typeof issuerSchema>;
+
 export const configSchema = z.strictObject({
   store: z
     .string()
@@ -36,9 +60,10 @@ export const configSchema = z.strictObject({
       signers: z.array(signerSchema).default([]),
       caCertificates: z.array(path).default([]),
       crls: z.array(path).default([]),
+      issuers: z.array(issuerSchema).default([]),
       requiredRoles: z.array(z.string().min(1)).default([]),
     })
-    .default({ signers: [], caCertificates: [], crls: [], requiredRoles: [] }),
+    .default({ signers: [], caCertificates: [], crls: [], issuers: [], requiredRoles: [] }),
   targets: z
     .strictObject({
       ldap: z

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { assertValid, type SignatureReport } from '../assignment/signatures.js';
 import { verifyAssignmentFile, type LoadedDocument } from '../assignment/load.js';
+import { assertPolicy } from '../assignment/policy.js';
 import type { Assignment } from '../assignment/schema.js';
 import { isDue, type Term } from '../assignment/term.js';
 import { ActionError, InputError } from '../errors.js';
@@ -40,29 +41,10 @@ export interface OnboardResult {
   plan: PlanRow[];
   targets: TargetResult[];
   dryRun: boolean;
+  /** Trust the configuration chose to weaken for these signatures (an issuer's revocation unchecked). */
+  warnings: string[];
   /** Shown once, never stored or logged; only with --issue-password. */
   initialPassword?: string | undefined;
-}
-
-/** PS-6: access agreements are signed, and the investigation adjudicated, before access begins. */
-export function checkPrerequisites(doc: Assignment): void {
-  const p = doc.prerequisites;
-  const start = doc.term.start;
-  const problems: string[] = [];
-  const check = (path: string, date: string | undefined, what: string) => {
-    if (date === undefined) problems.push(`prerequisites.${path} is missing: ${what} must be on record before access`);
-    else if (date > start) problems.push(`prerequisites.${path} (${date}) is after the term start (${start}): ${what} must precede access`);
-  };
-  check('backgroundInvestigation.adjudicated', p.backgroundInvestigation?.adjudicated, 'a favourably adjudicated background investigation');
-  check('disclosureTraining', p.disclosureTraining, 'disclosure awareness training');
-  check('confidentialityAgreement', p.confidentialityAgreement, 'a signed confidentiality agreement');
-  if (problems.length > 0) {
-    throw new InputError(`Assignment ${doc.id} cannot be onboarded:\n${problems.map((x) => `  - ${x}`).join('\n')}`, {
-      code: 'onboard.prerequisites',
-      actions: ['Record the missing prerequisites in a corrected, re-signed manifest.'],
-      details: { problems },
-    });
-  }
 }
 
 export function planRows(plans: PlannedTarget[]): PlanRow[] {
@@ -90,7 +72,7 @@ export async function prepareOnboarding(ctx: Context, file: string, signatures: 
         actions: ['A lapsed detail needs a new signed assignment.'],
       });
     }
-    checkPrerequisites(doc);
+    assertPolicy(doc, term, now, 'onboarded', 'onboard.prerequisites');
     const clash = (await ctx.store.listSummaries(['active', 'expired', 'revoked', 'offboarding'])).find(
       (s) => s.username === doc.detailee.username,
     );
@@ -179,7 +161,7 @@ function withObjects(recorded: RecordedTarget[], prep: OnboardPreparation, resul
 /** Record, journal, apply, verify. Safe to repeat after a crash at any step. */
 export async function applyOnboarding(ctx: Context, prep: OnboardPreparation, options: { issuePassword?: boolean } = {}): Promise<OnboardResult> {
   const doc = prep.loaded.doc;
-  const base = { id: doc.id, term: prep.term, plan: prep.rows, dryRun: false };
+  const base = { id: doc.id, term: prep.term, plan: prep.rows, dryRun: false, warnings: prep.report.warnings };
   if (prep.existing?.data.provisioned === true) {
     return { ...base, state: prep.existing.state, changed: false, targets: [], message: `Assignment ${doc.id} is already onboarded; nothing to do.` };
   }
@@ -207,6 +189,7 @@ export async function applyOnboarding(ctx: Context, prep: OnboardPreparation, op
               signers: prep.report.signers.map((s) => ({ name: s.name, role: s.role, form: s.form })),
               term: prep.term,
               plan: prep.rows.map((r) => r.step),
+              ...(prep.report.warnings.length > 0 ? { trustWarnings: prep.report.warnings } : {}),
               ...note,
             },
           });

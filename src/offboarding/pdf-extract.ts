@@ -16,6 +16,32 @@ function fail(code: string, message: string): VerificationError {
   });
 }
 
+/**
+ * Bounds on inflating attachments, which an attacker controls: DEFLATE reaches about 1000:1, so a
+ * 64 MiB "PDF" could otherwise ask for tens of gigabytes. A signed certificate record is a few
+ * kilobytes of JSON that compresses perhaps 5:1, so these leave two orders of magnitude of room.
+ * zlib stops at the limit, so the work done on a bomb is bounded by the limit, not by the bomb.
+ */
+export const MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024;
+export const MAX_INFLATE_RATIO = 100;
+/** Small streams may exceed the ratio (a tiny header inflates well); never past this floor. */
+const RATIO_FLOOR_BYTES = 64 * 1024;
+
+/** How much one compressed stream of `compressed` bytes may inflate to, given what is left overall. */
+export function inflateLimit(compressed: number, budgetLeft: number): number {
+  return Math.max(0, Math.min(MAX_ATTACHMENT_BYTES, budgetLeft, Math.max(RATIO_FLOOR_BYTES, compressed * MAX_INFLATE_RATIO)));
+}
+
+function bomb(limit: number, compressed: number): VerificationError {
+  return new VerificationError(
+    `An attachment in the PDF inflates to more than ${limit} bytes from ${compressed} compressed bytes (limits: ${MAX_ATTACHMENT_BYTES} bytes in all, ${MAX_INFLATE_RATIO}:1 per stream); a certificate record is far smaller, so the file was built to exhaust memory and is refused.`,
+    {
+      code: 'certificate.pdf-bomb',
+      actions: ['Verify the <id>.json file issued with the PDF, or obtain the original PDF from the issuing office.'],
+    },
+  );
+}
+
 const WS = new Set([0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]);
 
 /** Index just past the dictionary starting at `start` (which must be `<<`), or -1. */
@@ -144,14 +170,30 @@ export function extractFromPdf(pdfBytes: Uint8Array): unknown {
   const candidates: unknown[] = [];
   const seen = new Set<string>();
   let damaged = 0;
+  let budget = MAX_ATTACHMENT_BYTES;
   for (const raw of embeddedStreams(bytes)) {
     if (raw.filter === 'unsupported') {
       damaged++;
       continue;
     }
+    let data: Buffer;
+    if (raw.filter === 'flate') {
+      const limit = inflateLimit(raw.data.length, budget);
+      try {
+        data = inflateSync(raw.data, { maxOutputLength: Math.max(1, limit) });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw bomb(limit, raw.data.length);
+        damaged++;
+        continue;
+      }
+      if (data.length > limit) throw bomb(limit, raw.data.length);
+    } else {
+      data = raw.data;
+      if (data.length > budget) throw bomb(budget, raw.data.length);
+    }
+    budget -= data.length;
     let text: string;
     try {
-      const data = raw.filter === 'flate' ? inflateSync(raw.data) : raw.data;
       text = new TextDecoder('utf-8', { fatal: true }).decode(data);
     } catch {
       damaged++;

@@ -16,7 +16,15 @@ export interface CertificateCheck {
  */
 export type FileCheck = 'as-issued' | 'not-checked';
 
+/**
+ * A PDF may carry its header anywhere in the first 1024 bytes, so "contains %PDF-" alone would
+ * read a JSON certificate whose text mentions %PDF- (a disposition's details, say) as a broken PDF.
+ * JSON starts with "{" after optional white space and BOM; a PDF never does.
+ */
 function isPdf(bytes: Uint8Array): boolean {
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  if (bytes[i] === 0x7b /* { */) return false;
   return Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 1024)).toString('latin1').includes('%PDF-');
 }
 

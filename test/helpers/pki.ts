@@ -58,7 +58,19 @@ export interface CertOptions {
   /** null = no keyUsage extension. Default: CA → keyCertSign+cRLSign, leaf → digitalSignature+nonRepudiation. */
   keyUsage?: KeyUsageName[] | null;
   keyType?: CertKeyType;
+  /** Extended key usage purposes (OIDs); omitted = no extKeyUsage extension. */
+  extKeyUsage?: string[];
 }
+
+/** Extended key usage purposes the signer rules name. */
+export const EKU = {
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  emailProtection: '1.3.6.1.5.5.7.3.4',
+  documentSigning: '1.3.6.1.5.5.7.3.36',
+  pivContentSigning: '2.16.840.1.101.3.6.7',
+  any: '2.5.29.37.0',
+} as const;
 
 function pem(label: string, der: ArrayBuffer | Uint8Array): string {
   const b64 = Buffer.from(der instanceof Uint8Array ? der : new Uint8Array(der)).toString('base64');
@@ -129,6 +141,10 @@ export async function makeCert(dir: string, name: string, opts: CertOptions): Pr
   }
   const usage = opts.keyUsage === undefined ? (opts.ca ? (['keyCertSign', 'cRLSign'] as KeyUsageName[]) : (['digitalSignature', 'nonRepudiation'] as KeyUsageName[])) : opts.keyUsage;
   if (usage !== null) extensions.push(keyUsageExtension(usage));
+  if (opts.extKeyUsage) {
+    const eku = new pkijs.ExtKeyUsage({ keyPurposes: opts.extKeyUsage });
+    extensions.push(new pkijs.Extension({ extnID: '2.5.29.37', critical: false, extnValue: eku.toSchema().toBER(false) }));
+  }
   const ski = createHash('sha1').update(cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView).digest();
   extensions.push(new pkijs.Extension({ extnID: '2.5.29.14', critical: false, extnValue: new asn1js.OctetString({ valueHex: ski }).toBER(false) }));
   cert.extensions = extensions;
@@ -152,7 +168,8 @@ export async function makeCert(dir: string, name: string, opts: CertOptions): Pr
 
 export interface CrlOptions {
   thisUpdate?: Date;
-  nextUpdate?: Date;
+  /** null = a CRL without nextUpdate. */
+  nextUpdate?: Date | null;
   /** Sign with this certificate's key instead of the issuer's, to forge a CRL. */
   signWith?: IssuedCert;
   der?: boolean;
@@ -164,7 +181,7 @@ export async function makeCrl(dir: string, name: string, issuer: IssuedCert, rev
   crl.version = 1;
   crl.issuer = nameFrom(issuer.subject);
   crl.thisUpdate = new pkijs.Time({ type: pkijs.TimeType.UTCTime, value: opts.thisUpdate ?? new Date('2024-06-01T00:00:00Z') });
-  crl.nextUpdate = new pkijs.Time({ type: pkijs.TimeType.UTCTime, value: opts.nextUpdate ?? new Date('2035-01-01T00:00:00Z') });
+  if (opts.nextUpdate !== null) crl.nextUpdate = new pkijs.Time({ type: pkijs.TimeType.UTCTime, value: opts.nextUpdate ?? new Date('2035-01-01T00:00:00Z') });
   if (revoked.length > 0) {
     crl.revokedCertificates = revoked.map(
       (r) =>
@@ -189,6 +206,9 @@ export interface PkiOptions {
   leafNotAfter?: Date;
   /** Revoke the leaf in the intermediate's CRL as of this date. */
   revokeLeafOn?: Date;
+  leafExtKeyUsage?: string[];
+  /** Make the signing "leaf" a CA certificate (basicConstraints cA), which may never sign. */
+  leafCa?: boolean;
 }
 
 export interface Pki {
@@ -201,6 +221,10 @@ export interface Pki {
   chainPath: string;
   /** A CRL from the intermediate; it revokes the leaf only when revokeLeafOn is given. */
   crlPath: string;
+  /** A CRL from the root, revoking nothing: the intermediate's issuer needs one too. */
+  rootCrlPath: string;
+  /** Both CRLs: what `trust.crls` lists for a chain whose every issuer is checked. */
+  crlPaths: string[];
 }
 
 /** Root CA → intermediate CA → signing leaf, with an intermediate CRL, all valid at FIXED_NOW by default. */
@@ -221,9 +245,12 @@ export async function makePki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
     ...(opts.leafKeyUsage === undefined ? {} : { keyUsage: opts.leafKeyUsage }),
     ...(opts.leafNotBefore ? { notBefore: opts.leafNotBefore } : {}),
     ...(opts.leafNotAfter ? { notAfter: opts.leafNotAfter } : {}),
+    ...(opts.leafExtKeyUsage ? { extKeyUsage: opts.leafExtKeyUsage } : {}),
+    ...(opts.leafCa ? { ca: true } : {}),
   });
   const crlPath = await makeCrl(dir, 'intermediate', intermediate, opts.revokeLeafOn ? [{ serialHex: leaf.serialHex, date: opts.revokeLeafOn }] : []);
-  return { root, intermediate, leaf, caPath: root.certPath, chainPath: intermediate.certPath, crlPath };
+  const rootCrlPath = await makeCrl(dir, 'root', root, []);
+  return { root, intermediate, leaf, caPath: root.certPath, chainPath: intermediate.certPath, crlPath, rootCrlPath, crlPaths: [rootCrlPath, crlPath] };
 }
 
 /** A JWS signing key pair as PEM files: `privatePem` (PKCS#8) and `publicPem` (SPKI) are paths. */

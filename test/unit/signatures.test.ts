@@ -9,12 +9,12 @@ import { dnKeyFromString } from '../../src/assignment/cms.js';
 import { assertValid, signJws, verifyDetached, type SignatureFile } from '../../src/assignment/signatures.js';
 import { VerificationError, type DetaileeError } from '../../src/errors.js';
 import { manifest, tempDir } from '../helpers/manifest.js';
-import { FIXED_NOW, makeCert, makeCrl, makePki, makeSigningKey, opensslCmsSign, type Pki } from '../helpers/pki.js';
+import { EKU, FIXED_NOW, makeCert, makeCrl, makePki, makeSigningKey, opensslCmsSign, type Pki, type PkiOptions } from '../helpers/pki.js';
 
 const now = FIXED_NOW;
 
 function trust(over: Partial<TrustConfig> = {}): TrustConfig {
-  return { signers: [], caCertificates: [], crls: [], requiredRoles: [], ...over };
+  return { signers: [], caCertificates: [], crls: [], issuers: [], requiredRoles: [], ...over };
 }
 
 function sigFile(path: string, bytes?: Uint8Array | string): SignatureFile {
@@ -61,6 +61,7 @@ describe('JWS detached signatures', () => {
       signers: [{ name: 'Alice Approver', role: 'approver', form: 'jws', file: `${manifestPath}.jws` }],
       failures: [],
       missingRoles: [],
+      warnings: [],
     });
     expect(() => assertValid(report, 'assignment x')).not.toThrow();
   });
@@ -216,7 +217,7 @@ describe('CMS detached signatures', () => {
   let pki: Pki;
   let pkiDir: string;
   let tSubject: TrustedSigner;
-  const cmsTrust = (over: Partial<TrustConfig> = {}): TrustConfig => trust({ caCertificates: [pki.caPath], crls: [pki.crlPath], signers: [tSubject], ...over });
+  const cmsTrust = (over: Partial<TrustConfig> = {}): TrustConfig => trust({ caCertificates: [pki.caPath], crls: pki.crlPaths, signers: [tSubject], ...over });
 
   beforeAll(async () => {
     pkiDir = tempDir('detailee-pki-');
@@ -230,7 +231,7 @@ describe('CMS detached signatures', () => {
     expect(readFileSync(pem, 'latin1')).toMatch(/^-----BEGIN (PKCS7|CMS)-----/);
     expect(readFileSync(der)[0]).toBe(0x30);
     const bySubject = await verifyDetached(payload, [sigFile(pem)], cmsTrust(), now);
-    expect(bySubject).toEqual({ valid: true, signers: [{ name: 'Alan Turing', role: 'approver', form: 'cms', file: pem }], failures: [], missingRoles: [] });
+    expect(bySubject).toEqual({ valid: true, signers: [{ name: 'Alan Turing', role: 'approver', form: 'cms', file: pem }], failures: [], missingRoles: [], warnings: [] });
     const bySha = await verifyDetached(payload, [sigFile(der)], cmsTrust({ signers: [{ name: 'Alan T', role: 'security', certificateSha256: pki.leaf.sha256 }] }), now);
     expect(bySha.signers).toEqual([{ name: 'Alan T', role: 'security', form: 'cms', file: der }]);
     expect(bySha.valid).toBe(true);
@@ -242,7 +243,7 @@ describe('CMS detached signatures', () => {
     const ecDir = tempDir('detailee-pki-ec-');
     const ec = await makePki(ecDir, { leafKeyType: 'p256' });
     const sig = opensslCmsSign(manifestPath, ec.leaf.certPath, ec.leaf.keyPath, ec.chainPath, false, { out: join(ecDir, 'ec.p7s') });
-    const report = await verifyDetached(payload, [sigFile(sig)], trust({ caCertificates: [ec.caPath], signers: [{ name: 'EC', role: 'approver', certificateSha256: ec.leaf.sha256 }] }), now);
+    const report = await verifyDetached(payload, [sigFile(sig)], trust({ caCertificates: [ec.caPath], crls: ec.crlPaths, signers: [{ name: 'EC', role: 'approver', certificateSha256: ec.leaf.sha256 }] }), now);
     expect(report.valid).toBe(true);
   });
 
@@ -271,9 +272,12 @@ describe('CMS detached signatures', () => {
     const rDir = tempDir('detailee-pki-rev-');
     const revoked = await makePki(rDir, { revokeLeafOn: new Date('2025-02-01T00:00:00Z') });
     const sig = opensslCmsSign(manifestPath, revoked.leaf.certPath, revoked.leaf.keyPath, revoked.chainPath, false, { out: join(rDir, 'e.p7s') });
-    const t = trust({ caCertificates: [revoked.caPath], signers: [{ name: 'A', role: 'approver', certificateSha256: revoked.leaf.sha256 }] });
-    expect((await verifyDetached(payload, [sigFile(sig)], t, now)).valid).toBe(true);
-    const report = await verifyDetached(payload, [sigFile(sig)], { ...t, crls: [revoked.crlPath] }, now);
+    const t = trust({ caCertificates: [revoked.caPath], crls: [revoked.rootCrlPath], signers: [{ name: 'A', role: 'approver', certificateSha256: revoked.leaf.sha256 }] });
+    // Without the intermediate's CRL the revocation goes unseen only where the config says so, loudly.
+    const unchecked = await verifyDetached(payload, [sigFile(sig)], { ...t, issuers: [{ certificateSha256: revoked.intermediate.sha256, revocation: 'unchecked' }] }, now);
+    expect(unchecked.valid).toBe(true);
+    expect(unchecked.warnings).toEqual([expect.stringMatching(/revocation of CN=Alan Turing.* is NOT checked: its issuer CN=Test Signing CA.*revocation: unchecked/)]);
+    const report = await verifyDetached(payload, [sigFile(sig)], { ...t, crls: revoked.crlPaths }, now);
     expect(report.valid).toBe(false);
     expect(report.failures[0]!.reason).toBe(
       `certificate serial ${revoked.leaf.serialHex} (${revoked.leaf.subject}) revoked on 2025-02-01T00:00:00Z per CRL ${revoked.crlPath}`,
@@ -283,22 +287,22 @@ describe('CMS detached signatures', () => {
   it('reads DER CRLs, and fails closed on a CRL that is forged or out of date', async () => {
     const sig = opensslCmsSign(manifestPath, pki.leaf.certPath, pki.leaf.keyPath, pki.chainPath, false, { out: join(pkiDir, 'f.p7s') });
     const derCrl = await makeCrl(pkiDir, 'int-der', pki.intermediate, [{ serialHex: pki.leaf.serialHex, date: new Date('2025-02-15T00:00:00Z') }], { der: true });
-    expect((await verifyDetached(payload, [sigFile(sig)], cmsTrust({ crls: [derCrl] }), now)).failures[0]!.reason).toMatch(/revoked on 2025-02-15/);
+    expect((await verifyDetached(payload, [sigFile(sig)], cmsTrust({ crls: [pki.rootCrlPath, derCrl] }), now)).failures[0]!.reason).toMatch(/revoked on 2025-02-15/);
 
     const forged = await makeCrl(pkiDir, 'forged', pki.intermediate, [], { signWith: pki.leaf });
-    const f = await verifyDetached(payload, [sigFile(sig)], cmsTrust({ crls: [forged] }), now);
+    const f = await verifyDetached(payload, [sigFile(sig)], cmsTrust({ crls: [pki.rootCrlPath, forged] }), now);
     expect(f.valid).toBe(false);
     expect(f.failures[0]!.reason).toMatch(/CRL .*forged\.crl\.pem is not validly signed by its issuer CN=Test Signing CA/);
 
     const stale = await makeCrl(pkiDir, 'stale', pki.intermediate, [], { thisUpdate: new Date('2025-01-01T00:00:00Z'), nextUpdate: new Date('2025-02-01T00:00:00Z') });
-    expect((await verifyDetached(payload, [sigFile(sig)], cmsTrust({ crls: [stale] }), now)).failures[0]!.reason).toMatch(/out of date/);
+    expect((await verifyDetached(payload, [sigFile(sig)], cmsTrust({ crls: [pki.rootCrlPath, stale] }), now)).failures[0]!.reason).toMatch(/out of date/);
   });
 
   it('refuses an expired signer certificate', async () => {
     const xDir = tempDir('detailee-pki-exp-');
     const expired = await makePki(xDir, { leafNotBefore: new Date('2024-01-01T00:00:00Z'), leafNotAfter: new Date('2025-01-31T00:00:00Z') });
     const sig = opensslCmsSign(manifestPath, expired.leaf.certPath, expired.leaf.keyPath, expired.chainPath, true, { out: join(xDir, 'g.p7s') });
-    const t = trust({ caCertificates: [expired.caPath], crls: [expired.crlPath], signers: [{ name: 'A', role: 'approver', certificateSubject: expired.leaf.subject }] });
+    const t = trust({ caCertificates: [expired.caPath], crls: expired.crlPaths, signers: [{ name: 'A', role: 'approver', certificateSubject: expired.leaf.subject }] });
     const report = await verifyDetached(payload, [sigFile(sig)], t, now);
     expect(report.failures[0]!.reason).toBe(`certificate ${expired.leaf.subject} expired on 2025-01-31T00:00:00Z`);
     expect((await verifyDetached(payload, [sigFile(sig)], t, new Date('2025-01-30T00:00:00Z'))).valid).toBe(true);
@@ -308,9 +312,89 @@ describe('CMS detached signatures', () => {
     const kDir = tempDir('detailee-pki-ku-');
     const enc = await makePki(kDir, { leafKeyUsage: ['keyEncipherment'] });
     const sig = opensslCmsSign(manifestPath, enc.leaf.certPath, enc.leaf.keyPath, enc.chainPath, false, { out: join(kDir, 'h.p7s') });
-    const report = await verifyDetached(payload, [sigFile(sig)], trust({ caCertificates: [enc.caPath], signers: [{ name: 'A', role: 'approver', certificateSha256: enc.leaf.sha256 }] }), now);
+    const report = await verifyDetached(payload, [sigFile(sig)], trust({ caCertificates: [enc.caPath], crls: enc.crlPaths, signers: [{ name: 'A', role: 'approver', certificateSha256: enc.leaf.sha256 }] }), now);
     expect(report.valid).toBe(false);
     expect(report.failures[0]!.reason).toMatch(/may not sign documents: its key usage \(keyEncipherment\)/);
+  });
+
+  /** A fresh PKI with `opts`, signed over the manifest; the verification reasons as one string. */
+  async function signerWith(opts: PkiOptions, over: (p: Pki) => Partial<TrustConfig> = () => ({})): Promise<{ valid: boolean; reason: string; warnings: string[] }> {
+    const d = tempDir('detailee-pki-rule-');
+    const p = await makePki(d, opts);
+    const sig = opensslCmsSign(manifestPath, p.leaf.certPath, p.leaf.keyPath, p.chainPath, false, { out: join(d, 'rule.p7s') });
+    const r = await verifyDetached(payload, [sigFile(sig)], trust({ caCertificates: [p.caPath], crls: p.crlPaths, signers: [{ name: 'A', role: 'approver', certificateSha256: p.leaf.sha256 }], ...over(p) }), now);
+    return { valid: r.valid, reason: r.failures.map((f) => f.reason).join('\n'), warnings: r.warnings };
+  }
+
+  it('refuses a signer certificate without a key usage extension', async () => {
+    const r = await signerWith({ leafKeyUsage: null });
+    expect(r.valid).toBe(false);
+    expect(r.reason).toMatch(/may not sign documents: it has no key usage extension/);
+  });
+
+  it('accepts nonRepudiation alone as the key usage of a signer', async () => {
+    expect((await signerWith({ leafKeyUsage: ['nonRepudiation'] })).valid).toBe(true);
+  });
+
+  it('refuses a signer whose extended key usage is serverAuth (or clientAuth) only, naming it', async () => {
+    const r = await signerWith({ leafExtKeyUsage: [EKU.serverAuth] });
+    expect(r.valid).toBe(false);
+    expect(r.reason).toMatch(/its extended key usage \(serverAuth\) allows none of emailProtection, documentSigning, PIV content signing, anyExtendedKeyUsage/);
+    expect((await signerWith({ leafExtKeyUsage: [EKU.serverAuth, EKU.clientAuth] })).reason).toMatch(/\(serverAuth, clientAuth\)/);
+  });
+
+  it('accepts each signing purpose in an extended key usage, alone or beside others', async () => {
+    for (const eku of [EKU.emailProtection, EKU.documentSigning, EKU.pivContentSigning, EKU.any]) {
+      const r = await signerWith({ leafExtKeyUsage: [EKU.serverAuth, eku] });
+      expect(r, eku).toEqual({ valid: true, reason: '', warnings: [] });
+    }
+  });
+
+  it('refuses a CA certificate as a signer, even with digitalSignature and a signing purpose', async () => {
+    const r = await signerWith({ leafCa: true, leafKeyUsage: ['digitalSignature', 'keyCertSign'], leafExtKeyUsage: [EKU.documentSigning] });
+    expect(r.valid).toBe(false);
+    expect(r.reason).toMatch(/is a CA certificate \(basicConstraints cA\); a CA may not sign documents/);
+  });
+
+  it('refuses a chain any of whose issuers has no CRL configured, naming the issuer and both fixes', async () => {
+    const noIntermediateCrl = await signerWith({}, (p) => ({ crls: [p.rootCrlPath] }));
+    expect(noIntermediateCrl.valid).toBe(false);
+    expect(noIntermediateCrl.reason).toBe(
+      'no CRL from CN=Test Signing CA,O=Example Agency,C=US (the issuer of CN=Alan Turing,OU=Office of the CISO,O=Example Agency,C=US) is configured, so its revocation cannot be checked: add the issuer\'s current CRL to trust.crls, or mark the issuer revocation: unchecked in trust.issuers',
+    );
+    const noRootCrl = await signerWith({}, (p) => ({ crls: [p.crlPath] }));
+    expect(noRootCrl.reason).toMatch(/^no CRL from CN=Test Root CA,O=Example Agency,C=US \(the issuer of CN=Test Signing CA/);
+    // An entry that names another issuer does not excuse this one.
+    const other = await signerWith({}, (p) => ({ crls: [p.crlPath], issuers: [{ certificateSha256: p.intermediate.sha256, revocation: 'unchecked' }] }));
+    expect(other.reason).toMatch(/^no CRL from CN=Test Root CA/);
+  });
+
+  it('accepts an issuer marked revocation: unchecked, by subject or fingerprint, with a warning per unchecked link', async () => {
+    const bySubject = await signerWith({}, (p) => ({ crls: [p.crlPath], issuers: [{ certificateSubject: 'cn=test root ca, o=Example Agency, c=US', revocation: 'unchecked' }] }));
+    expect(bySubject).toEqual({ valid: true, reason: '', warnings: [expect.stringMatching(/^revocation of CN=Test Signing CA,O=Example Agency,C=US is NOT checked: its issuer CN=Test Root CA/)] });
+    const both = await signerWith({}, (p) => ({
+      crls: [],
+      issuers: [
+        { certificateSha256: p.root.sha256, revocation: 'unchecked' },
+        { certificateSha256: p.intermediate.sha256, revocation: 'unchecked' },
+      ],
+    }));
+    expect(both.valid).toBe(true);
+    expect(both.warnings).toHaveLength(2);
+    // With the CRL present after all, it is checked and nothing needs a warning.
+    const withCrl = await signerWith({}, (p) => ({ issuers: [{ certificateSha256: p.root.sha256, revocation: 'unchecked' }] }));
+    expect(withCrl).toEqual({ valid: true, reason: '', warnings: [] });
+  });
+
+  it('refuses a CRL past its nextUpdate, or without one', async () => {
+    const d = tempDir('detailee-pki-crl-');
+    const sig = opensslCmsSign(manifestPath, pki.leaf.certPath, pki.leaf.keyPath, pki.chainPath, false, { out: join(d, 'n.p7s') });
+    const old = await makeCrl(d, 'old', pki.intermediate, [], { thisUpdate: new Date('2025-01-01T00:00:00Z'), nextUpdate: new Date('2025-02-28T23:59:59Z') });
+    expect((await verifyDetached(payload, [sigFile(sig)], cmsTrust({ crls: [pki.rootCrlPath, old] }), now)).failures[0]!.reason).toBe(
+      `CRL ${old} is out of date: its next update was due 2025-02-28T23:59:59Z; fetch a current CRL`,
+    );
+    const open = await makeCrl(d, 'open', pki.intermediate, [], { nextUpdate: null });
+    expect((await verifyDetached(payload, [sigFile(sig)], cmsTrust({ crls: [pki.rootCrlPath, open] }), now)).failures[0]!.reason).toMatch(/has no nextUpdate/);
   });
 
   it('refuses a valid certificate that no trust signer entry names', async () => {
