@@ -127,6 +127,8 @@ async function template(): Promise<Template> {
       'samba-tool',
       [
         'domain', 'provision', `--realm=${REALM}`, `--domain=${DOMAIN}`, '--server-role=dc', '--dns-backend=NONE', `--targetdir=${work}`,
+        // Not the machine's host name, which may be too long or odd for a NetBIOS name.
+        '--host-name=dc1', '--option=netbios name=DC1',
         `--adminpass=${adminPassword}`, '--option=interfaces=lo', '--option=bind interfaces only=yes',
       ],
       'samba-tool domain provision',

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { ActionError, InputError } from '../../src/errors.js';
 import { bindRefusal, diagnose, mapAdError } from '../../src/targets/ad/errors.js';
 import { EPOCH_OFFSET, NEVER_MAX, fileTimeOfMs, fromFileTime, isNever, parseFileTime, toFileTime } from '../../src/targets/ad/filetime.js';
+import { checkAdUsername, revocationProblems, toObservation } from '../../src/targets/ad/model.js';
 import { encodeUnicodePwd, randomPassword } from '../../src/targets/ad/password.js';
 import { NEW_DISABLED, UAC, isDisabled, parseUac, uacNames, unsafeBits, withDisabled } from '../../src/targets/ad/uac.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
@@ -227,5 +228,55 @@ describe('access.ad in the manifest', () => {
     const m = manifest();
     (m.access as Record<string, unknown>).ad = { groups: ['CN=Domain Admins,CN=Users'] };
     expect(() => loadAssignment(writeManifest(dir, m, 'bad.yaml'))).toThrow(/access\.ad\.groups\[0\]: must be a plain group name/);
+  });
+});
+
+describe('AD observation and revocation proof (pure)', () => {
+  const entry = {
+    dn: 'CN=jd,OU=Detailees,DC=x',
+    sAMAccountName: 'jd',
+    userAccountControl: '514',
+    accountExpires: String(toFileTime('2025-03-01T12:00:00Z')),
+    pwdLastSet: '0',
+    memberOf: ['CN=b,OU=G,DC=x', 'CN=a,OU=G,DC=x'],
+    description: ['hand note', 'detailee:A-1'],
+    employeeType: 'detailee',
+  };
+
+  it('reads the marker, the flags, the expiry and both membership readings', () => {
+    expect(toObservation('jd', entry, ['CN=c,DC=x'])).toEqual({
+      username: 'jd',
+      exists: true,
+      dn: entry.dn,
+      managed: true,
+      assignmentId: 'A-1',
+      userAccountControl: 514,
+      disabled: true,
+      accountExpires: '2025-03-01T12:00:00.000Z',
+      mustChangePassword: true,
+      memberOf: ['CN=a,OU=G,DC=x', 'CN=b,OU=G,DC=x'],
+      memberOfSearch: ['CN=c,DC=x'],
+    });
+    // Unreadable flags are not "enabled"; two detailee descriptions name no assignment.
+    const odd = toObservation('jd', { ...entry, userAccountControl: 'x', description: ['detailee:A-1', 'detailee:A-2'] }, []);
+    expect(odd.disabled).toBe(true);
+    expect(odd.assignmentId).toBeUndefined();
+    expect(toObservation('jd', { ...entry, accountExpires: '0' }, []).accountExpires).toBe('never');
+  });
+
+  it('proves a revocation only when disabled, expired by the revocation and in no group by either reading', () => {
+    const revoked = toObservation('jd', { ...entry, memberOf: [] }, []);
+    expect(revocationProblems(revoked, '2025-03-01T12:00:00Z')).toEqual([]);
+    expect(revocationProblems(revoked, '2025-03-01T11:59:59.999Z')).toEqual([expect.stringMatching(/accountExpires 2025-03-01T12:00:00.000Z is after the revocation/)]);
+    expect(revocationProblems({ ...revoked, disabled: false, userAccountControl: 512 }, '2025-03-02T00:00:00Z')).toEqual([expect.stringMatching(/not disabled/)]);
+    expect(revocationProblems({ ...revoked, accountExpires: 'never' }, '2025-03-02T00:00:00Z')).toEqual([expect.stringMatching(/accountExpires never/)]);
+    expect(revocationProblems({ ...revoked, memberOfSearch: ['CN=g,DC=x'] }, '2025-03-02T00:00:00Z')).toEqual([expect.stringMatching(/still a member of CN=g/)]);
+    expect(revocationProblems({ ...revoked, memberOf: ['CN=g,DC=x'] }, '2025-03-02T00:00:00Z')).toEqual([expect.stringMatching(/memberOf still lists CN=g/)]);
+    expect(revocationProblems({ ...revoked, exists: false }, '2025-03-02T00:00:00Z')).toEqual([]);
+  });
+
+  it('refuses a username AD cannot hold as sAMAccountName (20 characters at most)', () => {
+    expect(() => checkAdUsername('a2345678901234567890')).not.toThrow();
+    expect(() => checkAdUsername('a23456789012345678901')).toThrow(/at most 20 characters/);
   });
 });

@@ -1,13 +1,28 @@
 import { readFileSync } from 'node:fs';
 import type * as LdaptsModule from 'ldapts';
-import type { Client, Entry, Filter } from 'ldapts';
+import type { Client, Filter } from 'ldapts';
 import type { AdConfig } from '../../config/schema.js';
 import { ActionError, DetaileeError, InputError } from '../../errors.js';
 import { isLoopbackHost, parseDN } from '../ldap.js';
 import { mapAdError, type AdErrorContext } from './errors.js';
-import { fromFileTime, parseFileTime, toFileTime } from './filetime.js';
+import { fromFileTime, toFileTime } from './filetime.js';
+import {
+  AD_DESCRIPTION_PREFIX,
+  AD_MARKER,
+  USER_ATTRIBUTES,
+  checkAdUsername,
+  all,
+  revocationProblems,
+  toObservation,
+  type AdDesired,
+  type AdObservation,
+  type AdOperation,
+  type AdProof,
+} from './model.js';
 import { encodeUnicodePwd, randomPassword } from './password.js';
-import { NEW_DISABLED, UAC, isDisabled, parseUac, withDisabled } from './uac.js';
+import { NEW_DISABLED, UAC, withDisabled } from './uac.js';
+
+export type { AdDesired, AdObservation, AdProof } from './model.js';
 
 /**
  * A small Active Directory client for detailee's accounts: it creates, enables, renews and revokes
@@ -16,67 +31,12 @@ import { NEW_DISABLED, UAC, isDisabled, parseUac, withDisabled } from './uac.js'
  * target interface will do that on top of it.
  */
 
-/** Marks an account as detailee's (employeeType) and ties it to its assignment (description). */
-export const AD_MARKER = 'detailee';
-export const AD_DESCRIPTION_PREFIX = 'detailee:';
-/** AD refuses a longer sAMAccountName (the pre-Windows 2000 logon name). */
-export const SAM_ACCOUNT_NAME_MAX = 20;
-
-export interface AdDesired {
-  assignmentId: string;
-  username: string;
-  givenName: string;
-  familyName: string;
-  email: string;
-  /** Group cn values under targets.ad.groupsDN. */
-  groups: string[];
-  /** Exact instants: access begins at startsAt and ends (exclusive) at endsAt. */
-  startsAt: string;
-  endsAt: string;
-}
-
-export interface AdObservation {
-  username: string;
-  exists: boolean;
-  dn?: string;
-  /** employeeType is detailee. */
-  managed: boolean;
-  /** From `description: detailee:<id>`; undefined when absent or ambiguous. */
-  assignmentId?: string;
-  userAccountControl?: number;
-  disabled: boolean;
-  /** ISO instant, 'never', or undefined when absent. */
-  accountExpires?: string;
-  /** pwdLastSet is 0: the password must be changed at the next logon. */
-  mustChangePassword: boolean;
-  /** Group DNs from the user's memberOf. */
-  memberOf: string[];
-  /** Group DNs whose member attribute names the user, found by a search of the domain. */
-  memberOfSearch: string[];
-}
-
-export interface AdProof {
-  ok: boolean;
-  problems: string[];
-  observed: AdObservation;
-}
-
-export type AdOperation = 'bind' | 'search' | 'add' | 'modify';
-
 export interface AdClientOptions {
   /** The instant provisioning and enabling compare the term with; injected so tests control it. */
   clock: { now(): Date };
 }
 
 type Ldapts = typeof LdaptsModule;
-
-const USER_ATTRIBUTES = ['sAMAccountName', 'userAccountControl', 'accountExpires', 'pwdLastSet', 'memberOf', 'description', 'employeeType'];
-
-function all(v: Entry[string] | undefined): string[] {
-  if (v === undefined) return [];
-  const xs: (string | Buffer)[] = Array.isArray(v) ? v : [v];
-  return xs.map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : x));
-}
 
 const lower = (xs: string[]) => xs.map((x) => x.toLowerCase());
 
@@ -174,15 +134,6 @@ export class AdClient {
     return new this.lib.DN({ CN: username }).addRDNs(parseDN(this.config.usersDN)).toString();
   }
 
-  private checkUsername(username: string): void {
-    if (!/^[a-z][a-z0-9._-]*$/.test(username) || username.length > SAM_ACCOUNT_NAME_MAX) {
-      throw new InputError(`detailee.username ${JSON.stringify(username)} cannot be an AD logon name: sAMAccountName is at most ${SAM_ACCOUNT_NAME_MAX} characters.`, {
-        code: 'ad.username',
-        actions: [`Choose a username of at most ${SAM_ACCOUNT_NAME_MAX} characters for an assignment with access.ad.`],
-      });
-    }
-  }
-
   /** A fresh read of the account: its entry (found by sAMAccountName anywhere in the domain) and a search of the groups that list it. */
   async observe(username: string): Promise<AdObservation> {
     const filter = new this.lib.AndFilter({ filters: [this.eq('objectClass', 'user'), this.eq('sAMAccountName', username)] });
@@ -192,33 +143,13 @@ export class AdClient {
     }
     const entry = r.searchEntries[0];
     if (!entry) return { username, exists: false, managed: false, disabled: false, mustChangePassword: false, memberOf: [], memberOfSearch: [] };
-    return this.toObservation(username, entry, await this.groupsNaming(entry.dn));
+    return toObservation(username, entry, await this.groupsNaming(entry.dn));
   }
 
   private async groupsNaming(dn: string): Promise<string[]> {
     const filter = new this.lib.AndFilter({ filters: [this.eq('objectClass', 'group'), this.eq('member', dn)] });
     const r = await this.op('search', `search groups of ${dn}`, (c) => c.search(this.domainDN, { scope: 'sub', filter, attributes: ['1.1'], paged: true }));
     return r.searchEntries.map((e) => e.dn).sort();
-  }
-
-  private toObservation(username: string, entry: Entry, memberOfSearch: string[]): AdObservation {
-    const uac = parseUac(all(entry.userAccountControl)[0]);
-    const expiresRaw = parseFileTime(all(entry.accountExpires)[0]);
-    const ours = all(entry.description).filter((d) => d.startsWith(AD_DESCRIPTION_PREFIX));
-    return {
-      username,
-      exists: true,
-      dn: entry.dn,
-      managed: all(entry.employeeType).includes(AD_MARKER),
-      ...(ours.length === 1 ? { assignmentId: ours[0]!.slice(AD_DESCRIPTION_PREFIX.length) } : {}),
-      ...(uac === undefined ? {} : { userAccountControl: uac }),
-      // An account whose flags cannot be read is not called enabled.
-      disabled: uac === undefined || isDisabled(uac),
-      ...(expiresRaw === undefined ? {} : { accountExpires: fromFileTime(expiresRaw) }),
-      mustChangePassword: all(entry.pwdLastSet)[0] === '0',
-      memberOf: all(entry.memberOf).sort(),
-      memberOfSearch,
-    };
   }
 
   /** Refuse to touch an account detailee did not create for this assignment. */
@@ -275,7 +206,7 @@ export class AdClient {
    * if detailee never runs again. The random first password is sent and dropped, never returned.
    */
   async provisionUser(desired: AdDesired, opts: { mustChangePassword: boolean }): Promise<AdObservation> {
-    this.checkUsername(desired.username);
+    checkAdUsername(desired.username);
     const start = Date.parse(desired.startsAt);
     const end = Date.parse(desired.endsAt);
     const now = this.clock.now().getTime();
@@ -387,15 +318,7 @@ export class AdClient {
   /** What a revocation must leave: disabled, accountExpires at or before revokedAt, no group at all. */
   async proveRevoked(username: string, revokedAt: string): Promise<AdProof> {
     const after = await this.observe(username);
-    const problems: string[] = [];
-    if (after.exists) {
-      if (!after.disabled) problems.push(`not disabled (userAccountControl ${after.userAccountControl})`);
-      if (after.accountExpires === undefined || after.accountExpires === 'never' || Date.parse(after.accountExpires) > Date.parse(revokedAt)) {
-        problems.push(`accountExpires ${after.accountExpires ?? 'absent'} is after the revocation at ${revokedAt}`);
-      }
-      if (after.memberOf.length > 0) problems.push(`memberOf still lists ${after.memberOf.join('; ')}`);
-      if (after.memberOfSearch.length > 0) problems.push(`still a member of ${after.memberOfSearch.join('; ')}`);
-    }
+    const problems = revocationProblems(after, revokedAt);
     return { ok: problems.length === 0, problems, observed: after };
   }
 
@@ -449,7 +372,7 @@ export class AdClient {
     const out: AdObservation[] = [];
     for (const e of r.searchEntries) {
       const name = all(e.sAMAccountName)[0];
-      if (name !== undefined) out.push(this.toObservation(name, e, await this.groupsNaming(e.dn)));
+      if (name !== undefined) out.push(toObservation(name, e, await this.groupsNaming(e.dn)));
     }
     return out.sort((a, b) => a.username.localeCompare(b.username));
   }
