@@ -268,6 +268,34 @@ describe.skipIf(skip !== undefined)('Active Directory client against a real Samb
     expect((missing as InputError).message).toMatch(/targets\.ad\.usersDN does not exist/);
   });
 
+  it('speaks StartTLS on ldap:// with the same pin, and a plain bind is refused by the DC (exit 2, names the fix)', async () => {
+    const ad = await open({ url: dc.ldapUrl, startTLS: true });
+    expect((await ad.observe('gh.renew')).exists).toBe(true);
+    // Plain LDAP is allowed by detailee to a loopback DC only; Samba itself insists on encryption for a simple bind.
+    const plain = await AdClient.connect({ ...config, url: dc.ldapUrl, startTLS: false }, dc.adminPassword, { clock }).catch((x: unknown) => x);
+    expect(plain).toBeInstanceOf(InputError);
+    expect((plain as InputError).code).toBe('ad.tls.required');
+    expect((plain as InputError).actions.join(' ')).toMatch(/ldaps:\/\/ URL .*startTLS/);
+    // And to a DC elsewhere, plain LDAP is refused before any connection.
+    await expect(AdClient.connect({ ...config, url: 'ldap://dc1.agency.example', startTLS: false }, 'x', { clock })).rejects.toMatchObject({ code: 'ad.insecure', exit: 2 });
+  });
+
+  it('counts the LDAP operations it sends: provisioning and revocation of one account', async () => {
+    const real = Date.now();
+    now = new Date(real);
+    const ad = await open();
+    const before = { ...ad.operations };
+    await ad.provisionUser(desired('gh.count', real - HOUR, real + DAY, ['vpn-users']), { mustChangePassword: true });
+    const provision = { search: ad.operations.search - before.search, add: ad.operations.add - before.add, modify: ad.operations.modify - before.modify };
+    // find the group, look for the account (absent), add it, add it to the group, read it back (entry + groups).
+    expect(provision).toEqual({ search: 4, add: 1, modify: 1 });
+    const mid = { ...ad.operations };
+    expect((await ad.revoke('gh.count', 'A-gh.count', iso(real))).ok).toBe(true);
+    // read (entry + groups), disable and expire, password, remove from the group, proof read (entry + groups).
+    expect({ search: ad.operations.search - mid.search, modify: ad.operations.modify - mid.modify }).toEqual({ search: 4, modify: 3 });
+    expect(ad.operations.bind).toBe(1);
+  });
+
   it('maps a DC that is down to exit 1', async () => {
     await dc.kill();
     const down = await AdClient.connect(config, dc.adminPassword, { clock }).catch((x: unknown) => x);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type * as LdaptsModule from 'ldapts';
 import type { Client, Filter } from 'ldapts';
 import type { AdConfig } from '../../config/schema.js';
@@ -90,7 +91,9 @@ export class AdClient {
       }
     }
     // Only the pinned CA is trusted; Node checks the certificate names the host (or IP) in the URL.
-    const tlsOptions = { ...(ca ? { ca } : {}), ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }) };
+    // `host` is what Node checks the certificate against (StartTLS would otherwise check "localhost");
+    // SNI takes names only, never an address.
+    const tlsOptions = { ...(ca ? { ca } : {}), host, ...(isIP(host) ? {} : { servername: host }) };
     const lib: Ldapts = await import('ldapts');
     const client = new lib.Client({
       url: config.url,
