@@ -50,6 +50,8 @@ export interface SambaDC {
   kinit(principal: string, password: string): { ok: boolean; output: string };
   /** What the samba process printed last (for failure messages). */
   log(): string;
+  /** The samba process id while it runs (the benchmark reads its CPU and memory). */
+  pid(): number | undefined;
   stop(): Promise<void>;
   /** SIGKILL, for "DC down" tests; the address stays reserved until stop(). */
   kill(): Promise<void>;
@@ -391,6 +393,7 @@ export async function startSambaDC(): Promise<SambaDC> {
       return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() };
     },
     log: () => output,
+    pid: () => child?.pid,
     async stop() {
       await halt();
       cleanup();
