@@ -35,6 +35,8 @@ describe.skipIf(skip !== undefined)('Active Directory client against a real Samb
   const clock = { now: () => now };
   let config: AdConfig;
   const clients: AdClient[] = [];
+  /** The account provisioned before its start in the first test, enabled in the second. */
+  let before: AdDesired;
 
   const open = async (over: Partial<AdConfig> = {}, password = dc.adminPassword): Promise<AdClient> => {
     const c = await AdClient.connect({ ...config, ...over }, password, { clock });
@@ -88,6 +90,7 @@ describe.skipIf(skip !== undefined)('Active Directory client against a real Samb
     now = new Date(real);
     const ad = await open();
     const d = desired('gh.before', real + DAY, real + 30 * DAY, ['Detailee Analysts', 'vpn-users']);
+    before = d;
     const o = await ad.provisionUser(d, { mustChangePassword: false });
     expect(o).toMatchObject({ exists: true, managed: true, assignmentId: 'A-gh.before', disabled: true, accountExpires: d.endsAt, dn: `CN=gh.before,${dc.usersDN}` });
     expect(o.memberOf.map((g) => g.split(',')[0])).toEqual(['CN=Detailee Analysts', 'CN=vpn-users']);
@@ -104,10 +107,16 @@ describe.skipIf(skip !== undefined)('Active Directory client against a real Samb
 
   it('enables it inside the term (proved by a fresh read), and then the bind and kinit work', async () => {
     const real = Date.now();
+    now = new Date(real);
     const ad = await open();
+    // Disabled before the start is what provisioning promised; enabling early is refused.
+    expect(await ad.proveProvisioned(before)).toMatchObject({ ok: true, problems: [] });
+    await expect(ad.enable('gh.before', 'A-gh.before', before.startsAt)).rejects.toMatchObject({ code: 'ad.enable.early', exit: 2 });
+    expect((await ad.observe('gh.before')).disabled).toBe(true);
     // The nightly job on the start day.
-    now = new Date(real + DAY + HOUR);
-    const proof = await ad.enable('gh.before', 'A-gh.before');
+    now = new Date(Date.parse(before.startsAt) + HOUR);
+    expect((await ad.proveProvisioned(before)).problems).toEqual(['disabled inside the term']);
+    const proof = await ad.enable('gh.before', 'A-gh.before', before.startsAt);
     expect(proof).toMatchObject({ ok: true, problems: [], observed: { disabled: false } });
     expect(await dc.bindAs(upn('gh.before'), PW)).toEqual({ ok: true });
     expect(await dc.bindAs(`CN=gh.before,${dc.usersDN}`, PW)).toEqual({ ok: true });
@@ -130,7 +139,7 @@ describe.skipIf(skip !== undefined)('Active Directory client against a real Samb
     expect(k.output).toMatch(/credentials have been revoked/i);
     // And enable refuses to re-open it.
     now = new Date(real);
-    await expect(ad.enable('gh.ended', 'A-gh.ended')).rejects.toMatchObject({ code: 'ad.enable.expired', exit: 1 });
+    await expect(ad.enable('gh.ended', 'A-gh.ended', iso(real - 11 * DAY))).rejects.toMatchObject({ code: 'ad.enable.expired', exit: 1 });
   });
 
   it('revokes: disabled, accountExpires at the revocation, no group; the old password refused (52e), a reset one too (533), kinit refused', async () => {
@@ -197,8 +206,33 @@ describe.skipIf(skip !== undefined)('Active Directory client against a real Samb
     await ad.removeFromGroup('gh.renew', 'vpn-users');
     expect((await ad.observe('gh.renew')).memberOf).toEqual([]);
     // Provisioning again converges on the same account and never resets it to a new one.
-    const again = await ad.provisionUser(desired('gh.renew', real - HOUR, real + 40 * DAY), { mustChangePassword: false });
+    const renewed = desired('gh.renew', real - HOUR, real + 40 * DAY);
+    const again = await ad.provisionUser(renewed, { mustChangePassword: false });
     expect(again).toMatchObject({ dn: o.dn, accountExpires: later, disabled: false });
+    expect(await ad.proveProvisioned(renewed)).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it("finds drift made by hand: a group re-added, the expiry pushed out, a password made optional", async () => {
+    const real = Date.now();
+    now = new Date(real);
+    const ad = await open();
+    const d = desired('gh.drift', real - HOUR, real + 10 * DAY, ['vpn-users']);
+    await ad.provisionUser(d, { mustChangePassword: false });
+    expect((await ad.proveProvisioned(d)).ok).toBe(true);
+    const dn = `CN=gh.drift,${dc.usersDN}`;
+    const { Change, Attribute } = await import('ldapts');
+    const replace = (type: string, value: string) => new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) });
+    await dc.admin(async (c) => {
+      await c.modify(`CN=Detailee Analysts,${dc.groupsDN}`, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [dn] }) }));
+      await c.modify(dn, [replace('accountExpires', '9223372036854775807'), replace('userAccountControl', String(0x200 | 0x20))]);
+    });
+    const drift = await ad.proveProvisioned(d);
+    expect(drift.ok).toBe(false);
+    expect(drift.problems).toEqual([
+      `accountExpires is never, not the end of the term ${d.endsAt}`,
+      `in CN=Detailee Analysts,${dc.groupsDN}, which the assignment does not grant`,
+      'userAccountControl has PASSWD_NOTREQD',
+    ]);
   });
 
   it('lists its own accounts, reports the unmarked ones as orphans, and never takes one over', async () => {
@@ -207,7 +241,7 @@ describe.skipIf(skip !== undefined)('Active Directory client against a real Samb
     const ad = await open();
     const foreign = await dc.addForeignUser('legacy.user');
     const managed = (await ad.listManaged()).map((o) => o.username);
-    expect(managed).toEqual(expect.arrayContaining(['gh.before', 'gh.ended', 'gh.first', 'gh.renew']));
+    expect(managed).toEqual(expect.arrayContaining(['gh.before', 'gh.drift', 'gh.ended', 'gh.first', 'gh.renew']));
     expect(managed).not.toContain('legacy.user');
     expect(await ad.listOrphans()).toEqual([{ dn: foreign, sAMAccountName: 'legacy.user' }]);
     await expect(ad.provisionUser(desired('legacy.user', real, real + DAY), { mustChangePassword: false })).rejects.toMatchObject({ code: 'ad.foreign-entry', exit: 1 });

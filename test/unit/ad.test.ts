@@ -7,7 +7,8 @@ import { loadConfig, warnings } from '../../src/config/load.js';
 import { ActionError, InputError } from '../../src/errors.js';
 import { bindRefusal, diagnose, mapAdError } from '../../src/targets/ad/errors.js';
 import { EPOCH_OFFSET, NEVER_MAX, fileTimeOfMs, fromFileTime, isNever, parseFileTime, toFileTime } from '../../src/targets/ad/filetime.js';
-import { checkAdUsername, revocationProblems, toObservation } from '../../src/targets/ad/model.js';
+import { checkAdUsername, provisionProblems, revocationProblems, toObservation } from '../../src/targets/ad/model.js';
+import { adTransport } from '../../src/targets/ad/transport.js';
 import { encodeUnicodePwd, randomPassword } from '../../src/targets/ad/password.js';
 import { NEW_DISABLED, UAC, isDisabled, parseUac, uacNames, unsafeBits, withDisabled } from '../../src/targets/ad/uac.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
@@ -282,5 +283,44 @@ describe('AD observation and revocation proof (pure)', () => {
   it('refuses a username AD cannot hold as sAMAccountName (20 characters at most)', () => {
     expect(() => checkAdUsername('a2345678901234567890')).not.toThrow();
     expect(() => checkAdUsername('a23456789012345678901')).toThrow(/at most 20 characters/);
+  });
+});
+
+describe('AD transport decision (pure)', () => {
+  const ca = () => Buffer.from('PEM');
+  it('uses TLS with the pinned CA and checks the URL host; plain LDAP only to loopback', () => {
+    expect(adTransport({ url: 'ldaps://dc1.agency.gov', caCertificate: 'ca.pem' }, ca)).toEqual({ transport: 'ldaps', tlsOptions: { ca: Buffer.from('PEM'), host: 'dc1.agency.gov', servername: 'dc1.agency.gov' } });
+    // An address is checked against the certificate's IP SAN and never sent as SNI.
+    expect(adTransport({ url: 'ldap://127.0.0.9', startTLS: true, caCertificate: 'ca.pem' }, ca)).toEqual({ transport: 'starttls', tlsOptions: { ca: Buffer.from('PEM'), host: '127.0.0.9' } });
+    expect(adTransport({ url: 'ldap://127.0.0.9' }, ca).transport).toBe('plain');
+    expect(() => adTransport({ url: 'ldap://dc1.agency.gov' }, ca)).toThrow(/plain LDAP to dc1\.agency\.gov, which is not a loopback address/);
+    expect(() => adTransport({ url: 'ldaps://dc1.agency.gov' }, ca)).toThrow(/targets\.ad\.caCertificate is not set/);
+    expect(() =>
+      adTransport({ url: 'ldaps://dc1.agency.gov', caCertificate: '/nope.pem' }, () => {
+        throw new Error('ENOENT');
+      }),
+    ).toThrow(/targets\.ad\.caCertificate \/nope\.pem cannot be read/);
+  });
+});
+
+describe('AD provisioning drift (pure)', () => {
+  const o = toObservation('jd', { dn: 'CN=jd,OU=D,DC=x', userAccountControl: '514', accountExpires: String(toFileTime('2025-04-01T04:00:00Z')), memberOf: ['CN=g1,OU=G,DC=x'], description: 'detailee:A-1', employeeType: 'detailee' }, ['CN=g1,OU=G,DC=x']);
+  const promise = { assignmentId: 'A-1', startsAt: '2025-03-01T05:00:00Z', endsAt: '2025-04-01T04:00:00Z', groupDNs: ['CN=g1,OU=G,DC=x'] };
+
+  it('accepts a disabled account before the start and asks for it to be enabled inside the term', () => {
+    expect(provisionProblems(o, promise, new Date('2025-02-28T12:00:00Z'))).toEqual([]);
+    expect(provisionProblems(o, promise, new Date('2025-03-01T05:00:00Z'))).toEqual(['disabled inside the term']);
+    expect(provisionProblems({ ...o, disabled: false, userAccountControl: 512 }, promise, new Date('2025-03-02T00:00:00Z'))).toEqual([]);
+  });
+
+  it('reports an account enabled early, another assignment, a missing or extra group, a moved expiry, unsafe flags', () => {
+    const early = new Date('2025-02-28T12:00:00Z');
+    expect(provisionProblems({ ...o, disabled: false, userAccountControl: 512 }, promise, early)).toEqual(['enabled before the start at 2025-03-01T05:00:00Z']);
+    expect(provisionProblems({ ...o, assignmentId: 'A-2' }, promise, early)).toEqual([expect.stringMatching(/not marked as assignment A-1/)]);
+    expect(provisionProblems({ ...o, memberOf: [], memberOfSearch: [] }, promise, early)).toEqual(['not in CN=g1,OU=G,DC=x']);
+    expect(provisionProblems({ ...o, memberOfSearch: ['CN=g1,OU=G,DC=x', 'CN=admins,DC=x'] }, promise, early)).toEqual(['in CN=admins,DC=x, which the assignment does not grant']);
+    expect(provisionProblems({ ...o, accountExpires: 'never' }, promise, early)).toEqual(['accountExpires is never, not the end of the term 2025-04-01T04:00:00.000Z']);
+    expect(provisionProblems({ ...o, userAccountControl: 514 | 0x20 }, promise, early)).toEqual(['userAccountControl has PASSWD_NOTREQD']);
+    expect(provisionProblems({ ...o, exists: false }, promise, early)).toEqual(['the account does not exist']);
   });
 });

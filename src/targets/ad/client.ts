@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import type * as LdaptsModule from 'ldapts';
 import type { Client, Filter } from 'ldapts';
 import type { AdConfig } from '../../config/schema.js';
 import { ActionError, DetaileeError, InputError } from '../../errors.js';
-import { isLoopbackHost, parseDN } from '../ldap.js';
+import { parseDN } from '../ldap.js';
 import { mapAdError, type AdErrorContext } from './errors.js';
 import { fromFileTime, toFileTime } from './filetime.js';
 import {
@@ -12,6 +11,7 @@ import {
   AD_MARKER,
   USER_ATTRIBUTES,
   checkAdUsername,
+  provisionProblems,
   all,
   revocationProblems,
   toObservation,
@@ -21,6 +21,7 @@ import {
   type AdProof,
 } from './model.js';
 import { encodeUnicodePwd, randomPassword } from './password.js';
+import { adTransport } from './transport.js';
 import { NEW_DISABLED, UAC, withDisabled } from './uac.js';
 
 export type { AdDesired, AdObservation, AdProof } from './model.js';
@@ -67,44 +68,18 @@ export class AdClient {
    * a DC that does not answer is exit 1.
    */
   static async connect(config: AdConfig, bindPassword: string, options: AdClientOptions): Promise<AdClient> {
-    const url = new URL(config.url);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const plain = url.protocol === 'ldap:' && config.startTLS !== true;
-    if (plain && !isLoopbackHost(host)) {
-      throw new InputError(`targets.ad.url ${config.url} is plain LDAP to ${host}, which is not a loopback address.`, {
-        code: 'ad.insecure',
-        actions: ['Use an ldaps:// URL, or set targets.ad.startTLS to true.'],
-      });
-    }
-    if (!plain && config.caCertificate === undefined) {
-      throw new InputError('targets.ad.caCertificate is not set: detailee pins the CA of the DC certificate.', {
-        code: 'ad.tls.pin',
-        actions: ["Set targets.ad.caCertificate to the PEM file of the CA that issued the DC's certificate."],
-      });
-    }
-    let ca: Buffer | undefined;
-    if (config.caCertificate !== undefined) {
-      try {
-        ca = readFileSync(config.caCertificate);
-      } catch (e) {
-        throw new InputError(`targets.ad.caCertificate ${config.caCertificate} cannot be read (${(e as Error).message}).`, { code: 'ad.tls.pin', actions: ['Fix the path in targets.ad.caCertificate.'] });
-      }
-    }
-    // Only the pinned CA is trusted; Node checks the certificate names the host (or IP) in the URL.
-    // `host` is what Node checks the certificate against (StartTLS would otherwise check "localhost");
-    // SNI takes names only, never an address.
-    const tlsOptions = { ...(ca ? { ca } : {}), host, ...(isIP(host) ? {} : { servername: host }) };
+    const { transport, tlsOptions } = adTransport(config, (f) => readFileSync(f));
     const lib: Ldapts = await import('ldapts');
     const client = new lib.Client({
       url: config.url,
       timeout: config.timeoutMs,
       connectTimeout: config.timeoutMs,
-      ...(url.protocol === 'ldaps:' ? { tlsOptions } : {}),
+      ...(transport === 'ldaps' ? { tlsOptions } : {}),
     });
     const ad = new AdClient(lib, client, config, options.clock);
     const ctx: AdErrorContext = { where: ad.where, operation: `bind as ${config.bindDN}`, serviceBind: true };
     try {
-      if (url.protocol === 'ldap:' && config.startTLS === true) await client.startTLS(tlsOptions);
+      if (transport === 'starttls') await client.startTLS(tlsOptions);
       ad.operations.bind++;
       await client.bind(config.bindDN, bindPassword);
     } catch (e) {
@@ -254,13 +229,16 @@ export class AdClient {
   }
 
   /**
-   * Lift ACCOUNTDISABLE on the start day, and prove it with a fresh read. Refused for an account
-   * whose accountExpires is past (ended or revoked): detailee never re-opens one.
+   * Lift ACCOUNTDISABLE on the start day, and prove it with a fresh read. Refused before the start,
+   * and for an account whose accountExpires is past (ended or revoked): detailee never re-opens one.
    */
-  async enable(username: string, assignmentId: string): Promise<AdProof> {
+  async enable(username: string, assignmentId: string, startsAt: string): Promise<AdProof> {
+    const now = this.clock.now();
+    if (!(Date.parse(startsAt) <= now.getTime())) {
+      throw new InputError(`${username}'s term starts at ${startsAt}; an AD account is enabled only from its start.`, { code: 'ad.enable.early' });
+    }
     const o = await this.observe(username);
     this.requireOurs(o, assignmentId, 'enable');
-    const now = this.clock.now();
     if (o.accountExpires === undefined || o.accountExpires === 'never' || Date.parse(o.accountExpires) <= now.getTime()) {
       throw new ActionError(`${this.where}: ${o.dn} has accountExpires ${o.accountExpires ?? 'absent'}; detailee enables only an account whose term has not ended.`, { code: 'ad.enable.expired' });
     }
@@ -316,6 +294,14 @@ export class AdClient {
     for (const g of [...o.memberOf, ...o.memberOfSearch]) groups.set(g.toLowerCase(), g);
     for (const g of groups.values()) await this.removeMember(g, o.dn);
     return this.proveRevoked(username, revokedAt);
+  }
+
+  /** Re-read the account and compare it with what provisioning promised (reconcile's drift check). */
+  async proveProvisioned(desired: AdDesired): Promise<AdProof> {
+    const groups = await this.resolveGroups(desired.groups);
+    const observed = await this.observe(desired.username);
+    const problems = provisionProblems(observed, { ...desired, groupDNs: [...groups.values()] }, this.clock.now());
+    return { ok: problems.length === 0, problems, observed };
   }
 
   /** What a revocation must leave: disabled, accountExpires at or before revokedAt, no group at all. */

@@ -1,6 +1,6 @@
 import { InputError } from '../../errors.js';
 import { fromFileTime, parseFileTime } from './filetime.js';
-import { isDisabled, parseUac } from './uac.js';
+import { isDisabled, parseUac, unsafeBits } from './uac.js';
 
 /**
  * What the AD client reads and promises, as plain data: an LDAP entry becomes an observation,
@@ -119,4 +119,37 @@ export function checkAdUsername(username: string): void {
       actions: [`Choose a username of at most ${SAM_ACCOUNT_NAME_MAX} characters for an assignment with access.ad.`],
     });
   }
+}
+
+/** What provisioning promised, with the groups already resolved to their DNs. */
+export interface AdPromise {
+  assignmentId: string;
+  startsAt: string;
+  endsAt: string;
+  groupDNs: string[];
+}
+
+/**
+ * Drift from what provisioning promised, on a fresh read at `now`: the account missing or not
+ * this assignment's, enabled before the start (by hand: AD has no "not before"), disabled inside
+ * the term, accountExpires other than the end (pushed out, or never), a group missing or one the
+ * assignment does not grant, or a flag that lets the account in without its password.
+ */
+export function provisionProblems(o: AdObservation, promise: AdPromise, now: Date): string[] {
+  if (!o.exists) return ['the account does not exist'];
+  const problems: string[] = [];
+  if (!o.managed || o.assignmentId !== promise.assignmentId) problems.push(`not marked as assignment ${promise.assignmentId}'s account (employeeType / description)`);
+  const t = now.getTime();
+  if (t < Date.parse(promise.startsAt) && !o.disabled) problems.push(`enabled before the start at ${promise.startsAt}`);
+  if (t >= Date.parse(promise.startsAt) && t < Date.parse(promise.endsAt) && o.disabled) problems.push('disabled inside the term');
+  const want = new Date(Date.parse(promise.endsAt)).toISOString();
+  if (o.accountExpires !== want) problems.push(`accountExpires is ${o.accountExpires ?? 'absent'}, not the end of the term ${want}`);
+  const have = new Map<string, string>();
+  for (const g of [...o.memberOf, ...o.memberOfSearch]) have.set(g.toLowerCase(), g);
+  const wanted = new Set(promise.groupDNs.map((g) => g.toLowerCase()));
+  for (const g of promise.groupDNs) if (!have.has(g.toLowerCase())) problems.push(`not in ${g}`);
+  for (const [k, g] of have) if (!wanted.has(k)) problems.push(`in ${g}, which the assignment does not grant`);
+  const unsafe = o.userAccountControl === undefined ? [] : unsafeBits(o.userAccountControl);
+  if (unsafe.length > 0) problems.push(`userAccountControl has ${unsafe.join(', ')}`);
+  return problems;
 }
