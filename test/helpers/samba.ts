@@ -77,7 +77,8 @@ export function sambaSkipReason(): string | undefined {
 }
 
 function run(cmd: string, args: string[], what: string): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000 });
+  // Generous: provisioning takes ~7 s on an idle machine and several times that on a loaded one.
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`${what} failed (${r.status ?? r.error?.message}): ${(r.stderr || r.stdout).slice(-2000)}`);
   return r.stdout;
 }
@@ -114,8 +115,8 @@ async function template(): Promise<Template> {
       if (ready()) return read();
       const holder = readPid(join(lock, 'pid'));
       if (holder > 0 && !alive(holder)) rmSync(lock, { recursive: true, force: true });
-      // Bounded: provisioning takes seconds; four minutes means the holder is stuck.
-      if (i > 2400) throw new Error(`The Samba template ${dir} was not made in time (lock ${lock}).`);
+      // Bounded: provisioning takes seconds; over six minutes means the holder is stuck.
+      if (i > 4000) throw new Error(`The Samba template ${dir} was not made in time (lock ${lock}).`);
       await delay(100);
     }
   }
@@ -299,7 +300,7 @@ export async function startSambaDC(): Promise<SambaDC> {
     proc.on('error', (e) => (exited = e.message));
     for (const s of [proc.stdout, proc.stderr]) s?.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-8000)));
 
-    // Bounded: the DC answers in about a second; a minute means it will not.
+    // Bounded: the DC answers in about a second, a few on a loaded machine; two minutes means it will not.
     for (let attempt = 0; ; attempt++) {
       if (exited !== undefined) throw new Error(`samba exited (${exited}): ${output.slice(-3000)}`);
       const c = await ldaps(url, caFile);
@@ -308,7 +309,7 @@ export async function startSambaDC(): Promise<SambaDC> {
         await c.search(BASE_DN, { scope: 'base', attributes: ['1.1'] });
         break;
       } catch (e) {
-        if (attempt > 600) throw new Error(`The test DC at ${url} did not answer LDAPS in time: ${String(e)}\n${output.slice(-3000)}`, { cause: e });
+        if (attempt > 1200) throw new Error(`The test DC at ${url} did not answer LDAPS in time: ${String(e)}\n${output.slice(-3000)}`, { cause: e });
       } finally {
         await c.unbind().catch(() => undefined);
       }
