@@ -179,6 +179,10 @@ describe.skipIf(skip !== undefined)('Active Directory client against a real Samb
     expect(drift.problems.join('\n')).toMatch(/not disabled[\s\S]*accountExpires never is after the revocation/);
     // Revoking again converges and proves it.
     expect((await ad.revoke('gh.before', 'A-gh.before', revokedAt)).ok).toBe(true);
+    // A revoked account is never re-opened by provisioning or renewing it again.
+    await expect(ad.provisionUser(before, { mustChangePassword: false })).rejects.toMatchObject({ code: 'ad.ended', exit: 1 });
+    await expect(ad.setExpiry('gh.before', 'A-gh.before', iso(real + 60 * DAY))).rejects.toMatchObject({ code: 'ad.ended', exit: 1 });
+    expect(await ad.proveRevoked('gh.before', revokedAt)).toMatchObject({ ok: true, observed: { accountExpires: revokedAt } });
   });
 
   it('makes the first password one the detailee must change: the bind answers data 773', async () => {

@@ -141,6 +141,19 @@ export class AdClient {
     }
   }
 
+  /**
+   * Refuse to move the end of an account whose accountExpires has passed: it ended or was revoked
+   * (a revocation sets it to the revocation instant), and detailee never re-opens one.
+   */
+  private requireNotEnded(o: AdObservation & { dn: string }, action: string): void {
+    if (o.accountExpires !== undefined && o.accountExpires !== 'never' && Date.parse(o.accountExpires) <= this.clock.now().getTime()) {
+      throw new ActionError(`${this.where}: ${o.dn} ended or was revoked (accountExpires ${o.accountExpires}); detailee does not ${action} it.`, {
+        code: 'ad.ended',
+        actions: ['A new term needs a new assignment; a domain administrator decides about the old account.'],
+      });
+    }
+  }
+
   private async findGroup(cn: string): Promise<string | undefined> {
     const filter = new this.lib.AndFilter({ filters: [this.eq('objectClass', 'group'), this.eq('cn', cn)] });
     const r = await this.op('search', `find group ${cn}`, (c) => c.search(this.config.groupsDN, { scope: 'sub', filter, attributes: ['1.1'] }), 'groupsDN');
@@ -219,6 +232,7 @@ export class AdClient {
     } else {
       // A retry after a crash: converge on our own entry, never take over someone else's.
       this.requireOurs(existing, desired.assignmentId, 'provision');
+      this.requireNotEnded(existing, 'provision');
       const changes = Object.entries(attributes).map(([k, v]) => this.replace(k, [v]));
       if (beforeStart && !existing.disabled) changes.push(this.replace('userAccountControl', [String(withDisabled(existing.userAccountControl ?? UAC.NORMAL_ACCOUNT, true))]));
       await this.modify(dn, `update ${dn}`, changes);
@@ -264,6 +278,7 @@ export class AdClient {
   async setExpiry(username: string, assignmentId: string, endsAt: string): Promise<AdProof> {
     const o = await this.observe(username);
     this.requireOurs(o, assignmentId, 'renew');
+    this.requireNotEnded(o, 'renew');
     const ft = toFileTime(endsAt);
     await this.modify(o.dn, `set accountExpires on ${o.dn}`, [this.replace('accountExpires', [ft.toString()])]);
     const after = await this.observe(username);
@@ -314,13 +329,17 @@ export class AdClient {
   /** Add the user to a group under groupsDN by cn (idempotent). */
   async addToGroup(username: string, cn: string): Promise<void> {
     const [groupDN] = (await this.resolveGroups([cn])).values();
-    await this.addMember(groupDN!, this.userDN(username));
+    const o = await this.observe(username);
+    // Never grant a group to an account detailee does not manage.
+    this.requireOurs(o, undefined, 'add to a group');
+    await this.addMember(groupDN!, o.dn);
   }
 
   /** Remove the user from a group under groupsDN by cn (idempotent). */
   async removeFromGroup(username: string, cn: string): Promise<void> {
     const groupDN = await this.findGroup(cn);
-    if (groupDN !== undefined) await this.removeMember(groupDN, this.userDN(username));
+    const o = await this.observe(username);
+    if (groupDN !== undefined && o.dn !== undefined) await this.removeMember(groupDN, o.dn);
   }
 
   private async addMember(groupDN: string, userDN: string): Promise<void> {
