@@ -92,4 +92,9 @@ if (section('targets')) {
   const { benchTargets } = await import('./targets.mjs');
   await benchTargets();
 }
+// Only when asked: it needs root and Samba (an AD domain controller on loopback).
+if (want.has('ad')) {
+  const { benchAd } = await import('./ad.mjs');
+  await benchAd();
+}
 void ROOT;

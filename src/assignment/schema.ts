@@ -103,6 +103,8 @@ export const assignmentSchema = z.strictObject({
           policies: z.array(arn).max(20).default([]),
         })
         .default({ groups: [], policies: [] }),
+      /** Active Directory group names (cn under targets.ad.groupsDN); optional, so v1 manifests stay valid. */
+      ad: z.strictObject({ groups: z.array(groupName).max(100).default([]) }).optional(),
     })
     .default({ ldap: { groups: [] }, aws: { groups: [], policies: [] } }),
   fti: z.strictObject({ authorized: z.boolean({ error: 'must be true or false' }), scope: text(2000).optional() }),

@@ -17,7 +17,13 @@ export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = pr
     });
   }
   const text = file === undefined ? undefined : readTextFile(file, 'config file').text;
-  return resolveConfig(validateConfigText(text, file), file, env, cwd);
+  const config = resolveConfig(validateConfigText(text, file), file, env, cwd);
+  if (config.targets.ad !== undefined) {
+    // Said on every run, so nobody takes a config with targets.ad for one that manages AD accounts.
+    const msg = 'Warning: targets.ad (Active Directory, preview) is validated but no command uses it yet: no AD account is provisioned, revoked or checked.';
+    if (!warnings.includes(msg)) warnings.push(msg);
+  }
+  return config;
 }
 
 /** Parse and validate a config file's text (undefined: no file, the defaults). */

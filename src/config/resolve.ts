@@ -61,6 +61,11 @@ export function resolveConfig(parsed: ConfigFile, file: string | undefined, env:
         caCertificate: optAbs(parsed.targets.ldap.caCertificate),
       },
       aws: parsed.targets.aws,
+      ad: parsed.targets.ad && {
+        ...parsed.targets.ad,
+        bindPasswordFile: optAbs(parsed.targets.ad.bindPasswordFile),
+        caCertificate: optAbs(parsed.targets.ad.caCertificate),
+      },
     },
     notices: {
       ...parsed.notices,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { timezoneSchema, isoDateSchema } from '../assignment/schema.js';
 
@@ -21,6 +22,66 @@ const signerSchema = z
   })
   .refine((s) => [s.publicKey, s.certificateSubject, s.certificateSha256].filter((x) => x !== undefined).length === 1, {
     error: 'give exactly one of publicKey, certificateSubject or certificateSha256',
+  });
+
+/** Loopback hosts, where plain LDAP never leaves the machine (the same rule as the LDAP target). */
+function loopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+const dn = (field: string) =>
+  z
+    .string({ error: `must be a DN such as OU=Detailees,DC=agency,DC=gov` })
+    .min(1, { error: 'must not be empty' })
+    .max(1024)
+    .regex(/^[A-Za-z][A-Za-z0-9-]*=[^,]+(,\s*[A-Za-z][A-Za-z0-9-]*=[^,]+)*$/, { error: `must be a DN such as ${field}` });
+
+/** Active Directory (preview): validated here, not yet used by any command beyond that. */
+const adSchema = z
+  .strictObject({
+    url: z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/, { error: 'must be an ldaps:// URL (or ldap:// with startTLS), host and optional port only, e.g. ldaps://dc1.agency.gov' }),
+    startTLS: z.boolean().optional(),
+    bindDN: z
+      .string({ error: 'must be the service account as a DN or as user@domain' })
+      .min(1, { error: 'must not be empty' })
+      .max(1024)
+      .refine((s) => /^[^@\s]+@[A-Za-z0-9.-]+$/.test(s) || /^[A-Za-z][A-Za-z0-9-]*=.+/.test(s), {
+        error: 'must be the service account as a DN (CN=svc-detailee,OU=Service Accounts,DC=agency,DC=gov) or as user@domain',
+      }),
+    bindPasswordFile: path.optional(),
+    bindPasswordEnv: envName.optional(),
+    usersDN: dn('OU=Detailees,DC=agency,DC=gov'),
+    groupsDN: dn('OU=Groups,DC=agency,DC=gov'),
+    upnSuffix: z
+      .string({ error: 'must be a DNS-style suffix such as agency.gov' })
+      .regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, {
+        error: 'must be a DNS-style suffix such as agency.gov (without the "@")',
+      }),
+    caCertificate: path.optional(),
+    /** The first-password step: the detailee must choose a new password at first logon (pwdLastSet 0). */
+    mustChangePassword: z.boolean().default(true),
+    timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  })
+  .refine((a) => (a.bindPasswordFile === undefined) !== (a.bindPasswordEnv === undefined), {
+    error: 'give exactly one of bindPasswordFile or bindPasswordEnv (the password itself never goes in the config)',
+  })
+  .refine((a) => !(a.url.startsWith('ldaps:') && a.startTLS !== undefined), {
+    path: ['startTLS'],
+    error: 'has no meaning with an ldaps:// URL (TLS from the first byte); remove it',
+  })
+  .refine((a) => !(a.url.startsWith('ldap:') && a.startTLS === false && !loopbackUrl(a.url)), {
+    path: ['startTLS'],
+    error: 'may be false only for a loopback DC (127.0.0.0/8, ::1, localhost); use ldaps:// or startTLS: true so the bind password never crosses the network in clear',
+  })
+  .refine((a) => a.caCertificate !== undefined || (a.url.startsWith('ldap:') && a.startTLS !== true && loopbackUrl(a.url)), {
+    path: ['caCertificate'],
+    error: "is required: the PEM file of the CA that issued the domain controller's certificate, so detailee checks the DC it talks to",
   });
 
 export type TrustedSigner = z.output<typeof signerSchema>;
@@ -103,6 +164,7 @@ export const configSchema = z.strictObject({
             .default([]),
         })
         .optional(),
+      ad: adSchema.optional(),
     })
     .default({}),
   notices: z
@@ -145,4 +207,5 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type ConfigFile = z.output<typeof configSchema>;
 export type LdapConfig = NonNullable<ConfigFile['targets']['ldap']>;
 export type AwsConfig = NonNullable<ConfigFile['targets']['aws']>;
+export type AdConfig = NonNullable<ConfigFile['targets']['ad']>;
 export type TrustConfig = ConfigFile['trust'];
