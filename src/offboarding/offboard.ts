@@ -139,7 +139,7 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
       detailee: { givenName: doc.detailee.givenName, familyName: doc.detailee.familyName, username: doc.detailee.username, homeAgency: doc.detailee.homeAgency },
       host: { agency: doc.host.agency, office: doc.host.office },
       agreement: { reference: doc.agreement.reference, sha256: doc.agreement.sha256 },
-      term: { start: rec.term.start, lastDay: rec.term.lastDay, endsAt: rec.term.endsAt },
+      term: { start: rec.term.start, lastDay: rec.term.lastDay, endsAt: rec.term.endsAt, timezone: rec.term.timezone },
     },
     entries,
     answers,
