@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { createPublicKey } from 'node:crypto';
-import { loadPublicKey, parseCheckpoint, verifyAudit, verifyCheckpointFileSignature, type AuditVerifyResult } from '../../src/audit/audit.js';
+import { loadPublicKey, parseCheckpoint, verifyAudit, verifyCheckpointFileSignature, verifyCheckpointSignature, type AuditVerifyResult } from '../../src/audit/audit.js';
 import { ExitCode } from '../../src/errors.js';
 import { configuredCertificateKey } from '../../src/offboarding/certificate-key.js';
 import { readSignatureFile } from '../../src/offboarding/file-signature.js';
@@ -28,6 +28,8 @@ export default class AuditVerify extends BaseCommand {
       // The configured key fails closed (exit 3) when it cannot be read, as in `certificate verify`.
       key = flags.key ? loadPublicKey(flags.key) : config.certificates.signingKey ? createPublicKey(configuredCertificateKey(config.certificates.signingKey)) : undefined;
       const sig = readSignatureFile(flags.checkpoint);
+      // The signed content first, so a forged checkpoint is named as such; then the file's bytes.
+      verifyCheckpointSignature(cp, key);
       if (sig) verifyCheckpointFileSignature(file.bytes, sig, key);
       fileSignature = sig ? 'verified' : 'absent';
     }

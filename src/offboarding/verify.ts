@@ -103,7 +103,13 @@ export async function verifyCertificate(bytes: Uint8Array, trustedPublicKeyPem: 
     if (!verifyFileBytes(bytes, options.signature, publicKeyFor(signed, trustedPublicKeyPem))) {
       throw new VerificationError(
         `The file's detached signature (.sig) does not verify over its bytes with key ${check.keyId}: the file or its .sig was altered, or they do not belong together.`,
-        { code: 'certificate.file-signature', actions: ['Obtain the original file and its .sig from the issuing office.'] },
+        {
+          code: 'certificate.file-signature',
+          actions: [
+            'Obtain the original file and its .sig from the issuing office.',
+            'A file re-saved by another program (a PDF archived as PDF/A, say) also fails; pass --record-only to check only the signed record inside it.',
+          ],
+        },
       );
     }
     fileSignature = 'verified';
