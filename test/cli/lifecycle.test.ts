@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, prepare, runLifecycle, type Servers, type StepOutput } from '../../scripts/scenario.js';
 import { certificateId, generateSigningKey, serializeSignedCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
+import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { tempDir } from '../helpers/manifest.js';
 import type { Moto } from '../helpers/moto.js';
 import { startCliServers } from '../helpers/servers.js';
@@ -121,7 +122,11 @@ describe('detailee CLI: the whole lifecycle', () => {
     const { id: _id, ...content } = { ...signed.certificate, performedBy: { ...signed.certificate.performedBy, name: 'Someone Else' } };
     void _id;
     const forgedPath = join(dir, 'forged.json');
-    writeFileSync(forgedPath, serializeSignedCertificate(signCertificate({ ...content, id: certificateId(content) }, generateSigningKey().privatePem)));
+    const forger = generateSigningKey().privatePem;
+    const forgedBytes = Buffer.from(serializeSignedCertificate(signCertificate({ ...content, id: certificateId(content) }, forger)));
+    writeFileSync(forgedPath, forgedBytes);
+    // A forger signs the file's bytes too: that makes it self-consistent, never trusted.
+    writeFileSync(`${forgedPath}.sig`, signFileBytes(forgedBytes, forger));
     const forged = cli(dir, ['certificate', 'verify', forgedPath, '--json'], '2025-06-10T15:00:00Z');
     expect(forged.exit).toBe(3);
     expect((forged.json as { error: { code: string } }).error.code).toBe('certificate.untrusted-key');
