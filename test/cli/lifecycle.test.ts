@@ -94,7 +94,7 @@ describe('detailee CLI: the whole lifecycle', () => {
       expect(ok.stdout).toContain('Signature Verified Successfully');
       const tampered = join(dir, `tampered-${basename(file)}`);
       const bytes = readFileSync(file);
-      bytes[bytes.length >> 1] ^= 0x04;
+      bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x04;
       writeFileSync(tampered, bytes);
       const bad = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', off.certificate.publicKey, '-rawin', '-in', tampered, '-sigfile', `${file}.sig`], { encoding: 'utf8' });
       expect(bad.status).not.toBe(0);
