@@ -22,6 +22,7 @@ Without --answers the checklist is asked on the terminal, and an interrupted run
     this.log(`  Markdown: ${r.certificate.files.markdown}`);
     this.log(`  PDF:      ${r.certificate.files.pdf}`);
     this.log(`  hash ${r.certificate.hash}, signed by ${r.certificate.keyId}`);
+    this.log(`  each file has FILE.sig beside it; public key: ${r.certificate.publicKey}`);
     return r;
   }
 }

@@ -1,14 +1,16 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { clockFromEnv } from '../../src/clock.js';
 import { loadEd25519PrivateKey, makeCheckpoint, type SignedCheckpoint } from '../../src/audit/audit.js';
 import { InputError } from '../../src/errors.js';
+import { publishPublicKey, signaturePath, signFileBytes } from '../../src/offboarding/file-signature.js';
 import { checkOutputPath } from '../../src/validation.js';
 
 export default class AuditCheckpoint extends BaseCommand {
   static override summary = 'Write a signed checkpoint of the audit log\'s head (size and hash).';
-  static override description = 'Keep checkpoints somewhere the store\'s writers cannot change (another host, WORM storage): `audit verify --checkpoint` then detects truncation or rollback of the log behind them.';
+  static override description =
+    'Keep checkpoints somewhere the store\'s writers cannot change (another host, WORM storage): `audit verify --checkpoint` then detects truncation or rollback of the log behind them. With --out FILE, FILE.sig is written beside it (raw Ed25519 over the file\'s bytes), which `openssl pkeyutl -verify -rawin` checks with the public key; signed with the configured key, that key is published as signing-key.pub.pem in the certificates folder.';
   static override flags = {
     out: Flags.string({ description: 'file to write (default: stdout)' }),
     key: Flags.string({ description: 'Ed25519 private key, PEM (default: certificates.signingKey)' }),
@@ -26,11 +28,19 @@ export default class AuditCheckpoint extends BaseCommand {
       });
     }
     const store = await this.openStore();
-    const cp = await makeCheckpoint(store, loadEd25519PrivateKey(keyPath), clockFromEnv().now());
+    const key = loadEd25519PrivateKey(keyPath);
+    const cp = await makeCheckpoint(store, key, clockFromEnv().now());
     const text = `${JSON.stringify(cp, null, 2)}\n`;
     if (flags.out) {
-      writeFileSync(flags.out, text, { mode: 0o644 });
-      this.log(`Checkpoint of event ${cp.checkpoint.size} written to ${flags.out}`);
+      const bytes = Buffer.from(text, 'utf8');
+      writeFileSync(flags.out, bytes, { mode: 0o644 });
+      writeFileSync(signaturePath(flags.out), signFileBytes(bytes, key), { mode: 0o644 });
+      const outputDir = config.certificates.outputDir;
+      if (!flags.key && outputDir) {
+        mkdirSync(outputDir, { recursive: true });
+        publishPublicKey(outputDir, key);
+      }
+      this.log(`Checkpoint of event ${cp.checkpoint.size} written to ${flags.out}, its signature to ${signaturePath(flags.out)}`);
     } else if (!this.jsonEnabled()) {
       process.stdout.write(text);
     }

@@ -1,7 +1,10 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
-import { loadEd25519PrivateKey, loadPublicKey, parseCheckpoint, verifyAudit, type AuditVerifyResult } from '../../src/audit/audit.js';
+import { createPublicKey } from 'node:crypto';
+import { loadPublicKey, parseCheckpoint, verifyAudit, verifyCheckpointFileSignature, verifyCheckpointSignature, type AuditVerifyResult } from '../../src/audit/audit.js';
 import { ExitCode } from '../../src/errors.js';
+import { configuredCertificateKey } from '../../src/offboarding/certificate-key.js';
+import { readSignatureFile } from '../../src/offboarding/file-signature.js';
 import { readTextFile } from '../../src/validation.js';
 
 export default class AuditVerify extends BaseCommand {
@@ -18,14 +21,26 @@ export default class AuditVerify extends BaseCommand {
     const store = await this.openStore();
     let cp;
     let key;
+    let fileSignature: 'verified' | 'absent' | undefined;
     if (flags.checkpoint) {
-      cp = parseCheckpoint(readTextFile(flags.checkpoint, 'checkpoint').text);
-      key = flags.key ? loadPublicKey(flags.key) : config.certificates.signingKey ? loadEd25519PrivateKey(config.certificates.signingKey) : undefined;
+      const file = readTextFile(flags.checkpoint, 'checkpoint');
+      cp = parseCheckpoint(file.text);
+      // The configured key fails closed (exit 3) when it cannot be read, as in `certificate verify`.
+      key = flags.key ? loadPublicKey(flags.key) : config.certificates.signingKey ? createPublicKey(configuredCertificateKey(config.certificates.signingKey)) : undefined;
+      const sig = readSignatureFile(flags.checkpoint);
+      // The signed content first, so a forged checkpoint is named as such; then the file's bytes.
+      verifyCheckpointSignature(cp, key);
+      if (sig) verifyCheckpointFileSignature(file.bytes, sig, key);
+      fileSignature = sig ? 'verified' : 'absent';
     }
     const r = await verifyAudit(store, cp, key);
+    if (r.checkpoint && fileSignature) r.checkpoint.fileSignature = fileSignature;
     if (r.ok) {
       this.log(`Audit log intact: ${r.events} events; head ${r.head ? `#${r.head.seq} ${r.head.hash}` : '(empty)'}`);
-      if (r.checkpoint) this.log(`Checkpoint matches: event ${r.checkpoint.size} has hash ${r.checkpoint.hash}`);
+      if (r.checkpoint) {
+        this.log(`Checkpoint matches: event ${r.checkpoint.size} has hash ${r.checkpoint.hash}`);
+        this.log(fileSignature === 'verified' ? 'Checkpoint file: its .sig verifies over its bytes' : 'Checkpoint file: no .sig beside it; its signed content was checked, its bytes were not');
+      }
     } else {
       this.setExit(ExitCode.verificationFailed);
       this.log(`Audit log FAILED verification at event ${r.firstBadSeq}: ${r.reason}`);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { warnIfReadableByOthers } from '../config/load.js';
 import { InputError, VerificationError } from '../errors.js';
 import type { AuditEvent, Store } from '../store/types.js';
+import { verifyFileBytes } from '../offboarding/file-signature.js';
 import { ed25519KeyId } from '../offboarding/jws.js';
 import { canonicalJson, ChainVerifier } from './chain.js';
 
@@ -29,7 +30,14 @@ export interface AuditVerifyResult {
   head: { seq: number; hash: string } | null;
   firstBadSeq: number | null;
   reason: string | null;
-  checkpoint: { size: number; hash: string; ok: boolean; reason: string | null } | null;
+  checkpoint: {
+    size: number;
+    hash: string;
+    ok: boolean;
+    reason: string | null;
+    /** `F.sig` over the checkpoint file's bytes: verified, or absent (checkpoints written before .sig files, or to stdout). */
+    fileSignature?: 'verified' | 'absent';
+  } | null;
 }
 
 /** Stream the chain in batches: memory stays flat however long the log is. */
@@ -144,6 +152,26 @@ export function verifyCheckpointSignature(cp: SignedCheckpoint, trusted: KeyObje
     throw new VerificationError(`The checkpoint's signature does not verify with the trusted key ${keyId(trustedPub)}: it is forged or altered.`, {
       code: 'audit.checkpoint-signature',
       actions: ['Use a checkpoint written by this installation, and keep checkpoints where the store\'s writers cannot change them.'],
+    });
+  }
+}
+
+/**
+ * `F.sig` beside a checkpoint file: raw Ed25519 over its exact bytes, by the same trusted key that
+ * must have signed the checkpoint inside (so `openssl pkeyutl -verify -rawin` checks it too).
+ */
+export function verifyCheckpointFileSignature(bytes: Uint8Array, signature: Uint8Array, trusted: KeyObject | undefined): void {
+  if (!trusted) {
+    throw new InputError('No key to check the checkpoint against.', {
+      code: 'audit.no-key',
+      actions: ['Set certificates.signingKey in the config, or pass --key with the public key that signed checkpoints.'],
+    });
+  }
+  if (!verifyFileBytes(bytes, signature, trusted)) {
+    const pub = trusted.type === 'private' ? createPublicKey(trusted) : trusted;
+    throw new VerificationError(`The checkpoint file's detached signature (.sig) does not verify over its bytes with the trusted key ${keyId(pub)}: the file or its .sig was altered.`, {
+      code: 'audit.checkpoint-file-signature',
+      actions: ['Use the checkpoint and its .sig as written by `detailee audit checkpoint --out`.'],
     });
   }
 }

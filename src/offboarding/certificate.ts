@@ -7,10 +7,15 @@ import { refuseTaxpayerIds } from './fields.js';
 import { MEDIA_LABELS, type FtiEntry, type Media } from './fti.js';
 import { decodeProtectedHeader, ed25519KeyId, signDetachedEdDsa, verifyDetachedEdDsa, type DetachedJws } from './jws.js';
 
-/** v2 dates the performer's and the validating official's signatures (performedBy/validatedBy.signedOn). */
-export const CERTIFICATE_VERSION = 'detailee/certificate/v2';
+/**
+ * v2 dates the performer's and the validating official's signatures (performedBy/validatedBy.signedOn).
+ * v3 records the host's time zone (assignment.term.timezone) and the actual end of access
+ * (accessEnded), may carry a per-target proof of revocation (revocationProof), and its files are
+ * issued with a detached `.sig` each (file-signature.ts).
+ */
+export const CERTIFICATE_VERSION = 'detailee/certificate/v3';
 /** Versions `certificate verify` accepts: certificates issued earlier stay verifiable for good. */
-export const CERTIFICATE_VERSIONS = ['detailee/certificate/v1', CERTIFICATE_VERSION] as const;
+export const CERTIFICATE_VERSIONS = ['detailee/certificate/v1', 'detailee/certificate/v2', CERTIFICATE_VERSION] as const;
 export type CertificateVersion = (typeof CERTIFICATE_VERSIONS)[number];
 /** SP 800-88 pre-sanitisation categorisation: everything in the FTI log is FTI by definition. */
 export const PRE_SANITIZATION_CATEGORIZATION = 'FTI (return information, IRC 6103)';
@@ -21,7 +26,8 @@ export interface CertificateInput {
     detailee: { givenName: string; familyName: string; username: string; homeAgency: string };
     host: { agency: string; office: string };
     agreement: { reference: string; sha256?: string | undefined };
-    term: { start: string; lastDay: string; endsAt: string };
+    /** `timezone`: the host's IANA zone, in which the certificate prints every time. */
+    term: { start: string; lastDay: string; endsAt: string; timezone: string };
   };
   entries: FtiEntry[];
   /** Answers that passed checkAnswers. */
@@ -34,6 +40,24 @@ export interface CertificateInput {
   issuer: string;
   /** Defaults to the packaged offboarding checklist; its acknowledgement wording is certified. */
   checklist?: Checklist;
+  /** One line of proof per target that access is gone, when the revocation recorded one. */
+  revocationProof?: RevocationProofLine[] | undefined;
+}
+
+/** A target's proof of revocation, in one line (built by the revocation, not here). */
+export interface RevocationProofLine {
+  target: string;
+  summary: string;
+}
+
+/**
+ * When access actually ended: at the revocation when it came before the end of term (an early
+ * revoke), else at the end of term, which the targets themselves enforce (LDAP pwdEndTime, the IAM
+ * deny on aws:CurrentTime) even when the nightly revocation runs later.
+ */
+export interface AccessEnded {
+  at: string;
+  reason: 'revoked early' | 'end of term';
 }
 
 /** One item of media, with every field of the SP 800-88 certificate of sanitisation. Absent facts are null, not omitted. */
@@ -93,13 +117,18 @@ export interface Certificate {
     detailee: { givenName: string; familyName: string; username: string; homeAgency: string };
     host: { agency: string; office: string };
     agreement: { reference: string; sha256: string | null };
-    term: { start: string; lastDay: string; endsAt: string };
+    /** `timezone` from v3 on. */
+    term: { start: string; lastDay: string; endsAt: string; timezone?: string };
   };
+  /** From v3 on. */
+  accessEnded?: AccessEnded;
   performedBy: CertificateSigner;
   validatedBy: CertificateSigner;
   media: CertificateMediaItem[];
   ftiLog: CertificateFtiEntry[];
   revocation: { revokedAt: string; targets: { target: string; verifiedAt: string; evidence: string[] }[] };
+  /** v3, present only when the revocation recorded a proof per target. */
+  revocationProof?: RevocationProofLine[];
   auditHead: { seq: number; hash: string };
   propertyReturned: string[];
   acknowledgement: { statement: string; signedBy: string; signedOn: string; controls: string[] };
@@ -180,6 +209,13 @@ function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+export function accessEnded(endsAt: string, revokedAt: string): AccessEnded {
+  const end = Date.parse(endsAt);
+  const revoked = Date.parse(revokedAt);
+  if (Number.isNaN(end) || Number.isNaN(revoked)) throw new TypeError(`not instants: endsAt ${endsAt}, revokedAt ${revokedAt}`);
+  return revoked < end ? { at: revokedAt, reason: 'revoked early' } : { at: endsAt, reason: 'end of term' };
+}
+
 export function certificateHash(cert: Certificate): string {
   return sha256Hex(canonicalBytes(cert));
 }
@@ -217,6 +253,7 @@ export function buildCertificate(input: CertificateInput): Certificate {
     'certificate.identifier',
   );
   refuseTaxpayerIds(answers, 'The offboarding answers', 'certificate.identifier');
+  if (input.revocationProof) refuseTaxpayerIds(input.revocationProof, 'The revocation proof', 'certificate.identifier');
 
   const media: CertificateMediaItem[] = [];
   const ftiLog: CertificateFtiEntry[] = [];
@@ -254,8 +291,9 @@ export function buildCertificate(input: CertificateInput): Certificate {
       detailee: { ...pick(assignment.detailee, ['givenName', 'familyName', 'username', 'homeAgency']) },
       host: { agency: assignment.host.agency, office: assignment.host.office },
       agreement: { reference: assignment.agreement.reference, sha256: assignment.agreement.sha256 ?? null },
-      term: { start: assignment.term.start, lastDay: assignment.term.lastDay, endsAt: assignment.term.endsAt },
+      term: { start: assignment.term.start, lastDay: assignment.term.lastDay, endsAt: assignment.term.endsAt, timezone: assignment.term.timezone },
     },
+    accessEnded: accessEnded(assignment.term.endsAt, input.revocation.revokedAt),
     performedBy: { ...pick(answers.performedBy, SIGNER_FIELDS) },
     validatedBy: { ...pick(answers.validatedBy, SIGNER_FIELDS) },
     media,
@@ -264,6 +302,8 @@ export function buildCertificate(input: CertificateInput): Certificate {
       revokedAt: input.revocation.revokedAt,
       targets: input.revocation.targets.map((t) => ({ target: t.target, verifiedAt: t.verifiedAt, evidence: [...t.evidence] })),
     },
+    // Absent, not empty, when there is none: the record says nothing it was not given.
+    ...(input.revocationProof && input.revocationProof.length > 0 ? { revocationProof: input.revocationProof.map((p) => ({ target: p.target, summary: p.summary })) } : {}),
     auditHead: { seq: input.auditHead.seq, hash: input.auditHead.hash },
     propertyReturned: [...answers.propertyReturned],
     acknowledgement: {

@@ -14,6 +14,7 @@ import type { AssignmentRecord } from '../store/types.js';
 import { parseYamlOrJson, readTextFile } from '../validation.js';
 import type { Answers, PartialAnswers } from './answers.js';
 import { buildCertificate, certificateFileName, serializeSignedCertificate, signCertificate } from './certificate.js';
+import { publishPublicKey, signaturePath, signFileBytes } from './file-signature.js';
 import type { Prompts } from './interactive.js';
 import { listFtiEntries } from './log.js';
 import { checkAnswers } from './rules.js';
@@ -22,7 +23,16 @@ export interface OffboardResult {
   id: string;
   state: 'closed';
   changed: boolean;
-  certificate: { id: string; hash: string; keyId: string; files: { json: string; markdown: string; pdf: string } };
+  certificate: {
+    id: string;
+    hash: string;
+    keyId: string;
+    files: { json: string; markdown: string; pdf: string };
+    /** `FILE.sig` beside each file: raw Ed25519 over its bytes, checked by `openssl pkeyutl -verify -rawin`. */
+    signatures: { json: string; markdown: string; pdf: string };
+    /** signing-key.pub.pem in the certificates folder. */
+    publicKey: string;
+  };
   revocation: RevocationEvidence;
   entries: number;
   message: string;
@@ -152,7 +162,7 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
       detailee: { givenName: doc.detailee.givenName, familyName: doc.detailee.familyName, username: doc.detailee.username, homeAgency: doc.detailee.homeAgency },
       host: { agency: doc.host.agency, office: doc.host.office },
       agreement: { reference: doc.agreement.reference, sha256: doc.agreement.sha256 },
-      term: { start: rec.term.start, lastDay: rec.term.lastDay, endsAt: rec.term.endsAt },
+      term: { start: rec.term.start, lastDay: rec.term.lastDay, endsAt: rec.term.endsAt, timezone: rec.term.timezone },
     },
     entries,
     answers,
@@ -169,9 +179,11 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
     markdown: join(settings.outputDir, certificateFileName(signed, 'md')),
     pdf: join(settings.outputDir, certificateFileName(signed, 'pdf')),
   };
-  writeAtomic(files.json, serializeSignedCertificate(signed));
-  writeAtomic(files.markdown, renderMarkdown(signed));
-  writeAtomic(files.pdf, await renderPdf(signed));
+  const publicKey = publishPublicKey(settings.outputDir, settings.keyPem, writeAtomic);
+  writeSigned(files.json, serializeSignedCertificate(signed), settings.keyPem);
+  writeSigned(files.markdown, renderMarkdown(signed), settings.keyPem);
+  writeSigned(files.pdf, await renderPdf(signed), settings.keyPem);
+  const signatures = { json: signaturePath(files.json), markdown: signaturePath(files.markdown), pdf: signaturePath(files.pdf) };
 
   await ctx.store.transaction(async (tx) => {
     const cur = (await tx.getAssignment(id))!;
@@ -189,7 +201,7 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
     id,
     state: 'closed',
     changed: true,
-    certificate: { id: cert.id, hash: signed.hash, keyId: keyIdOf(signed), files },
+    certificate: { id: cert.id, hash: signed.hash, keyId: keyIdOf(signed), files, signatures, publicKey },
     revocation: evidence,
     entries: entries.length,
     message: `Certificate ${cert.id} issued; assignment ${id} is closed.`,
@@ -202,6 +214,13 @@ function keyIdOf(signed: { signature: { protected: string } }): string {
   } catch {
     return '';
   }
+}
+
+/** The file, then `FILE.sig` over the very bytes written. */
+function writeSigned(path: string, data: string | Buffer, keyPem: string): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  writeAtomic(path, bytes);
+  writeAtomic(signaturePath(path), signFileBytes(bytes, keyPem));
 }
 
 function writeAtomic(path: string, data: string | Buffer): void {

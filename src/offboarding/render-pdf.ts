@@ -27,6 +27,10 @@ const LABEL_WIDTH = 170;
 const GAP = 10;
 const BODY = 9;
 const HAIRLINE = '#b0b0b0';
+/** Room above a signature line for a hand signature. */
+const SIGNING_SPACE = 30;
+/** A signature block: its heading, the signing space and line, and three rows, with room to spare. */
+const SIGNATURE_BLOCK = 130;
 
 type Doc = PDFKit.PDFDocument;
 
@@ -180,6 +184,25 @@ class Layout {
       this.doc.x = MARGIN;
       this.doc.y = below + 2;
     }
+  }
+
+  /** A line to sign on by hand, as on the SP 800-88 form, with the signer's name, title and date under it. */
+  signatureLine(s: { role: string; name: string; title: string; date: string }): void {
+    // The whole block on one page: a signature line apart from the name it is for means nothing.
+    this.ensure(SIGNATURE_BLOCK);
+    this.subheading(s.role);
+    const y = this.doc.y + SIGNING_SPACE;
+    this.strokeHairlines();
+    this.doc.save().lineWidth(0.6).strokeColor('black').moveTo(MARGIN, y).lineTo(MARGIN + LABEL_WIDTH + GAP + 200, y).stroke().restore();
+    this.doc.font(this.faces.regular('Signature')).fontSize(7).fillColor('#555555').text('Signature', MARGIN, y + 2, { lineBreak: false });
+    this.doc.fillColor('black');
+    this.doc.x = MARGIN;
+    this.doc.y = y + 14;
+    this.rows([
+      { label: 'Name', value: s.name },
+      { label: 'Title', value: s.title },
+      { label: 'Date', value: s.date },
+    ]);
   }
 
   /** One text() call per cell; the caller sets x and y afterwards, so neither call's cursor moves matter. */
@@ -340,6 +363,10 @@ export async function renderPdf(signed: SignedCertificate, libraries?: PdfLibrar
       value: [`verified ${t.verifiedAt}`, ...t.evidence.map((e) => `• ${e}`)].join('\n'),
     })),
   );
+  if (view.revocation.hasProof) {
+    L.paragraph('Proof of revocation, one line per target:');
+    L.rows(view.revocation.proof.map((p) => ({ label: p.target, value: p.summary })));
+  }
 
   L.heading('Property returned');
   L.paragraph(view.hasPropertyReturned ? view.propertyReturned.join(', ') : 'None recorded.');
@@ -353,6 +380,11 @@ export async function renderPdf(signed: SignedCertificate, libraries?: PdfLibrar
 
   L.heading('Validating official');
   L.rows(view.validatedBy);
+
+  if (view.hasSignatureLines) {
+    L.heading('Signatures (NIST SP 800-88, Appendix G)');
+    for (const line of view.signatureLines) L.signatureLine(line);
+  }
 
   L.heading('Audit chain head');
   L.rows(view.auditHead);

@@ -1,5 +1,7 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { VerificationError } from '../errors.js';
 import { serializeSignedCertificate, verifySignedCertificate, type Certificate, type SignedCertificate } from './certificate.js';
+import { verifyFileBytes } from './file-signature.js';
 import { extractFromPdf } from './pdf-extract.js';
 
 export interface CertificateCheck {
@@ -10,9 +12,9 @@ export interface CertificateCheck {
 }
 
 /**
- * `as-issued`: the file is byte for byte what detailee writes for its signed record (the JSON
- * serialisation, or the PDF rendered from it), so nothing outside the signed record — the PDF's
- * visible pages included — was changed. `not-checked`: only the signed record was verified.
+ * `as-issued`: the file's bytes were checked, by its `.sig` or by re-rendering (--deep), so nothing
+ * outside the signed record — the PDF's visible pages included — was changed. `not-checked`: only
+ * the signed record was verified, and the file's bytes were not.
  */
 export type FileCheck = 'as-issued' | 'not-checked';
 
@@ -66,21 +68,83 @@ async function renderedPdf(signed: SignedCertificate): Promise<Buffer> {
   return lastRendering.pdf;
 }
 
+/** Versions issued before files were signed: their files carry no `.sig`, and that is no fault. */
+export const VERSIONS_WITHOUT_FILE_SIGNATURE: readonly string[] = ['detailee/certificate/v1', 'detailee/certificate/v2'];
+
+export interface VerifyOptions {
+  /** Check the signed record alone (a PDF re-saved by another program). */
+  recordOnly?: boolean | undefined;
+  /** Also re-render the record and compare the file with it, byte for byte. */
+  deep?: boolean | undefined;
+  /** The bytes of `FILE.sig`; null or absent when there is none beside the file. */
+  signature?: Uint8Array | null | undefined;
+}
+
+export interface FileVerification extends CertificateCheck {
+  file: FileCheck;
+  /** `FILE.sig` over the file's bytes: verified, absent, or not looked at (--record-only). */
+  fileSignature: 'verified' | 'absent' | 'not-checked';
+  /** The --deep comparison with a fresh rendering. */
+  rendering: 'identical' | 'not-compared';
+}
+
+function publicKeyFor(signed: SignedCertificate, trustedPublicKeyPem: string | undefined): KeyObject {
+  // checkRecord has already read both and required them to be the same key.
+  return createPublicKey(trustedPublicKeyPem ?? signed.publicKey);
+}
+
 /**
- * `certificate verify FILE [--key PEM] [--record-only]`: offline, no store, no network. The signed
- * record is verified first; then, unless `recordOnly`, the file must be exactly what detailee
- * writes for that record. The signature covers the record, not the PDF's pages: without this
- * comparison a PDF whose visible text was edited, with the attachment left alone, would verify.
- * Rendering is deterministic (render-pdf.ts), which is what makes the comparison possible.
+ * `certificate verify FILE [--key PEM] [--record-only | --deep]`: offline, no store, no network.
+ * The signed record is verified first (hash, id, JWS, and the trusted key). Then the file itself:
+ * its `.sig` must verify over its exact bytes with the same key, so the PDF's pages and the
+ * Markdown are covered as much as the record is, and no future renderer has to reproduce today's
+ * bytes. `--deep` also re-renders the record and compares (rendering is deterministic,
+ * render-pdf.ts). Fail closed: a file whose bytes were checked neither way says `not-checked`,
+ * and that is accepted only for versions issued before `.sig` files existed; a later certificate
+ * without its `.sig` is refused, because its version (inside the signed record) says it had one.
  */
-export async function verifyCertificate(
-  bytes: Uint8Array,
-  trustedPublicKeyPem: string | undefined,
-  options: { recordOnly?: boolean } = {},
-): Promise<CertificateCheck & { file: FileCheck }> {
+export async function verifyCertificate(bytes: Uint8Array, trustedPublicKeyPem: string | undefined, options: VerifyOptions = {}): Promise<FileVerification> {
   const { check, signed } = checkRecord(bytes, trustedPublicKeyPem);
-  if (options.recordOnly) return { ...check, file: 'not-checked' };
-  const format = check.format;
+  if (options.recordOnly) return { ...check, file: 'not-checked', fileSignature: 'not-checked', rendering: 'not-compared' };
+  let fileSignature: FileVerification['fileSignature'] = 'absent';
+  if (options.signature !== undefined && options.signature !== null) {
+    if (!verifyFileBytes(bytes, options.signature, publicKeyFor(signed, trustedPublicKeyPem))) {
+      throw new VerificationError(
+        `The file's detached signature (.sig) does not verify over its bytes with key ${check.keyId}: the file or its .sig was altered, or they do not belong together.`,
+        {
+          code: 'certificate.file-signature',
+          actions: [
+            'Obtain the original file and its .sig from the issuing office.',
+            'A file re-saved by another program (a PDF archived as PDF/A, say) also fails; pass --record-only to check only the signed record inside it.',
+          ],
+        },
+      );
+    }
+    fileSignature = 'verified';
+  }
+  let rendering: FileVerification['rendering'] = 'not-compared';
+  if (options.deep) {
+    await compareWithRendering(bytes, check.format, signed);
+    rendering = 'identical';
+  }
+  if (fileSignature === 'absent' && rendering === 'not-compared' && !VERSIONS_WITHOUT_FILE_SIGNATURE.includes(check.certificate.certificateVersion)) {
+    throw new VerificationError(
+      `The signed record verifies, but this ${check.certificate.certificateVersion} certificate was issued with a detached signature (.sig) beside the file and none was found, so the file's bytes (what the ${check.format === 'pdf' ? "PDF's pages show" : 'file says'}) cannot be checked.`,
+      {
+        code: 'certificate.sig-missing',
+        actions: [
+          'Put the .sig written with the file beside it (same name plus .sig).',
+          'Or pass --deep to re-render the record and compare, or --record-only to check the signed record alone.',
+        ],
+      },
+    );
+  }
+  const file: FileCheck = fileSignature === 'verified' || rendering === 'identical' ? 'as-issued' : 'not-checked';
+  return { ...check, file, fileSignature, rendering };
+}
+
+/** --deep: the file must be exactly what this version of detailee writes for its record. */
+async function compareWithRendering(bytes: Uint8Array, format: 'json' | 'pdf', signed: SignedCertificate): Promise<void> {
   const given = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (format === 'json') {
     if (!given.equals(Buffer.from(serializeSignedCertificate(signed), 'utf8'))) {
@@ -89,11 +153,11 @@ export async function verifyCertificate(
         { code: 'certificate.file-altered', actions: ['Obtain the original <id>.json from the issuing office, or pass --record-only to check the signed record alone.'] },
       );
     }
-    return { ...check, file: 'as-issued' };
+    return;
   }
   if (!given.equals(await renderedPdf(signed))) {
     throw new VerificationError(
-      'The certificate attached to this PDF verifies, but the PDF is not as issued: its pages or structure differ from what detailee renders for that certificate, so what it shows may have been altered.',
+      'The certificate attached to this PDF verifies, but the PDF is not what detailee renders for it: its pages or structure differ, so what it shows may have been altered.',
       {
         code: 'certificate.pdf-altered',
         actions: [
@@ -103,5 +167,4 @@ export async function verifyCertificate(
       },
     );
   }
-  return { ...check, file: 'as-issued' };
 }

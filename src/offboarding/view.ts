@@ -1,5 +1,6 @@
 import type { Certificate, SignedCertificate } from './certificate.js';
 import { decodeProtectedHeader } from './jws.js';
+import { hostTime } from './times.js';
 
 /**
  * Everything a renderer shows, precomputed as plain strings, arrays and booleans. The Markdown
@@ -31,7 +32,16 @@ export interface CertificateView {
   validatedBy: Row[];
   media: MediaView[];
   ftiLog: { id: string; description: string; type: string; taxYears: string; records: string; media: string; received: string; location: string; disposition: string }[];
-  revocation: { revokedAt: string; targets: { target: string; verifiedAt: string; evidence: string[]; hasEvidence: boolean }[] };
+  revocation: {
+    revokedAt: string;
+    targets: { target: string; verifiedAt: string; evidence: string[]; hasEvidence: boolean }[];
+    /** v3: the per-target proof of revocation, one line each, when the record carries one. */
+    proof: { target: string; summary: string }[];
+    hasProof: boolean;
+  };
+  /** v3: lines for the wet signatures of the performer and the validating official (SP 800-88 Appendix G). */
+  signatureLines: { role: string; name: string; title: string; date: string }[];
+  hasSignatureLines: boolean;
   auditHead: Row[];
   propertyReturned: string[];
   hasPropertyReturned: boolean;
@@ -63,8 +73,19 @@ export function qrText(signed: SignedCertificate): string {
   return `detailee:cert:${signed.certificate.id}:${signed.hash}`;
 }
 
+/**
+ * v3 prints every instant in the host's zone, named, with UTC beside it. v1 and v2 recorded no zone,
+ * and print their ISO instants exactly as they were issued (so they still re-render to their bytes).
+ */
+export function timeFormat(c: Certificate): (iso: string) => string {
+  const zone = c.assignment.term.timezone;
+  return zone === undefined ? (iso) => iso : (iso) => hostTime(iso, zone);
+}
+
 export function certificateView(signed: SignedCertificate): CertificateView {
   const c = signed.certificate;
+  const t = timeFormat(c);
+  const v3 = c.accessEnded !== undefined;
   const header = decodeProtectedHeader(signed.signature.protected);
   const keyId = typeof header?.kid === 'string' ? header.kid : NONE;
   const d = c.assignment.detailee;
@@ -82,7 +103,7 @@ export function certificateView(signed: SignedCertificate): CertificateView {
     id: c.id,
     hash: signed.hash,
     keyId,
-    issuedAt: c.issuedAt,
+    issuedAt: t(c.issuedAt),
     issuer: c.issuer,
     detaileeName: `${d.givenName} ${d.familyName}`,
     qrText: qrText(signed),
@@ -94,7 +115,12 @@ export function certificateView(signed: SignedCertificate): CertificateView {
       { label: 'Assignment', value: c.assignment.id },
       { label: 'Agreement', value: c.assignment.agreement.reference },
       { label: 'Agreement SHA-256', value: orNone(c.assignment.agreement.sha256) },
-      { label: 'Term', value: `${c.assignment.term.start} to ${c.assignment.term.lastDay} (access ended ${c.assignment.term.endsAt})` },
+      ...(c.accessEnded === undefined
+        ? [{ label: 'Term', value: `${c.assignment.term.start} to ${c.assignment.term.lastDay} (access ended ${c.assignment.term.endsAt})` }]
+        : [
+            { label: 'Term', value: `${c.assignment.term.start} to ${c.assignment.term.lastDay}; the term ends ${t(c.assignment.term.endsAt)}` },
+            { label: 'Access ended', value: `${t(c.accessEnded.at)}, ${c.accessEnded.reason === 'revoked early' ? 'revoked before the end of term' : 'at the end of term'}` },
+          ]),
     ],
     performedBy: person(c.performedBy),
     validatedBy: person(c.validatedBy),
@@ -148,9 +174,18 @@ export function certificateView(signed: SignedCertificate): CertificateView {
       disposition: `${e.disposition.action}${e.disposition.method === null ? '' : ` (${e.disposition.method})`} on ${e.disposition.date}, item ${e.disposition.item}`,
     })),
     revocation: {
-      revokedAt: c.revocation.revokedAt,
-      targets: c.revocation.targets.map((t) => ({ target: t.target, verifiedAt: t.verifiedAt, evidence: [...t.evidence], hasEvidence: t.evidence.length > 0 })),
+      revokedAt: t(c.revocation.revokedAt),
+      targets: c.revocation.targets.map((x) => ({ target: x.target, verifiedAt: t(x.verifiedAt), evidence: [...x.evidence], hasEvidence: x.evidence.length > 0 })),
+      proof: (c.revocationProof ?? []).map((p) => ({ target: p.target, summary: p.summary })),
+      hasProof: (c.revocationProof ?? []).length > 0,
     },
+    signatureLines: v3
+      ? [
+          { role: 'Person performing the sanitisation', name: c.performedBy.name, title: c.performedBy.title, date: orNone(c.performedBy.signedOn) },
+          { role: 'Validating official (verified the sanitisation)', name: c.validatedBy.name, title: c.validatedBy.title, date: orNone(c.validatedBy.signedOn) },
+        ]
+      : [],
+    hasSignatureLines: v3,
     auditHead: [
       { label: 'Sequence', value: String(c.auditHead.seq) },
       { label: 'Hash', value: c.auditHead.hash },
@@ -167,8 +202,10 @@ export function certificateView(signed: SignedCertificate): CertificateView {
       { label: 'Algorithm', value: `${typeof header?.alg === 'string' ? header.alg : NONE} (Ed25519), detached JWS` },
       { label: 'Key id', value: keyId },
       { label: 'SHA-256 (RFC 8785 JSON)', value: signed.hash },
-      { label: 'Issued', value: `${c.issuedAt} by ${c.issuer}` },
-      { label: 'Check', value: `detailee certificate verify ${c.id}.json --key <issuing office public key>` },
+      { label: 'Issued', value: `${t(c.issuedAt)} by ${c.issuer}` },
+      v3
+        ? { label: 'Check', value: `openssl pkeyutl -verify -pubin -inkey signing-key.pub.pem -rawin -in FILE -sigfile FILE.sig, for FILE ${c.id}.pdf, .json or .md` }
+        : { label: 'Check', value: `detailee certificate verify ${c.id}.json --key <issuing office public key>` },
     ],
   };
 }
@@ -180,11 +217,17 @@ function signedOn(p: { signedOn?: string }): string {
 /** The fields `certificate verify` prints: who, what was shared, what became of each item, and the evidence. */
 export function certificateSummary(c: Certificate): string[] {
   const d = c.assignment.detailee;
+  const t = timeFormat(c);
   const lines = [
     `Detailee: ${d.givenName} ${d.familyName} (${d.username}), ${d.homeAgency}`,
     `Assignment: ${c.assignment.id} at ${c.assignment.host.agency}, ${c.assignment.host.office}; agreement ${c.assignment.agreement.reference}`,
-    `Term: ${c.assignment.term.start} to ${c.assignment.term.lastDay} (access ended ${c.assignment.term.endsAt})`,
-    `Issued: ${c.issuedAt} by ${c.issuer}`,
+    ...(c.accessEnded === undefined
+      ? [`Term: ${c.assignment.term.start} to ${c.assignment.term.lastDay} (access ended ${c.assignment.term.endsAt})`]
+      : [
+          `Term: ${c.assignment.term.start} to ${c.assignment.term.lastDay}; ends ${t(c.assignment.term.endsAt)}`,
+          `Access ended: ${t(c.accessEnded.at)} (${c.accessEnded.reason})`,
+        ]),
+    `Issued: ${t(c.issuedAt)} by ${c.issuer}`,
     `Performed by: ${c.performedBy.name}, ${c.performedBy.title}, ${c.performedBy.organization}${signedOn(c.performedBy)}`,
     `Validated by: ${c.validatedBy.name}, ${c.validatedBy.title}, ${c.validatedBy.organization}${signedOn(c.validatedBy)}`,
     `FTI log entries: ${c.ftiLog.length}`,
@@ -193,7 +236,8 @@ export function certificateSummary(c: Certificate): string[] {
     const how = m.action === 'returned' ? `returned to source (receipt: ${orNone(m.receipt)})` : `${orNone(m.method)}: ${orNone(m.technique)}`;
     lines.push(`  item ${m.item}, ${m.entry} (${m.mediaDescription}): ${how} on ${m.date}; destination ${m.destination}`);
   }
-  lines.push(`Revoked: ${c.revocation.revokedAt}; verified on ${c.revocation.targets.map((t) => `${t.target} at ${t.verifiedAt}`).join(', ') || NONE}`);
+  lines.push(`Revoked: ${t(c.revocation.revokedAt)}; verified on ${c.revocation.targets.map((x) => `${x.target} at ${t(x.verifiedAt)}`).join(', ') || NONE}`);
+  for (const p of c.revocationProof ?? []) lines.push(`  proof, ${p.target}: ${p.summary}`);
   lines.push(`Property returned: ${c.propertyReturned.join(', ') || NONE}`);
   lines.push(`Acknowledgement signed by ${c.acknowledgement.signedBy} on ${c.acknowledgement.signedOn}`);
   lines.push(`Audit chain head: #${c.auditHead.seq} ${c.auditHead.hash}`);

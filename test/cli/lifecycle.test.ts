@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, prepare, runLifecycle, type Servers, type StepOutput } from '../../scripts/scenario.js';
 import { certificateId, generateSigningKey, serializeSignedCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
+import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { tempDir } from '../helpers/manifest.js';
 import type { Moto } from '../helpers/moto.js';
 import { startCliServers } from '../helpers/servers.js';
@@ -72,8 +73,43 @@ describe('detailee CLI: the whole lifecycle', () => {
     expect(execFileSync('pdftotext', [off.certificate.files.pdf!, '-'], { encoding: 'utf8' })).toMatch(/Byron/);
     // examples/answers.yaml gives no signature dates: both are dated on the offboarding day.
     const cert = (JSON.parse(readFileSync(off.certificate.files.json!, 'utf8')) as SignedCertificate).certificate;
-    expect(cert.certificateVersion).toBe('detailee/certificate/v2');
+    expect(cert.certificateVersion).toBe('detailee/certificate/v3');
     expect([cert.performedBy.signedOn, cert.validatedBy.signedOn]).toEqual(['2025-06-10', '2025-06-10']);
+    // Revoked by the nightly job after the last day: access ended at the end of term, in the host zone.
+    expect(cert.assignment.term.timezone).toBe('America/New_York');
+    expect(cert.accessEnded).toEqual({ at: '2025-06-06T00:00:00-04:00', reason: 'end of term' });
+    expect(execFileSync('pdftotext', [off.certificate.files.pdf!, '-'], { encoding: 'utf8' })).toMatch(/2025-06-06 00:00:00 EDT \(America\/New_York; 2025-06-06 04:00:00\s+UTC\), at the end of term/);
+  });
+
+  it('beside every certificate file a .sig that the real openssl verifies with signing-key.pub.pem from the certificates folder', () => {
+    const off = step('offboard').json as { certificate: { files: Record<string, string>; signatures: Record<string, string>; publicKey: string } };
+    expect(off.certificate.publicKey).toBe(join(dir, 'certificates', 'signing-key.pub.pem'));
+    expect(readFileSync(off.certificate.publicKey, 'utf8')).toBe(readFileSync(join(dir, 'keys', 'certificate-signing.pub.pem'), 'utf8'));
+    for (const kind of ['json', 'markdown', 'pdf']) {
+      const file = off.certificate.files[kind]!;
+      expect(off.certificate.signatures[kind]).toBe(`${file}.sig`);
+      // The README's recipe, word for word, run in the certificates folder.
+      const ok = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'signing-key.pub.pem', '-rawin', '-in', basename(file), '-sigfile', `${basename(file)}.sig`], { cwd: join(dir, 'certificates'), encoding: 'utf8' });
+      expect(ok.status, `${kind}: ${ok.stderr}`).toBe(0);
+      expect(ok.stdout).toContain('Signature Verified Successfully');
+      const tampered = join(dir, `tampered-${basename(file)}`);
+      const bytes = readFileSync(file);
+      bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x04;
+      writeFileSync(tampered, bytes);
+      const bad = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', off.certificate.publicKey, '-rawin', '-in', tampered, '-sigfile', `${file}.sig`], { encoding: 'utf8' });
+      expect(bad.status).not.toBe(0);
+      expect(`${bad.stdout}${bad.stderr}`).toContain('Signature Verification Failure');
+    }
+    // certificate verify checks the same .sig; without it, this v3 certificate is refused (exit 3).
+    expect(step('certificate verify').json).toMatchObject({ fileSignature: 'verified', file: 'as-issued', rendering: 'not-compared' });
+    const bare = join(dir, 'bare');
+    mkdirSync(bare, { recursive: true });
+    const copy = join(bare, basename(off.certificate.files.pdf!));
+    writeFileSync(copy, readFileSync(off.certificate.files.pdf!));
+    const missing = cli(dir, ['certificate', 'verify', copy, '--json'], '2025-06-10T15:00:00Z');
+    expect(missing.exit).toBe(3);
+    expect((missing.json as { error: { code: string } }).error.code).toBe('certificate.sig-missing');
+    expect(cli(dir, ['certificate', 'verify', copy, '--deep', '--json'], '2025-06-10T15:00:00Z').json).toMatchObject({ valid: true, file: 'as-issued', rendering: 'identical', fileSignature: 'absent' });
   });
 
   it('without --key, the config\'s own signing key is the issuer: a copy edited and re-signed with another key exits 3', () => {
@@ -86,7 +122,11 @@ describe('detailee CLI: the whole lifecycle', () => {
     const { id: _id, ...content } = { ...signed.certificate, performedBy: { ...signed.certificate.performedBy, name: 'Someone Else' } };
     void _id;
     const forgedPath = join(dir, 'forged.json');
-    writeFileSync(forgedPath, serializeSignedCertificate(signCertificate({ ...content, id: certificateId(content) }, generateSigningKey().privatePem)));
+    const forger = generateSigningKey().privatePem;
+    const forgedBytes = Buffer.from(serializeSignedCertificate(signCertificate({ ...content, id: certificateId(content) }, forger)));
+    writeFileSync(forgedPath, forgedBytes);
+    // A forger signs the file's bytes too: that makes it self-consistent, never trusted.
+    writeFileSync(`${forgedPath}.sig`, signFileBytes(forgedBytes, forger));
     const forged = cli(dir, ['certificate', 'verify', forgedPath, '--json'], '2025-06-10T15:00:00Z');
     expect(forged.exit).toBe(3);
     expect((forged.json as { error: { code: string } }).error.code).toBe('certificate.untrusted-key');

@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { signJws } from '../../src/assignment/signatures.js';
 import { loadConfig } from '../../src/config/load.js';
 import { DetaileeError } from '../../src/errors.js';
 import { buildCertificate, serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate.js';
+import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { renderPdf } from '../../src/offboarding/render-pdf.js';
 import { verifyCertificate } from '../../src/offboarding/verify.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
@@ -32,6 +33,12 @@ let dir: string;
 beforeAll(() => {
   dir = tempDir('detailee-tamper-');
 });
+
+/** The README's recipe, with the real openssl: status and what it printed. */
+function openssl(publicKey: string, file: string, sig: string): { status: number | null; out: string } {
+  const r = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', publicKey, '-rawin', '-in', file, '-sigfile', sig], { encoding: 'utf8' });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
 
 /** A flipped byte: XOR with a value that keeps ASCII printable more often than not. */
 function flipped(bytes: Buffer, at: number, mask = 0x01): Buffer {
@@ -159,12 +166,15 @@ describe('the audit log of a real store, through `detailee audit verify`', () =>
 describe('certificates: one changed byte anywhere', () => {
   const signed = signCertificate(buildCertificate(certificateInput()), SIGNER_PRIVATE);
   const json = Buffer.from(serializeSignedCertificate(signed), 'utf8');
+  const jsonSig = signFileBytes(json, SIGNER_PRIVATE);
   let pdf: Buffer;
+  let pdfSig: Buffer;
 
   beforeAll(async () => {
     pdf = await renderPdf(signed);
-    expect(await verifyCertificate(json, SIGNER_PUBLIC)).toMatchObject({ format: 'json', file: 'as-issued' });
-    expect(await verifyCertificate(pdf, SIGNER_PUBLIC)).toMatchObject({ format: 'pdf', file: 'as-issued' });
+    pdfSig = signFileBytes(pdf, SIGNER_PRIVATE);
+    expect(await verifyCertificate(json, SIGNER_PUBLIC, { signature: jsonSig })).toMatchObject({ format: 'json', file: 'as-issued', fileSignature: 'verified' });
+    expect(await verifyCertificate(pdf, SIGNER_PUBLIC, { signature: pdfSig })).toMatchObject({ format: 'pdf', file: 'as-issued', fileSignature: 'verified' });
   });
 
   it(`JSON: every one of its bytes changed in turn is rejected with exit 3`, async () => {
@@ -172,7 +182,7 @@ describe('certificates: one changed byte anywhere', () => {
     const codes = new Set<string>();
     for (let at = 0; at < json.length; at++) {
       try {
-        await verifyCertificate(flipped(json, at), SIGNER_PUBLIC);
+        await verifyCertificate(flipped(json, at), SIGNER_PUBLIC, { signature: jsonSig });
         accepted.push(at);
       } catch (e) {
         expect((e as DetaileeError).exit, `byte ${at}`).toBe(3);
@@ -183,9 +193,10 @@ describe('certificates: one changed byte anywhere', () => {
     expect(codes).toContain('certificate.hash');
   });
 
-  it('JSON: the same record laid out differently (re-indented, CRLF) is refused as not as issued; --record-only accepts it', async () => {
+  it('JSON: the same record laid out differently (re-indented, CRLF) is refused by its .sig and by --deep; --record-only accepts it', async () => {
     for (const relaid of [Buffer.from(JSON.stringify(signed)), Buffer.from(json.toString('utf8').replace(/\n/g, '\r\n'))]) {
-      expect((await rejection(verifyCertificate(relaid, SIGNER_PUBLIC))).code).toBe('certificate.file-altered');
+      expect((await rejection(verifyCertificate(relaid, SIGNER_PUBLIC, { signature: jsonSig }))).code).toBe('certificate.file-signature');
+      expect((await rejection(verifyCertificate(relaid, SIGNER_PUBLIC, { deep: true }))).code).toBe('certificate.file-altered');
       expect(await verifyCertificate(relaid, SIGNER_PUBLIC, { recordOnly: true })).toMatchObject({ format: 'json', file: 'not-checked', hash: signed.hash });
     }
   });
@@ -196,7 +207,7 @@ describe('certificates: one changed byte anywhere', () => {
     const step = Math.max(1, Math.floor(pdf.length / 1500));
     for (let at = 0; at < pdf.length; at += step) {
       try {
-        await verifyCertificate(flipped(pdf, at), SIGNER_PUBLIC);
+        await verifyCertificate(flipped(pdf, at), SIGNER_PUBLIC, { signature: pdfSig });
         accepted.push(at);
       } catch (e) {
         expect(e, `byte ${at}`).toBeInstanceOf(DetaileeError);
@@ -205,7 +216,15 @@ describe('certificates: one changed byte anywhere', () => {
       }
     }
     expect(accepted).toEqual([]);
+    expect(codes).toContain('certificate.file-signature');
+  });
+
+  it('PDF: --deep also re-renders and compares, so a changed byte is caught without the .sig too', async () => {
+    const step = Math.max(1, Math.floor(pdf.length / 100));
+    const codes = new Set<string>();
+    for (let at = 0; at < pdf.length; at += step) codes.add((await rejection(verifyCertificate(flipped(pdf, at), SIGNER_PUBLIC, { deep: true }))).code);
     expect(codes).toContain('certificate.pdf-altered');
+    expect(await verifyCertificate(pdf, SIGNER_PUBLIC, { deep: true, signature: pdfSig })).toMatchObject({ file: 'as-issued', fileSignature: 'verified', rendering: 'identical' });
   });
 
   it('PDF: the visible text edited with the attachment left alone is rejected; --record-only checks the attachment alone and says so', async () => {
@@ -216,23 +235,36 @@ describe('certificates: one changed byte anywhere', () => {
     expect(at).toBeGreaterThan(0);
     const edited = Buffer.from(s.slice(0, at) + s.slice(at).replace('detailee certificate', 'detailee certifikate'), 'latin1');
     expect(edited.length).toBe(pdf.length);
-    expect((await rejection(verifyCertificate(edited, SIGNER_PUBLIC))).code).toBe('certificate.pdf-altered');
+    expect((await rejection(verifyCertificate(edited, SIGNER_PUBLIC, { signature: pdfSig }))).code).toBe('certificate.file-signature');
+    expect((await rejection(verifyCertificate(edited, SIGNER_PUBLIC, { deep: true }))).code).toBe('certificate.pdf-altered');
     expect(await verifyCertificate(edited, SIGNER_PUBLIC, { recordOnly: true })).toMatchObject({ file: 'not-checked', hash: signed.hash });
   });
 
-  it('PDF re-saved by qpdf: refused as not as issued, accepted with --record-only, through the CLI', () => {
+  it('PDF re-saved by qpdf: refused by the .sig and by --deep, accepted with --record-only, through the CLI', () => {
     const original = join(dir, 'cert.pdf');
     const resaved = join(dir, 'cert-resaved.pdf');
     writeFileSync(original, pdf);
+    writeFileSync(`${original}.sig`, pdfSig);
     execFileSync('qpdf', ['--object-streams=generate', original, resaved]);
     const key = join(dir, 'signer.pub.pem');
     writeFileSync(key, SIGNER_PUBLIC);
     const ok = cli(dir, ['certificate', 'verify', original, '--key', key, '--json'], NOW);
     expect(ok.exit).toBe(0);
-    expect(ok.json).toMatchObject({ valid: true, format: 'pdf', file: 'as-issued', trustedKey: true });
+    expect(ok.json).toMatchObject({ valid: true, format: 'pdf', file: 'as-issued', fileSignature: 'verified', signatureFile: `${original}.sig`, rendering: 'not-compared', trustedKey: true });
+    const deep = cli(dir, ['certificate', 'verify', original, '--key', key, '--deep', '--json'], NOW);
+    expect(deep.exit).toBe(0);
+    expect(deep.json).toMatchObject({ file: 'as-issued', fileSignature: 'verified', rendering: 'identical' });
+    // Re-saved, with no .sig of its own: a v3 certificate is refused until told what to check.
+    const missing = cli(dir, ['certificate', 'verify', resaved, '--key', key, '--json'], NOW);
+    expect(missing.exit).toBe(3);
+    expect((missing.json as { error: { code: string } }).error.code).toBe('certificate.sig-missing');
+    const byDeep = cli(dir, ['certificate', 'verify', resaved, '--key', key, '--deep', '--json'], NOW);
+    expect(byDeep.exit).toBe(3);
+    expect((byDeep.json as { error: { code: string } }).error.code).toBe('certificate.pdf-altered');
+    writeFileSync(`${resaved}.sig`, pdfSig);
     const strict = cli(dir, ['certificate', 'verify', resaved, '--key', key, '--json'], NOW);
     expect(strict.exit).toBe(3);
-    expect((strict.json as { error: { code: string; actions: string[] } }).error).toMatchObject({ code: 'certificate.pdf-altered', actions: expect.arrayContaining([expect.stringMatching(/--record-only/)]) });
+    expect((strict.json as { error: { code: string; actions: string[] } }).error).toMatchObject({ code: 'certificate.file-signature', actions: expect.arrayContaining([expect.stringMatching(/--record-only/)]) });
     const loose = cli(dir, ['certificate', 'verify', resaved, '--key', key, '--record-only', '--json'], NOW);
     expect(loose.exit).toBe(0);
     expect(loose.json).toMatchObject({ valid: true, file: 'not-checked', hash: signed.hash });
@@ -243,6 +275,123 @@ describe('certificates: one changed byte anywhere', () => {
     expect(text).toMatch(/VALID \(pdf; signed record only; the file itself was not compared\)/);
     expect(text).toMatch(/Detailee: Alex Rivera/);
     expect(text).toMatch(/item 1, F-0001 .*: Destroy: cross-cut-shred on /);
+  });
+});
+
+describe('checkpoint files and their .sig, through the CLI', () => {
+  let work: string;
+  let checkpoint: string;
+
+  beforeAll(async () => {
+    work = join(dir, 'checkpoint-sig');
+    const store = await SqliteStore.open(join(work, 'detailee.db'));
+    await store.transaction((tx) => tx.appendAudit({ at: new Date(T0).toISOString(), actor: 'officer', kind: 'test.event', assignmentId: 'irs-2025-0042', details: {} }));
+    await store.close();
+    const key = generateKeyPairSync('ed25519');
+    writeFileSync(join(work, 'signing.pem'), key.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(join(work, 'detailee.yaml'), stringify({ store: 'sqlite:detailee.db', timezone: 'America/New_York', certificates: { signingKey: 'signing.pem', outputDir: 'certificates' } }));
+    checkpoint = join(work, 'checkpoint.json');
+    const cp = cli(work, ['audit', 'checkpoint', '--out', checkpoint, '--json'], NOW);
+    expect(cp.exit, JSON.stringify(cp.json)).toBe(0);
+  });
+
+  it('writes checkpoint.json.sig, publishes signing-key.pub.pem, and openssl verifies the file with them', () => {
+    expect(readFileSync(`${checkpoint}.sig`)).toHaveLength(64);
+    const pub = join(work, 'certificates', 'signing-key.pub.pem');
+    expect(readFileSync(pub, 'utf8')).toMatch(/BEGIN PUBLIC KEY/);
+    expect(openssl(pub, checkpoint, `${checkpoint}.sig`)).toMatchObject({ status: 0, out: expect.stringContaining('Signature Verified Successfully') });
+    const ok = cli(work, ['audit', 'verify', '--checkpoint', checkpoint, '--json'], NOW);
+    expect(ok.exit).toBe(0);
+    expect(ok.json).toMatchObject({ ok: true, checkpoint: { ok: true, fileSignature: 'verified' } });
+  });
+
+  it('bytes added to the checkpoint file (its signed content intact) or a changed .sig: exit 3, and openssl refuses too', () => {
+    const padded = join(work, 'padded.json');
+    writeFileSync(padded, Buffer.concat([readFileSync(checkpoint), Buffer.from('\n')]));
+    writeFileSync(`${padded}.sig`, readFileSync(`${checkpoint}.sig`));
+    const r = cli(work, ['audit', 'verify', '--checkpoint', padded, '--json'], NOW);
+    expect(r.exit).toBe(3);
+    expect((r.json as { error: { code: string } }).error.code).toBe('audit.checkpoint-file-signature');
+    expect(openssl(join(work, 'certificates', 'signing-key.pub.pem'), padded, `${padded}.sig`).status).not.toBe(0);
+    const badSig = join(work, 'bad-sig.json');
+    writeFileSync(badSig, readFileSync(checkpoint));
+    writeFileSync(`${badSig}.sig`, flipped(readFileSync(`${checkpoint}.sig`), 5));
+    expect(cli(work, ['audit', 'verify', '--checkpoint', badSig, '--json'], NOW).exit).toBe(3);
+  });
+
+  it('a configured signing key that is missing: exit 3 with the reason, never a pass', () => {
+    const broken = join(work, 'broken');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(join(broken, 'detailee.yaml'), stringify({ store: `sqlite:${join(work, 'detailee.db')}`, timezone: 'America/New_York', certificates: { signingKey: 'gone.pem', outputDir: 'certificates' } }));
+    const r = cli(broken, ['audit', 'verify', '--checkpoint', checkpoint, '--json'], NOW);
+    expect(r.exit).toBe(3);
+    expect((r.json as { error: { code: string; message: string } }).error).toMatchObject({ code: 'certificate.configured-key', message: expect.stringMatching(/gone\.pem.*does not exist/) });
+  });
+});
+
+describe('certificate verify: the configured key fails closed, old versions stay verifiable', () => {
+  const corpus = join(ROOT, 'test', 'corpus');
+  let work: string;
+
+  beforeAll(() => {
+    work = join(dir, 'verify-key');
+    mkdirSync(work, { recursive: true });
+  });
+
+  function configured(name: string, signingKey: string): string {
+    const d = join(work, name);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'detailee.yaml'), stringify({ store: 'sqlite:detailee.db', timezone: 'America/New_York', certificates: { signingKey, outputDir: 'certificates' } }));
+    return d;
+  }
+
+  const v2json = join(corpus, 'certificates', 'valid-v2.json');
+
+  for (const c of [
+    { name: 'missing', setup: (_d: string) => 'absent.pem', reason: /absent\.pem cannot be used: the file does not exist/ },
+    { name: 'a directory', setup: (d: string) => (mkdirSync(join(d, 'keydir'), { recursive: true }), 'keydir'), reason: /keydir cannot be used: .*EISDIR|illegal operation on a directory/ },
+    { name: 'not a key', setup: (d: string) => (writeFileSync(join(d, 'junk.pem'), 'not a key'), 'junk.pem'), reason: /junk\.pem cannot be used/ },
+    {
+      name: 'not Ed25519',
+      setup: (d: string) => (writeFileSync(join(d, 'rsa.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' })), 'rsa.pem'),
+      reason: /rsa\.pem cannot be used: it is ec, not Ed25519/,
+    },
+  ]) {
+    it(`a configured certificates.signingKey that is ${c.name}: exit 3 with the reason, in JSON and for humans`, () => {
+      const d = join(work, c.name.replace(/\W+/g, '-'));
+      mkdirSync(d, { recursive: true });
+      const key = c.setup(d);
+      configured(c.name.replace(/\W+/g, '-'), key);
+      const r = cli(d, ['certificate', 'verify', v2json, '--json'], NOW);
+      expect(r.exit).toBe(3);
+      expect((r.json as { error: { code: string; message: string } }).error).toMatchObject({ code: 'certificate.configured-key', message: expect.stringMatching(c.reason) });
+      const human = cli(d, ['certificate', 'verify', v2json], NOW);
+      expect(human.exit).toBe(3);
+      expect(`${String(human.json)}${human.stderr}`).not.toMatch(/VALID/);
+    });
+  }
+
+  it('v1 and v2 certificates without a .sig: the signed record verifies and the output says the file bytes were NOT checked', () => {
+    const v1 = cli(work, ['certificate', 'verify', join(corpus, 'certificates', 'valid.json'), '--key', join(corpus, 'keys', 'test-certificate-signing.pub.pem'), '--json'], NOW);
+    expect(v1.exit).toBe(0);
+    expect(v1.json).toMatchObject({ valid: true, file: 'not-checked', fileSignature: 'absent', rendering: 'not-compared', signatureFile: null });
+    const v2 = cli(work, ['certificate', 'verify', join(corpus, 'certificates', 'valid-v2.pdf'), '--key', join(corpus, 'keys', 'test-fixture-signing.pub.pem')], NOW);
+    expect(v2.exit).toBe(0);
+    expect(String(v2.json)).toMatch(/VALID \(pdf; signed record only; the file's bytes were NOT checked/);
+    expect(String(v2.json)).not.toMatch(/as issued/);
+  });
+
+  it('--deep re-renders v1 and v2 PDFs to the bytes they were issued with', () => {
+    for (const [file, key] of [
+      ['valid.pdf', 'test-certificate-signing.pub.pem'],
+      ['valid-v2.pdf', 'test-fixture-signing.pub.pem'],
+    ] as const) {
+      const r = cli(work, ['certificate', 'verify', join(corpus, 'certificates', file), '--key', join(corpus, 'keys', key), '--deep', '--json'], NOW);
+      expect(r.exit, JSON.stringify(r.json)).toBe(0);
+      expect(r.json).toMatchObject({ valid: true, format: 'pdf', file: 'as-issued', rendering: 'identical' });
+    }
+    const both = cli(work, ['certificate', 'verify', v2json, '--deep', '--record-only', '--json'], NOW);
+    expect(both.exit).toBe(2);
   });
 });
 

@@ -99,8 +99,8 @@ describe('an interactive offboarding, interrupted and resumed', () => {
     expect(second.asked.some((m) => /^Validating official/.test(m))).toBe(true);
     expect(second.asked.some((m) => /F-0001/.test(m))).toBe(true);
 
-    const check = await verifyCertificate(readFileSync(r.certificate.files.pdf), undefined);
-    expect(check).toMatchObject({ format: 'pdf', file: 'as-issued', hash: r.certificate.hash });
+    const check = await verifyCertificate(readFileSync(r.certificate.files.pdf), undefined, { signature: readFileSync(r.certificate.signatures.pdf) });
+    expect(check).toMatchObject({ format: 'pdf', file: 'as-issued', fileSignature: 'verified', hash: r.certificate.hash });
     expect(check.certificate.performedBy).toMatchObject({ name: PERFORMER.name, organization: PERFORMER.organisation, signedOn: '2025-06-10' });
     expect(check.certificate.validatedBy).toMatchObject({ name: VALIDATOR.name, signedOn: '2025-06-10' });
     expect(check.certificate.media).toEqual([expect.objectContaining({ entry: 'F-0001', method: 'Destroy', technique: 'cross-cut-shred', methodDetails: 'particle size 1 mm x 5 mm' })]);

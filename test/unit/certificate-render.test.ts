@@ -140,12 +140,26 @@ describe('renderPdf', () => {
   });
 
   it('re-renders a certificate issued by an earlier version to the very bytes it was issued with', async () => {
-    // valid.pdf was rendered when valid.json was issued; verify compares a re-rendering byte for byte.
+    // valid.pdf (v1) was rendered when valid.json was issued; --deep compares a re-rendering byte for byte.
     const corpus = join(import.meta.dirname, '..', 'corpus', 'certificates');
     const key = readFileSync(join(import.meta.dirname, '..', 'corpus', 'keys', 'test-certificate-signing.pub.pem'), 'utf8');
     const old = readFileSync(join(corpus, 'valid.pdf'));
     expect(await renderPdf(JSON.parse(readFileSync(join(corpus, 'valid.json'), 'utf8')) as SignedCertificate)).toEqual(old);
-    expect(await verifyCertificate(old, key)).toMatchObject({ format: 'pdf', file: 'as-issued' });
+    expect(await verifyCertificate(old, key, { deep: true })).toMatchObject({ format: 'pdf', file: 'as-issued', rendering: 'identical', fileSignature: 'absent' });
+    // Without --deep and without a .sig, the record verifies and the file's bytes are not vouched for.
+    expect(await verifyCertificate(old, key)).toMatchObject({ format: 'pdf', file: 'not-checked', rendering: 'not-compared', fileSignature: 'absent' });
+  });
+
+  it('re-renders a v2 certificate (issued before .sig files) to its PDF and Markdown bytes', async () => {
+    const corpus = join(import.meta.dirname, '..', 'corpus', 'certificates');
+    const v2 = JSON.parse(readFileSync(join(corpus, 'valid-v2.json'), 'utf8')) as SignedCertificate;
+    expect(v2.certificate.certificateVersion).toBe('detailee/certificate/v2');
+    const pdfV2 = readFileSync(join(corpus, 'valid-v2.pdf'));
+    expect((await renderPdf(v2)).equals(pdfV2)).toBe(true);
+    expect(renderMarkdown(v2)).toBe(readFileSync(join(corpus, 'valid-v2.md'), 'utf8'));
+    expect(await verifyCertificate(pdfV2, SIGNER_PUBLIC, { deep: true })).toMatchObject({ format: 'pdf', file: 'as-issued', rendering: 'identical' });
+    expect(await verifyCertificate(readFileSync(join(corpus, 'valid-v2.json')), SIGNER_PUBLIC, { deep: true })).toMatchObject({ format: 'json', file: 'as-issued' });
+    expect(await verifyCertificate(pdfV2, SIGNER_PUBLIC)).toMatchObject({ file: 'not-checked' });
   });
 
   it('renders names in any script the font has, accents included, from the full font where the subset lacks a character', async () => {
@@ -168,7 +182,7 @@ describe('renderPdf', () => {
     expect(fonts).toMatch(/\+DejaVuSansCertificate\s.*yes\s+yes\s+yes/);
     expect(execFileSync('qpdf', ['--check', out], { encoding: 'utf8' })).toContain('No syntax or stream encoding errors');
     expect((await renderPdf(intl)).equals(bytes)).toBe(true);
-    expect(await verifyCertificate(bytes, SIGNER_PUBLIC)).toMatchObject({ format: 'pdf', file: 'as-issued' });
+    expect(await verifyCertificate(bytes, SIGNER_PUBLIC, { deep: true })).toMatchObject({ format: 'pdf', file: 'as-issued' });
   });
 
   it('embeds the subset fonts only, for a certificate in Latin script', () => {
@@ -179,9 +193,20 @@ describe('renderPdf', () => {
     expect(fonts).not.toContain('Helvetica');
   });
 
-  it('verifies as issued: the PDF is what a re-rendering gives', async () => {
-    expect(signed.certificate.certificateVersion).toBe('detailee/certificate/v2');
-    expect(await verifyCertificate(pdf, SIGNER_PUBLIC)).toMatchObject({ format: 'pdf', file: 'as-issued' });
+  it('verifies as issued with --deep: the PDF is what a re-rendering gives', async () => {
+    expect(signed.certificate.certificateVersion).toBe('detailee/certificate/v3');
+    expect(await verifyCertificate(pdf, SIGNER_PUBLIC, { deep: true })).toMatchObject({ format: 'pdf', file: 'as-issued', rendering: 'identical', fileSignature: 'absent' });
+  });
+
+  it('refuses a v3 PDF whose .sig is missing unless --deep or --record-only says what to check instead', async () => {
+    const err = await verifyCertificate(pdf, SIGNER_PUBLIC).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as VerificationError).code).toBe('certificate.sig-missing');
+    expect((err as VerificationError).actions.join(' ')).toMatch(/--deep.*--record-only/);
+    expect(await verifyCertificate(pdf, SIGNER_PUBLIC, { recordOnly: true })).toMatchObject({ file: 'not-checked', fileSignature: 'not-checked' });
   });
 
   it('attaches the signed JSON, which pdfdetach saves and which verifies', () => {

@@ -34,7 +34,7 @@ const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 describe('buildCertificate', () => {
   it('carries every SP 800-88 field per media item, and no taxpayer data', () => {
     const cert = buildCertificate(certificateInput());
-    expect(cert.certificateVersion).toBe('detailee/certificate/v2');
+    expect(cert.certificateVersion).toBe('detailee/certificate/v3');
     expect(cert.id).toMatch(/^DC-irs-2025-017-[0-9a-f]{12}$/);
     // The answers file gives no signature dates: both are the offboarding day.
     expect(cert.performedBy).toMatchObject({ name: 'Pat Lee', signedOn: '2025-06-06' });

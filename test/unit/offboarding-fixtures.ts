@@ -112,7 +112,7 @@ export function certificateInput(): CertificateInput {
       detailee: { givenName: 'Alex', familyName: 'Rivera', username: 'arivera', homeAgency: 'U.S. Digital Service' },
       host: { agency: 'Internal Revenue Service', office: 'IT Modernization' },
       agreement: { reference: 'MOU-2025-0042', sha256: 'a'.repeat(64) },
-      term: { start: '2025-02-06', lastDay: '2025-06-05', endsAt: '2025-06-06T00:00:00.000-04:00' },
+      term: { start: '2025-02-06', lastDay: '2025-06-05', endsAt: '2025-06-06T00:00:00.000-04:00', timezone: 'America/New_York' },
     },
     entries: e,
     answers: checkAnswers(goodAnswers(), e, TODAY),
