@@ -1,8 +1,9 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dateIn } from '../assignment/term.js';
+import { verifyAudit } from '../audit/audit.js';
 import { warnIfReadableByOthers } from '../config/load.js';
-import { ActionError, InputError } from '../errors.js';
+import { ActionError, InputError, VerificationError } from '../errors.js';
 import { clockNote, type Context } from '../lifecycle/context.js';
 import { revokeAssignment, revokeIntent, type RevocationEvidence } from '../lifecycle/revoke.js';
 import { revocationComplete } from '../lifecycle/state.js';
@@ -12,6 +13,7 @@ import { parseYamlOrJson, readTextFile } from '../validation.js';
 import type { Answers, PartialAnswers } from './answers.js';
 import { buildCertificate, certificateFileName, serializeSignedCertificate, signCertificate } from './certificate.js';
 import type { Prompts } from './interactive.js';
+import { FTI_EVENT } from './fti-chain.js';
 import { listFtiEntries } from './log.js';
 import { checkAnswers } from './rules.js';
 
@@ -80,6 +82,9 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
       actions: ['Pass --answers FILE (format in the README), or run in a terminal.'],
     });
   }
+  // The certificate will say "these are all the entries": the whole chain must hold, and the
+  // log is the chain's (a row deleted, altered or inserted in the store stops here, exit 3).
+  await assertChainIntact(ctx);
   const entries = await listFtiEntries(ctx.store, id);
   const today = dateIn(ctx.clock.now(), rec.term.timezone);
   // Check a complete answers file before revoking or changing state: bad input changes nothing.
@@ -121,6 +126,14 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   }
 
   const head = await ctx.store.auditHead();
+  // An entry recorded or corrected while the checklist was being answered is not on it.
+  const latest = await listFtiEntries(ctx.store, id);
+  if (latest.map((e) => `${e.id}@${e.event}`).join() !== entries.map((e) => `${e.id}@${e.event}`).join()) {
+    throw new ActionError(`The FTI log of ${id} changed during offboarding; the certificate was not issued.`, {
+      code: 'offboard.fti-changed',
+      actions: [`Run \`detailee offboard ${id}\` again: it resumes, with the current log.`],
+    });
+  }
   const issuedAt = ctx.clock.now().toISOString();
   const doc = rec.manifest;
   const cert = buildCertificate({
@@ -162,6 +175,16 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
       assignmentId: id,
       details: { certificateId: cert.id, certificateHash: signed.hash, keyId: signed.signature ? keyIdOf(signed) : null, entries: entries.length, ...clockNote(ctx) },
     });
+    // Each return or destruction is an event of the FTI log too, not only a line of the certificate.
+    for (const f of cert.ftiLog) {
+      await tx.appendAudit({
+        at: issuedAt,
+        actor: ctx.actor,
+        kind: FTI_EVENT.disposed,
+        assignmentId: id,
+        details: { entry: f.id, action: f.disposition.action, date: f.disposition.date, method: f.disposition.method, certificateId: cert.id, ...clockNote(ctx) },
+      });
+    }
   });
   return {
     id,
@@ -172,6 +195,17 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
     entries: entries.length,
     message: `Certificate ${cert.id} issued; assignment ${id} is closed.`,
   };
+}
+
+async function assertChainIntact(ctx: Context): Promise<void> {
+  const r = await verifyAudit(ctx.store);
+  if (!r.ok) {
+    throw new VerificationError(`The audit log does not verify (${r.reason ?? 'unknown reason'}); no certificate can be issued from it.`, {
+      code: r.fti.findings.length > 0 && r.fti.findings.every((f) => f.problem === 'unbound') ? 'fti.unbound' : 'audit.broken',
+      details: { firstBadSeq: r.firstBadSeq, fti: r.fti.findings },
+      actions: ['Run `detailee audit verify` (with --checkpoint) and resolve what it names first.'],
+    });
+  }
 }
 
 function keyIdOf(signed: { signature: { protected: string } }): string {
