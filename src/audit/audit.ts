@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 
 import { readFileSync } from 'node:fs';
 import { warnIfReadableByOthers } from '../config/load.js';
 import { InputError, VerificationError } from '../errors.js';
-import type { AuditEvent, Store, StoredFti } from '../store/types.js';
+import type { AuditEvent, Store } from '../store/types.js';
 import { ftiFromRow } from '../store/rows.js';
 import { FtiChainIndex, type FtiFinding } from '../offboarding/fti-chain.js';
 import { ed25519KeyId } from '../offboarding/jws.js';
@@ -96,14 +96,7 @@ async function checkFtiRows(store: Store, index: FtiChainIndex): Promise<number>
     const page = await store.exportRaw('fti', offset, BATCH);
     for (const raw of page) {
       count++;
-      let row: StoredFti;
-      try {
-        row = ftiFromRow(raw);
-      } catch {
-        // Unparseable content is content that no longer matches its hash.
-        row = { id: String(raw.id), assignmentId: String(raw.assignment_id), seq: Number(raw.seq), recordedAt: String(raw.recorded_at), data: {} };
-      }
-      index.checkRow(row);
+      index.checkRow(ftiFromRow(raw));
     }
     if (page.length < BATCH) return count;
   }
