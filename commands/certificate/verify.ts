@@ -6,6 +6,7 @@ import { InputError } from '../../src/errors.js';
 import { BaseCommand } from '../../src/cli/base.js';
 import { certificateSummary } from '../../src/offboarding/view.js';
 import { verifyCertificate } from '../../src/offboarding/verify.js';
+import { checkCertificateAgainstChain } from '../../src/offboarding/certificate-chain.js';
 import { readBoundedFile } from '../../src/validation.js';
 
 export default class CertificateVerify extends BaseCommand {
@@ -16,6 +17,9 @@ export default class CertificateVerify extends BaseCommand {
   static override flags = {
     key: Flags.string({ description: 'the issuer\'s public key (PEM) that must have signed it' }),
     'record-only': Flags.boolean({ description: 'check only the signed record, not that the file is as issued (for a PDF re-saved by another program)' }),
+    'against-store': Flags.boolean({
+      description: 'also check, in the configured store, that the audit chain recorded this certificate and that its FTI log is the one in force in the chain when it was issued',
+    }),
   };
 
   async run(): Promise<Record<string, unknown>> {
@@ -26,8 +30,10 @@ export default class CertificateVerify extends BaseCommand {
     const c = r.certificate as unknown as Record<string, unknown>;
     const file = r.file === 'as-issued' ? (r.format === 'pdf' ? 'pages as issued' : 'file as issued') : 'signed record only; the file itself was not compared';
     this.log(`Certificate ${String(c.id)}: VALID (${r.format}; ${file}); hash ${r.hash}; signed by ${r.keyId}${trusted ? ` (${trusted.source})` : ' (self-consistent only; pass --key with the issuing office\'s public key to check who signed it)'}`);
+    const chain = flags['against-store'] ? await checkCertificateAgainstChain(await this.openStore(), r.certificate, r.hash) : null;
     for (const line of certificateSummary(r.certificate)) this.log(`  ${line}`);
-    return { valid: true, format: r.format, file: r.file, hash: r.hash, keyId: r.keyId, trustedKey: trusted !== undefined, trustedKeySource: trusted?.source ?? null, certificate: r.certificate };
+    if (chain) this.log(`Audit chain: VALID; issued at event ${chain.issuedEvent}; its ${chain.entries} FTI log entr${chain.entries === 1 ? 'y matches' : 'ies match'} the chain (${chain.events} events verified)`);
+    return { valid: true, format: r.format, file: r.file, hash: r.hash, keyId: r.keyId, trustedKey: trusted !== undefined, trustedKeySource: trusted?.source ?? null, chain, certificate: r.certificate };
   }
 
   /**

@@ -273,7 +273,8 @@ export function deriveFtiLog(events: AuditEvent[], rows: StoredFti[], uptoSeq?: 
   const findings: FtiFinding[] = [];
   const later = new Set<string>();
   for (const e of events) {
-    if (uptoSeq !== undefined && e.seq > uptoSeq) {
+    // The log as it stood at `uptoSeq`; a later import still vouches for a legacy entry of then.
+    if (uptoSeq !== undefined && e.seq > uptoSeq && e.kind !== FTI_EVENT.imported) {
       if (e.kind === FTI_EVENT.recorded || e.kind === FTI_EVENT.corrected) later.add(`${e.assignmentId}\u0000${String(e.details.entry)}`);
       continue;
     }
