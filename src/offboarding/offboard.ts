@@ -201,7 +201,7 @@ async function assertChainIntact(ctx: Context): Promise<void> {
   const r = await verifyAudit(ctx.store);
   if (!r.ok) {
     throw new VerificationError(`The audit log does not verify (${r.reason ?? 'unknown reason'}); no certificate can be issued from it.`, {
-      code: r.fti.findings.length > 0 && r.fti.findings.every((f) => f.problem === 'unbound') ? 'fti.unbound' : 'audit.broken',
+      code: r.fti.findings.length === 0 ? 'audit.broken' : r.fti.findings.every((f) => f.problem === 'unbound') ? 'fti.unbound' : 'fti.tampered',
       details: { firstBadSeq: r.firstBadSeq, fti: r.fti.findings },
       actions: ['Run `detailee audit verify` (with --checkpoint) and resolve what it names first.'],
     });

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
 import type { Prompts } from '../../src/offboarding/interactive.js';
@@ -105,5 +107,23 @@ describe('an interactive offboarding, interrupted and resumed', () => {
     expect(check.certificate.validatedBy).toMatchObject({ name: VALIDATOR.name, signedOn: '2025-06-10' });
     expect(check.certificate.media).toEqual([expect.objectContaining({ entry: 'F-0001', method: 'Destroy', technique: expect.stringMatching(/cross-cut/) })]);
     expect((await w.store.auditFor(id)).filter((e) => e.kind === 'offboarding.started')).toHaveLength(1);
+  });
+
+  it('stops before anything changes when an FTI row was altered in the store: exit 3 naming the entry', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const id = 'tamper-0001';
+    const ctx = w.ctx();
+    await applyOnboarding(ctx, await prepareOnboarding(ctx, w.signedManifest(detaileeDoc(id, 'tampered')), undefined));
+    w.clock.set('2025-03-03T16:00:00Z');
+    await recordFti(w.ctx(), id, { description: 'TY2021 extract batch 9', type: 'return transcripts', taxYears: [2021], records: 250, media: 'paper', location: 'Bldg 2, Room 114, safe 3', received: '2025-03-03' });
+    const db = new DatabaseSync(join(w.dir, 'detailee.db'));
+    db.exec(`UPDATE fti SET data = replace(data, '"records":250', '"records":25') WHERE assignment_id = '${id}'`);
+    db.close();
+    w.clock.set('2025-06-10T15:00:00Z');
+    const before = (await w.store.auditHead())!.seq;
+    const err = await offboard(w.ctx(), id, { prompts: answerer() }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ exit: 3, code: 'fti.tampered', message: expect.stringContaining(`FTI entry F-0001 of ${id} was altered`) });
+    expect((await w.store.getAssignment(id))!.state).toBe('active');
+    expect((await w.store.auditHead())!.seq).toBe(before);
   });
 });
