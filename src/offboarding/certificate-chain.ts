@@ -54,6 +54,8 @@ export async function checkCertificateAgainstChain(store: Store, cert: Certifica
   if (log.findings.length > 0) throw fail('certificate.fti-mismatch', `The FTI log of ${assignmentId} does not match the chain: ${log.findings.map((f) => f.message).join('; ')}.`, { findings: log.findings });
 
   const chain = new Map(log.current.map((e) => [e.id, ftiEntryHash(e as unknown as Record<string, unknown>)]));
+  // Imported when issued: an import after the certificate (of an entry it already listed) is not a mismatch.
+  const importedThen = new Set(log.current.filter((e) => e.provenance === 'imported' && e.event <= head.seq).map((e) => e.id));
   const problems: FtiFinding[] = [];
   const onCertificate = new Set<string>();
   for (const f of cert.ftiLog) {
@@ -62,6 +64,9 @@ export async function checkCertificateAgainstChain(store: Store, cert: Certifica
     const got = ftiEntryHash({ ...(f as unknown as Record<string, unknown>), assignmentId });
     if (want === undefined) problems.push({ assignmentId, entry: f.id, problem: 'inserted', event: null, message: `entry ${f.id} is on the certificate but not in force in the chain` });
     else if (want !== got) problems.push({ assignmentId, entry: f.id, problem: 'altered', event: null, message: `entry ${f.id} on the certificate differs from the entry the chain records` });
+    else if ((f.provenance === 'imported') !== importedThen.has(f.id)) {
+      problems.push({ assignmentId, entry: f.id, problem: 'altered', event: null, message: `entry ${f.id} is ${f.provenance === 'imported' ? '' : 'not '}marked imported on the certificate, but the chain says otherwise` });
+    }
   }
   for (const e of log.current) {
     if (!onCertificate.has(e.id)) problems.push({ assignmentId, entry: e.id, problem: 'deleted', event: e.event, message: `entry ${e.id} (event ${e.event}) is in the chain but not on the certificate` });
