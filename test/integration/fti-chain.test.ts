@@ -7,11 +7,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeCheckpoint, verifyAudit } from '../../src/audit/audit.js';
 import type { Config } from '../../src/config/load.js';
 import type { Context } from '../../src/lifecycle/context.js';
+import { buildCertificate, signCertificate } from '../../src/offboarding/certificate.js';
+import { checkCertificateAgainstChain } from '../../src/offboarding/certificate-chain.js';
+import type { FtiEntry } from '../../src/offboarding/fti.js';
 import { correctFti, importLegacyFti, listFtiEntries, recordFti } from '../../src/offboarding/log.js';
+import { checkAnswers } from '../../src/offboarding/rules.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
 import { createTestSchema, makeRecord } from '../helpers/pg.js';
+import { certificateInput, goodAnswers, SIGNER_PRIVATE } from '../unit/offboarding-fixtures.js';
 
 /** One backing store, with a side door for the SQL an intruder with write access would run. */
 interface Harness {
@@ -229,5 +234,50 @@ describe.each(factories)('the FTI log in the audit chain: %s', (_kind, factory) 
     expect((await verifyAudit(h.store)).fti.findings).toEqual([expect.objectContaining({ entry: 'F-0003', problem: 'altered' })]);
     await expect(importLegacyFti(ctx(), ID, { apply: true })).rejects.toMatchObject({ exit: 3, code: 'fti.tampered' });
     expect((await h.store.auditFor(ID)).some((e) => e.kind === 'fti.imported')).toBe(false);
+  });
+
+  /** Issue a certificate for the given entries as `offboard` would record it, with its issue event. */
+  async function issue(entries: FtiEntry[]) {
+    const base = goodAnswers();
+    const answers = checkAnswers(
+      { ...base, dispositions: entries.map((e) => ({ entry: e.id, action: 'returned', date: '2025-06-04', receipt: 'Receipt R-77 signed by the IRS Office of Safeguards' })) },
+      entries,
+      '2025-06-06',
+    );
+    const head = (await h.store.auditHead())!;
+    const input = certificateInput();
+    const cert = buildCertificate({ ...input, assignment: { ...input.assignment, id: ID }, entries, answers, auditHead: head });
+    const signed = signCertificate(cert, SIGNER_PRIVATE);
+    await h.store.transaction((tx) =>
+      tx.appendAudit({ at: now, actor: 'officer', kind: 'certificate.issued', assignmentId: ID, details: { certificateId: cert.id, certificateHash: signed.hash } }),
+    );
+    return { cert, hash: signed.hash };
+  }
+
+  it('certificate against the chain: the FTI log in force at its head, entry for entry and field for field', async () => {
+    const entries = await listFtiEntries(h.store, ID);
+    const good = await issue(entries);
+    expect(await checkCertificateAgainstChain(h.store, good.cert, good.hash)).toMatchObject({ assignmentId: ID, entries: 2 });
+
+    // A certificate issued while a row was hidden from the store (and then put back).
+    const short = await issue(entries.slice(0, 1));
+    await expect(checkCertificateAgainstChain(h.store, short.cert, short.hash)).rejects.toMatchObject({
+      exit: 3,
+      code: 'certificate.fti-mismatch',
+      message: expect.stringContaining('entry F-0002 (event'),
+    });
+    // One whose entry was altered in the store at the time.
+    const altered = await issue([entries[0]!, { ...entries[1]!, records: 12 }]);
+    await expect(checkCertificateAgainstChain(h.store, altered.cert, altered.hash)).rejects.toMatchObject({
+      code: 'certificate.fti-mismatch',
+      message: expect.stringContaining('entry F-0002 on the certificate differs'),
+    });
+    // A correction after issue does not change the log the certificate was issued from.
+    now = '2025-06-07T15:00:00Z';
+    await correctFti(ctx(), ID, 'F-0002', { records: 1300 });
+    expect(await checkCertificateAgainstChain(h.store, good.cert, good.hash)).toMatchObject({ entries: 2 });
+    // Not recorded by this store, or recorded with another hash.
+    await expect(checkCertificateAgainstChain(h.store, { ...good.cert, id: 'DC-other' }, good.hash)).rejects.toMatchObject({ code: 'certificate.not-in-chain' });
+    await expect(checkCertificateAgainstChain(h.store, good.cert, 'f'.repeat(64))).rejects.toMatchObject({ code: 'certificate.chain-mismatch' });
   });
 });
