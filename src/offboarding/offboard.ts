@@ -84,7 +84,7 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   }
   // The certificate will say "these are all the entries": the whole chain must hold, and the
   // log is the chain's (a row deleted, altered or inserted in the store stops here, exit 3).
-  await assertChainIntact(ctx);
+  await assertChainIntact(ctx, id);
   const entries = await listFtiEntries(ctx.store, id);
   const today = dateIn(ctx.clock.now(), rec.term.timezone);
   // Check a complete answers file before revoking or changing state: bad input changes nothing.
@@ -197,12 +197,21 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   };
 }
 
-async function assertChainIntact(ctx: Context): Promise<void> {
+/**
+ * The whole chain must verify, and no FTI row anywhere may be deleted, altered or inserted: a
+ * store tampered with anywhere issues no certificate. Another assignment's legacy entries that
+ * are merely unbound (not yet imported) do not stop this one; this assignment's do.
+ */
+async function assertChainIntact(ctx: Context, id: string): Promise<void> {
   const r = await verifyAudit(ctx.store);
-  if (!r.ok) {
-    throw new VerificationError(`The audit log does not verify (${r.reason ?? 'unknown reason'}); no certificate can be issued from it.`, {
-      code: r.fti.findings.length === 0 ? 'audit.broken' : r.fti.findings.every((f) => f.problem === 'unbound') ? 'fti.unbound' : 'fti.tampered',
-      details: { firstBadSeq: r.firstBadSeq, fti: r.fti.findings },
+  const blocking = r.fti.findings.filter((f) => f.problem !== 'unbound' || f.assignmentId === id);
+  // FTI rows are checked only when the chain itself verified.
+  const chainOk = r.fti.checked;
+  if (!chainOk || blocking.length > 0) {
+    const reason = !chainOk ? r.reason : blocking.map((f) => f.message).join('; ');
+    throw new VerificationError(`The audit log does not verify (${reason ?? 'unknown reason'}); no certificate can be issued from it.`, {
+      code: !chainOk ? 'audit.broken' : blocking.every((f) => f.problem === 'unbound') ? 'fti.unbound' : 'fti.tampered',
+      details: { firstBadSeq: r.firstBadSeq, fti: blocking },
       actions: ['Run `detailee audit verify` (with --checkpoint) and resolve what it names first.'],
     });
   }

@@ -109,6 +109,26 @@ describe('an interactive offboarding, interrupted and resumed', () => {
     expect((await w.store.auditFor(id)).filter((e) => e.kind === 'offboarding.started')).toHaveLength(1);
   });
 
+  it('is not stopped by another assignment\'s legacy FTI entry that awaits import, and records each disposition in the chain', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const id = 'unbound-0001';
+    const ctx = w.ctx();
+    await applyOnboarding(ctx, await prepareOnboarding(ctx, w.signedManifest(detaileeDoc(id, 'unbound')), undefined));
+    w.clock.set('2025-03-03T16:00:00Z');
+    await recordFti(w.ctx(), id, { description: 'TY2021 extract batch 8', type: 'return transcripts', taxYears: [2021], records: 250, media: 'paper', location: 'Bldg 2, Room 114, safe 3', received: '2025-03-03' });
+    // What an earlier detailee wrote for another assignment: a row, and an event with its shape only.
+    const legacy = { id: 'F-0001', assignmentId: 'legacy-0001', description: 'old batch', type: 'return transcripts', taxYears: [2021], records: 5, media: 'paper', location: 'safe 1', received: '2025-03-01', recordedAt: '2025-03-01T15:00:00.000Z', recordedBy: 'former' };
+    await w.store.transaction(async (tx) => {
+      await tx.insertFti({ id: 'F-0001', assignmentId: 'legacy-0001', seq: 1, recordedAt: legacy.recordedAt, data: legacy });
+      await tx.appendAudit({ at: legacy.recordedAt, actor: 'former', kind: 'fti.recorded', assignmentId: 'legacy-0001', details: { entry: 'F-0001', media: 'paper', records: 5, received: '2025-03-01' } });
+    });
+    w.clock.set('2025-06-10T15:00:00Z');
+    const r = await offboard(w.ctx(), id, { prompts: answerer() });
+    expect(r.state).toBe('closed');
+    const disposed = (await w.store.auditFor(id)).filter((e) => e.kind === 'fti.disposed');
+    expect(disposed.map((e) => [e.details.entry, e.details.action, e.details.certificateId])).toEqual([['F-0001', 'destroyed', r.certificate.id]]);
+  });
+
   it('stops before anything changes when an FTI row was altered in the store: exit 3 naming the entry', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     const id = 'tamper-0001';
