@@ -152,4 +152,30 @@ describe.each(backings)('detailee CLI: the FTI log in the audit chain (%s)', (ki
     }
     expect(run(['audit', 'verify', '--json']).exit).toBe(0);
   });
+
+  it('a legacy entry: audit verify exits 3 (unbound) until fti import-legacy, which needs --yes without a terminal', async () => {
+    const legacy = { id: 'F-0009', assignmentId: ID, description: 'legacy batch', type: 'return transcripts', taxYears: [2021], records: 5, media: 'paper', location: 'safe 1', received: '2025-03-01', recordedAt: '2025-03-01T15:00:00.000Z', recordedBy: 'former' };
+    const store = await b.open(dir);
+    try {
+      await store.transaction(async (tx) => {
+        await tx.insertFti({ id: 'F-0009', assignmentId: ID, seq: 9, recordedAt: legacy.recordedAt, data: legacy });
+        await tx.appendAudit({ at: legacy.recordedAt, actor: 'former', kind: 'fti.recorded', assignmentId: ID, details: { entry: 'F-0009', media: 'paper', records: 5, received: '2025-03-01' } });
+      });
+    } finally {
+      await store.close();
+    }
+    const before = run(['audit', 'verify', '--json']);
+    expect(before.exit).toBe(3);
+    expect(before.json).toMatchObject({ fti: { findings: [expect.objectContaining({ entry: 'F-0009', problem: 'unbound' })] } });
+    expect(run(['fti', 'list', ID, '--json']).json).toMatchObject({ error: { code: 'fti.unbound' } });
+    const refused = run(['fti', 'import-legacy', ID, '--json']);
+    expect(refused.exit).toBe(2);
+    expect(refused.json).toMatchObject({ error: { code: 'confirm.no-tty' } });
+    expect(run(['audit', 'verify', '--json']).exit).toBe(3);
+    const done = run(['fti', 'import-legacy', ID, '--yes', '--json']);
+    expect(done.exit).toBe(0);
+    expect(done.json).toMatchObject({ imported: [expect.objectContaining({ entry: 'F-0009' })] });
+    expect(run(['audit', 'verify', '--json']).exit).toBe(0);
+    expect(String(run(['fti', 'list', ID]).json)).toMatch(/F-0009[^\n]*imported/);
+  });
 });
