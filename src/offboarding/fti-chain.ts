@@ -274,9 +274,10 @@ export function deriveFtiLog(events: AuditEvent[], rows: StoredFti[], uptoSeq?: 
   const later = new Set<string>();
   for (const e of events) {
     // The log as it stood at `uptoSeq`; a later import still vouches for a legacy entry of then.
-    if (uptoSeq !== undefined && e.seq > uptoSeq && e.kind !== FTI_EVENT.imported) {
-      if (e.kind === FTI_EVENT.recorded || e.kind === FTI_EVENT.corrected) later.add(`${e.assignmentId}\u0000${String(e.details.entry)}`);
-      continue;
+    if (uptoSeq !== undefined && e.seq > uptoSeq) {
+      const k = `${e.assignmentId}\u0000${String(e.details.entry)}`;
+      if (e.kind === FTI_EVENT.recorded || e.kind === FTI_EVENT.corrected) later.add(k);
+      if (e.kind !== FTI_EVENT.imported || later.has(k)) continue;
     }
     if (e.kind.startsWith('fti.') && !eventIntact(e)) {
       findings.push({ assignmentId: e.assignmentId ?? '?', entry: str(e.details.entry) ?? '?', problem: 'altered', event: e.seq, message: `audit event ${e.seq} (${e.kind}) was altered: its content does not match its hash` });

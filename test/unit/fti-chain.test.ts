@@ -72,6 +72,30 @@ describe('deriveFtiLog', () => {
   });
 });
 
+describe('a legacy entry as of a past head', () => {
+  it('is vouched for by an import made after that head, and an entry recorded after it is left out with its import', () => {
+    const [e1, e2] = [entry(1), entry(2)];
+    const shape = (e: FtiEntry) => ({ entry: e.id, media: e.media, records: e.records, received: e.received });
+    const hashOf = (e: FtiEntry) => ftiEntryHash(e as unknown as Record<string, unknown>);
+    const events = chain([
+      { kind: 'fti.recorded', assignmentId: A, details: shape(e1) },
+      { kind: 'certificate.issued', assignmentId: A, details: {} },
+      { kind: 'fti.recorded', assignmentId: A, details: shape(e2) },
+      { kind: 'fti.imported', assignmentId: A, details: { ...shape(e1), entryHash: hashOf(e1), legacyEvent: 1 } },
+      { kind: 'fti.imported', assignmentId: A, details: { ...shape(e2), entryHash: hashOf(e2), legacyEvent: 3 } },
+    ]);
+    const then = deriveFtiLog(events, [row(e1), row(e2)], 2);
+    expect(then.findings).toEqual([]);
+    expect(then.current.map((e) => [e.id, e.provenance, e.event])).toEqual([['F-0001', 'imported', 4]]);
+    expect(deriveFtiLog(events, [row(e1), row(e2)]).current.map((e) => e.id)).toEqual(['F-0001', 'F-0002']);
+    // Before any import, the same log is unbound, not silently trusted.
+    expect(deriveFtiLog(events.slice(0, 3), [row(e1), row(e2)]).findings.map((f) => [f.entry, f.problem])).toEqual([
+      ['F-0001', 'unbound'],
+      ['F-0002', 'unbound'],
+    ]);
+  });
+});
+
 describe('FtiChainIndex on a chain a whole-chain rewrite could produce', () => {
   it('flags an entry recorded twice, a correction of nothing, a second correction of one entry, and an import of a hashed entry', () => {
     const [e1, e2, e3] = [entry(1), entry(2), entry(3)];
