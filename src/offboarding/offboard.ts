@@ -127,13 +127,10 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
 
   const head = await ctx.store.auditHead();
   // An entry recorded or corrected while the checklist was being answered is not on it.
-  const latest = await listFtiEntries(ctx.store, id);
-  if (latest.map((e) => `${e.id}@${e.event}`).join() !== entries.map((e) => `${e.id}@${e.event}`).join()) {
-    throw new ActionError(`The FTI log of ${id} changed during offboarding; the certificate was not issued.`, {
-      code: 'offboard.fti-changed',
-      actions: [`Run \`detailee offboard ${id}\` again: it resumes, with the current log.`],
-    });
-  }
+  const history = await listFtiEntries(ctx.store, id, { history: true });
+  const latest = history.filter((e) => e.supersededBy === undefined);
+  if (latest.map((e) => `${e.id}@${e.event}`).join() !== entries.map((e) => `${e.id}@${e.event}`).join()) throw ftiChanged(id);
+  const nextSeq = Math.max(0, ...history.map((e) => Number(e.id.slice(2)))) + 1;
   const issuedAt = ctx.clock.now().toISOString();
   const doc = rec.manifest;
   const cert = buildCertificate({
@@ -164,6 +161,8 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   writeAtomic(files.pdf, await renderPdf(signed));
 
   await ctx.store.transaction(async (tx) => {
+    // Under the store's FTI lock: an entry recorded since the log was read would be left off.
+    if ((await tx.nextFtiSeq(id)) !== nextSeq) throw ftiChanged(id);
     const cur = (await tx.getAssignment(id))!;
     await tx.insertCertificate({ id: cert.id, assignmentId: id, hash: signed.hash, issuedAt, document: signed as unknown as Record<string, unknown> });
     const { offboardingProgress: _done, ...data } = cur.data;
@@ -195,6 +194,13 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
     entries: entries.length,
     message: `Certificate ${cert.id} issued; assignment ${id} is closed.`,
   };
+}
+
+function ftiChanged(id: string): ActionError {
+  return new ActionError(`The FTI log of ${id} changed during offboarding; the certificate was not issued.`, {
+    code: 'offboard.fti-changed',
+    actions: [`Run \`detailee offboard ${id}\` again: it resumes, with the current log.`],
+  });
 }
 
 /**

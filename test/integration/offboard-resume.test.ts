@@ -129,6 +129,32 @@ describe('an interactive offboarding, interrupted and resumed', () => {
     expect(disposed.map((e) => [e.details.entry, e.details.action, e.details.certificateId])).toEqual([['F-0001', 'destroyed', r.certificate.id]]);
   });
 
+  it('issues no certificate when an entry is recorded while the checklist is being answered', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const id = 'race-0001';
+    const ctx = w.ctx();
+    await applyOnboarding(ctx, await prepareOnboarding(ctx, w.signedManifest(detaileeDoc(id, 'racer')), undefined));
+    w.clock.set('2025-03-03T16:00:00Z');
+    const disclosure = { description: 'TY2021 extract batch 10', type: 'return transcripts', taxYears: [2021], records: 250, media: 'paper', location: 'Bldg 2, Room 114, safe 3', received: '2025-03-03' };
+    await recordFti(w.ctx(), id, disclosure);
+    w.clock.set('2025-06-10T15:00:00Z');
+    const base = answerer();
+    let recorded = false;
+    const prompts: Prompts = {
+      ...base,
+      async confirm(q) {
+        if (!recorded) {
+          recorded = true;
+          await recordFti(w.ctx(), id, { ...disclosure, description: 'TY2021 extract batch 11' });
+        }
+        return base.confirm(q);
+      },
+    };
+    await expect(offboard(w.ctx(), id, { prompts })).rejects.toMatchObject({ exit: 1, code: 'offboard.fti-changed' });
+    expect((await w.store.getAssignment(id))!.state).toBe('offboarding');
+    expect(await w.store.getCertificate(id)).toBeUndefined();
+  });
+
   it('stops before anything changes when an FTI row was altered in the store: exit 3 naming the entry', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     const id = 'tamper-0001';
