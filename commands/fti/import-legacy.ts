@@ -32,7 +32,7 @@ export default class FtiImportLegacy extends BaseCommand {
       this.log('Not confirmed: nothing was changed.');
       return preview;
     }
-    const done = await importLegacyFti(ctx, args.id, { apply: true });
+    const done = await importLegacyFti(ctx, args.id, { apply: true, shown: preview.pending });
     this.log(`Imported ${done.imported.length} entr${done.imported.length === 1 ? 'y' : 'ies'} of ${args.id}: ${done.imported.map((i) => `${i.entry} (event ${i.event})`).join(', ')}`);
     return done;
   }

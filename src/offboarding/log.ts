@@ -134,7 +134,11 @@ export interface LegacyImport {
  * the legacy event and who vouched for the present content, and certificates mark them imported.
  * Refused when anything else is wrong (a deleted, altered or inserted row).
  */
-export async function importLegacyFti(ctx: Context, assignmentId: string, options: { apply: boolean }): Promise<LegacyImport> {
+export async function importLegacyFti(
+  ctx: Context,
+  assignmentId: string,
+  options: { apply: boolean; /** The content the officer was shown (a preview's `pending`): vouch for exactly that. */ shown?: LegacyImport['pending'] },
+): Promise<LegacyImport> {
   const log = await readFtiLog(ctx.store, assignmentId);
   const other = log.findings.filter((f) => f.problem !== 'unbound');
   if (other.length > 0) throw ftiMismatchError(assignmentId, other);
@@ -150,6 +154,16 @@ export async function importLegacyFti(ctx: Context, assignmentId: string, option
     return result;
   }
   if (pending.length === 0) return result;
+  if (options.shown) {
+    const shown = new Map(options.shown.map((p) => [p.entry, ftiEntryHash(p.content)]));
+    const differs = pending.filter((u) => shown.get(u.entry) !== ftiEntryHash(rows.get(u.entry)!.data));
+    if (differs.length > 0 || shown.size !== pending.length) {
+      throw new ActionError(`The legacy FTI entries of ${assignmentId} changed after they were shown${differs.length > 0 ? ` (${differs.map((u) => u.entry).join(', ')})` : ''}; nothing was imported.`, {
+        code: 'fti.import-changed',
+        actions: [`Run \`detailee fti import-legacy ${assignmentId}\` again and check what it shows.`],
+      });
+    }
+  }
   await ctx.store.transaction(async (tx) => {
     for (const u of pending) {
       const row = rows.get(u.entry)!;

@@ -208,7 +208,12 @@ describe.each(factories)('the FTI log in the audit chain: %s', (_kind, factory) 
     const preview = await importLegacyFti(ctx(), ID, { apply: false });
     expect(preview.pending).toEqual([expect.objectContaining({ entry: 'F-0003', content: expect.objectContaining({ description: 'legacy batch' }) })]);
     expect((await verifyAudit(h.store)).ok).toBe(false);
-    const done = await importLegacyFti(ctx(), ID, { apply: true });
+    // Changed between what the officer was shown and the import: nothing is imported.
+    await h.exec(`UPDATE fti SET data = replace(data, 'legacy batch', 'legacy batch!') WHERE id = 'F-0003'`);
+    await expect(importLegacyFti(ctx(), ID, { apply: true, shown: preview.pending })).rejects.toMatchObject({ exit: 1, code: 'fti.import-changed' });
+    expect((await h.store.auditFor(ID)).some((e) => e.kind === 'fti.imported')).toBe(false);
+    await h.exec(`UPDATE fti SET data = replace(data, 'legacy batch!', 'legacy batch') WHERE id = 'F-0003'`);
+    const done = await importLegacyFti(ctx(), ID, { apply: true, shown: preview.pending });
     expect(done.imported).toEqual([expect.objectContaining({ entry: 'F-0003' })]);
     const ev = (await h.store.auditFor(ID)).at(-1)!;
     expect(ev).toMatchObject({ kind: 'fti.imported', actor: 'officer', details: { entry: 'F-0003', legacyEvent: expect.any(Number) } });
