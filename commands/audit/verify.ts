@@ -9,7 +9,8 @@ import { readTextFile } from '../../src/validation.js';
 
 export default class AuditVerify extends BaseCommand {
   static override summary = 'Check the audit log\'s hash chain; with --checkpoint, also detect truncation or rollback behind a signed checkpoint.';
-  static override description = 'Exit 0 when the chain is intact; 3, naming the first bad sequence number, when an event was edited, deleted, reordered or inserted, or the log no longer contains the checkpointed head.';
+  static override description =
+    'Exit 0 when the chain is intact; 3, naming the first bad sequence number, when an event was edited, deleted, reordered or inserted, or the log no longer contains the checkpointed head. The FTI log is checked against the chain both ways: an FTI entry deleted, altered or inserted in the store is exit 3, naming the entry and its assignment.';
   static override flags = {
     checkpoint: Flags.string({ description: 'a checkpoint written by `detailee audit checkpoint`' }),
     key: Flags.string({ description: 'public key that signs checkpoints (default: the key in certificates.signingKey)' }),
@@ -41,9 +42,16 @@ export default class AuditVerify extends BaseCommand {
         this.log(`Checkpoint matches: event ${r.checkpoint.size} has hash ${r.checkpoint.hash}`);
         this.log(fileSignature === 'verified' ? 'Checkpoint file: its .sig verifies over its bytes' : 'Checkpoint file: no .sig beside it; its signed content was checked, its bytes were not');
       }
+      this.log(`FTI log matches the chain: ${r.fti.entries} entr${r.fti.entries === 1 ? 'y' : 'ies'}, ${r.fti.rows} row(s)`);
     } else {
       this.setExit(ExitCode.verificationFailed);
-      this.log(`Audit log FAILED verification at event ${r.firstBadSeq}: ${r.reason}`);
+      const chainBad = r.fti.findings.length === 0 || r.checkpoint?.ok === false;
+      if (chainBad) this.log(`Audit log FAILED verification at event ${r.firstBadSeq}: ${r.reason}`);
+      if (!r.fti.checked) this.log('FTI log not checked: the chain it depends on is broken.');
+      if (r.fti.findings.length > 0) {
+        this.log(`FTI log FAILED verification: ${r.fti.findings.length} entr${r.fti.findings.length === 1 ? 'y does' : 'ies do'} not match the chain`);
+        for (const f of r.fti.findings) this.log(`  ${f.problem}: ${f.message}`);
+      }
     }
     return r;
   }

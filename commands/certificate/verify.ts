@@ -5,6 +5,7 @@ import { configuredCertificateKey } from '../../src/offboarding/certificate-key.
 import { readSignatureFile, signaturePath } from '../../src/offboarding/file-signature.js';
 import { certificateSummary } from '../../src/offboarding/view.js';
 import { verifyCertificate, type FileVerification } from '../../src/offboarding/verify.js';
+import { checkCertificateAgainstChain } from '../../src/offboarding/certificate-chain.js';
 import { readBoundedFile } from '../../src/validation.js';
 
 export default class CertificateVerify extends BaseCommand {
@@ -16,6 +17,9 @@ export default class CertificateVerify extends BaseCommand {
     key: Flags.string({ description: 'the issuer\'s public key (PEM) that must have signed it' }),
     'record-only': Flags.boolean({ description: 'check only the signed record, not the file\'s bytes (for a PDF re-saved by another program)', exclusive: ['deep'] }),
     deep: Flags.boolean({ description: 'also re-render the record and compare the file with it byte for byte', exclusive: ['record-only'] }),
+    'against-store': Flags.boolean({
+      description: 'also check, in the configured store, that the audit chain recorded this certificate and that its FTI log is the one in force in the chain when it was issued',
+    }),
   };
 
   async run(): Promise<Record<string, unknown>> {
@@ -26,7 +30,9 @@ export default class CertificateVerify extends BaseCommand {
     const r = await verifyCertificate(bytes, trusted?.pem, { recordOnly: flags['record-only'], deep: flags.deep, signature });
     const c = r.certificate as unknown as Record<string, unknown>;
     this.log(`Certificate ${String(c.id)}: VALID (${r.format}; ${fileText(r)}); hash ${r.hash}; signed by ${r.keyId}${trusted ? ` (${trusted.source})` : ' (self-consistent only; pass --key with the issuing office\'s public key to check who signed it)'}`);
+    const chain = flags['against-store'] ? await checkCertificateAgainstChain(await this.openStore(), r.certificate, r.hash) : null;
     for (const line of certificateSummary(r.certificate)) this.log(`  ${line}`);
+    if (chain) this.log(`Audit chain: VALID; issued at event ${chain.issuedEvent}; its ${chain.entries} FTI log entr${chain.entries === 1 ? 'y matches' : 'ies match'} the chain (${chain.events} events verified)`);
     return {
       valid: true,
       format: r.format,
@@ -38,6 +44,7 @@ export default class CertificateVerify extends BaseCommand {
       keyId: r.keyId,
       trustedKey: trusted !== undefined,
       trustedKeySource: trusted?.source ?? null,
+      chain,
       certificate: r.certificate,
     };
   }

@@ -4,6 +4,8 @@ import { warnIfReadableByOthers } from '../config/load.js';
 import { InputError, VerificationError } from '../errors.js';
 import type { AuditEvent, Store } from '../store/types.js';
 import { verifyFileBytes } from '../offboarding/file-signature.js';
+import { ftiFromRow } from '../store/rows.js';
+import { FtiChainIndex, type FtiFinding } from '../offboarding/fti-chain.js';
 import { ed25519KeyId } from '../offboarding/jws.js';
 import { canonicalJson, ChainVerifier } from './chain.js';
 
@@ -38,6 +40,11 @@ export interface AuditVerifyResult {
     /** `F.sig` over the checkpoint file's bytes: verified, or absent (checkpoints written before .sig files, or to stdout). */
     fileSignature?: 'verified' | 'absent';
   } | null;
+  /**
+   * The store's FTI rows against the chain's FTI events, both ways. Not checked when the chain
+   * itself is broken: its events cannot vouch for anything then.
+   */
+  fti: { checked: boolean; entries: number; rows: number; findings: FtiFinding[] };
 }
 
 /** Stream the chain in batches: memory stays flat however long the log is. */
@@ -54,9 +61,18 @@ export async function* iterateAudit(store: Store): AsyncGenerator<AuditEvent> {
 export async function verifyAudit(store: Store, checkpoint?: SignedCheckpoint, trustedKey?: KeyObject): Promise<AuditVerifyResult> {
   if (checkpoint) verifyCheckpointSignature(checkpoint, trustedKey);
   const v = new ChainVerifier(checkpoint ? [checkpoint.checkpoint.size] : []);
+  const fti = new FtiChainIndex();
   for await (const e of iterateAudit(store)) {
     v.add(e);
     if (v.problem) break;
+    fti.add(e);
+  }
+  const ftiResult: AuditVerifyResult['fti'] = { checked: false, entries: 0, rows: 0, findings: [] };
+  if (!v.problem) {
+    ftiResult.rows = await checkFtiRows(store, fti);
+    ftiResult.findings = fti.finish();
+    ftiResult.entries = fti.size;
+    ftiResult.checked = true;
   }
   let cp: AuditVerifyResult['checkpoint'] = null;
   if (checkpoint) {
@@ -68,15 +84,30 @@ export async function verifyAudit(store: Store, checkpoint?: SignedCheckpoint, t
     else if (seen !== hash) reason = `event ${size} does not match the checkpoint's hash: the log was rewritten behind the checkpoint`;
     cp = { size, hash, ok: reason === null, reason };
   }
-  const ok = !v.problem && (cp === null || cp.ok);
+  const firstFti = ftiResult.findings[0];
+  const ok = !v.problem && (cp === null || cp.ok) && firstFti === undefined;
   return {
     ok,
     events: v.count,
     head: v.head ?? null,
-    firstBadSeq: v.problem?.seq ?? (cp && !cp.ok ? Math.min(cp.size, (v.head?.seq ?? 0) + 1) : null),
-    reason: v.problem?.reason ?? cp?.reason ?? null,
+    firstBadSeq: v.problem?.seq ?? (cp && !cp.ok ? Math.min(cp.size, (v.head?.seq ?? 0) + 1) : (firstFti?.event ?? null)),
+    reason: v.problem?.reason ?? cp?.reason ?? firstFti?.message ?? null,
     checkpoint: cp,
+    fti: ftiResult,
   };
+}
+
+/** Every FTI row of the store through the index, in pages; returns how many rows there were. */
+async function checkFtiRows(store: Store, index: FtiChainIndex): Promise<number> {
+  let count = 0;
+  for (let offset = 0; ; offset += BATCH) {
+    const page = await store.exportRaw('fti', offset, BATCH);
+    for (const raw of page) {
+      count++;
+      index.checkRow(ftiFromRow(raw));
+    }
+    if (page.length < BATCH) return count;
+  }
 }
 
 /** The same key id certificates carry, so one key has one name everywhere. */

@@ -101,6 +101,12 @@ export interface CertificateFtiEntry {
   recordedAt: string;
   recordedBy: string;
   disposition: { item: number; action: 'destroyed' | 'returned'; date: string; method: 'Clear' | 'Purge' | 'Destroy' | null };
+  /**
+   * Present only for an entry recorded before the FTI log was hashed into the audit chain and
+   * bound to it later by `fti import-legacy`: the chain vouches for it from the import, not from
+   * the day it was recorded. Absent otherwise, so other certificates' bytes are unchanged.
+   */
+  provenance?: 'imported';
 }
 
 /** A signatory of the certificate; `signedOn` is absent only from v1 certificates. */
@@ -276,6 +282,7 @@ export function buildCertificate(input: CertificateInput): Certificate {
       recordedAt: entry.recordedAt,
       recordedBy: entry.recordedBy,
       disposition: { item, action: d.action, date: d.date, method: d.method ?? null },
+      ...((entry as FtiEntry & { provenance?: string }).provenance === 'imported' ? { provenance: 'imported' as const } : {}),
     });
   });
 

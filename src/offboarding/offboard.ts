@@ -1,8 +1,9 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dateIn } from '../assignment/term.js';
+import { verifyAudit } from '../audit/audit.js';
 import { warnIfReadableByOthers } from '../config/load.js';
-import { ActionError, InputError } from '../errors.js';
+import { ActionError, InputError, VerificationError } from '../errors.js';
 import { clockNote, type Context } from '../lifecycle/context.js';
 import { revokeAssignment, revokeIntent, type RevocationEvidence } from '../lifecycle/revoke.js';
 import { recordedTargets, selectRecorded, type RecordedTarget } from '../lifecycle/recorded.js';
@@ -16,6 +17,7 @@ import type { Answers, PartialAnswers } from './answers.js';
 import { buildCertificate, certificateFileName, serializeSignedCertificate, signCertificate } from './certificate.js';
 import { publishPublicKey, signaturePath, signFileBytes } from './file-signature.js';
 import type { Prompts } from './interactive.js';
+import { FTI_EVENT } from './fti-chain.js';
 import { listFtiEntries } from './log.js';
 import { checkAnswers } from './rules.js';
 
@@ -93,6 +95,9 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
       actions: ['Pass --answers FILE (format in the README), or run in a terminal.'],
     });
   }
+  // The certificate will say "these are all the entries": the whole chain must hold, and the
+  // log is the chain's (a row deleted, altered or inserted in the store stops here, exit 3).
+  await assertChainIntact(ctx, id);
   const entries = await listFtiEntries(ctx.store, id);
   const today = dateIn(ctx.clock.now(), rec.term.timezone);
   // Check a complete answers file before revoking or changing state: bad input changes nothing.
@@ -154,6 +159,11 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   }
 
   const head = await ctx.store.auditHead();
+  // An entry recorded or corrected while the checklist was being answered is not on it.
+  const history = await listFtiEntries(ctx.store, id, { history: true });
+  const latest = history.filter((e) => e.supersededBy === undefined);
+  if (latest.map((e) => `${e.id}@${e.event}`).join() !== entries.map((e) => `${e.id}@${e.event}`).join()) throw ftiChanged(id);
+  const nextSeq = Math.max(0, ...history.map((e) => Number(e.id.slice(2)))) + 1;
   const issuedAt = ctx.clock.now().toISOString();
   const doc = rec.manifest;
   const cert = buildCertificate({
@@ -186,6 +196,8 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   const signatures = { json: signaturePath(files.json), markdown: signaturePath(files.markdown), pdf: signaturePath(files.pdf) };
 
   await ctx.store.transaction(async (tx) => {
+    // Under the store's FTI lock: an entry recorded since the log was read would be left off.
+    if ((await tx.nextFtiSeq(id)) !== nextSeq) throw ftiChanged(id);
     const cur = (await tx.getAssignment(id))!;
     await tx.insertCertificate({ id: cert.id, assignmentId: id, hash: signed.hash, issuedAt, document: signed as unknown as Record<string, unknown> });
     await transition(tx, cur, 'closed', { at: issuedAt, data: { certificateId: cert.id }, drop: ['offboardingProgress'] });
@@ -196,6 +208,16 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
       assignmentId: id,
       details: { certificateId: cert.id, certificateHash: signed.hash, keyId: signed.signature ? keyIdOf(signed) : null, entries: entries.length, ...clockNote(ctx) },
     });
+    // Each return or destruction is an event of the FTI log too, not only a line of the certificate.
+    for (const f of cert.ftiLog) {
+      await tx.appendAudit({
+        at: issuedAt,
+        actor: ctx.actor,
+        kind: FTI_EVENT.disposed,
+        assignmentId: id,
+        details: { entry: f.id, action: f.disposition.action, date: f.disposition.date, method: f.disposition.method, certificateId: cert.id, ...clockNote(ctx) },
+      });
+    }
   });
   return {
     id,
@@ -206,6 +228,33 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
     entries: entries.length,
     message: `Certificate ${cert.id} issued; assignment ${id} is closed.`,
   };
+}
+
+function ftiChanged(id: string): ActionError {
+  return new ActionError(`The FTI log of ${id} changed during offboarding; the certificate was not issued.`, {
+    code: 'offboard.fti-changed',
+    actions: [`Run \`detailee offboard ${id}\` again: it resumes, with the current log.`],
+  });
+}
+
+/**
+ * The whole chain must verify, and no FTI row anywhere may be deleted, altered or inserted: a
+ * store tampered with anywhere issues no certificate. Another assignment's legacy entries that
+ * are merely unbound (not yet imported) do not stop this one; this assignment's do.
+ */
+async function assertChainIntact(ctx: Context, id: string): Promise<void> {
+  const r = await verifyAudit(ctx.store);
+  const blocking = r.fti.findings.filter((f) => f.problem !== 'unbound' || f.assignmentId === id);
+  // FTI rows are checked only when the chain itself verified.
+  const chainOk = r.fti.checked;
+  if (!chainOk || blocking.length > 0) {
+    const reason = !chainOk ? r.reason : blocking.map((f) => f.message).join('; ');
+    throw new VerificationError(`The audit log does not verify (${reason ?? 'unknown reason'}); no certificate can be issued from it.`, {
+      code: !chainOk ? 'audit.broken' : blocking.every((f) => f.problem === 'unbound') ? 'fti.unbound' : 'fti.tampered',
+      details: { firstBadSeq: r.firstBadSeq, fti: blocking },
+      actions: ['Run `detailee audit verify` (with --checkpoint) and resolve what it names first.'],
+    });
+  }
 }
 
 function keyIdOf(signed: { signature: { protected: string } }): string {

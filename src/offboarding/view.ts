@@ -163,7 +163,7 @@ export function certificateView(signed: SignedCertificate): CertificateView {
       ],
     })),
     ftiLog: c.ftiLog.map((e) => ({
-      id: e.id,
+      id: e.provenance === 'imported' ? `${e.id} (imported)` : e.id,
       description: e.description,
       type: e.type,
       taxYears: formatTaxYears(e.taxYears),

@@ -400,9 +400,6 @@ export class PostgresStore implements Store, RawStore {
           JSON.stringify(f.data),
         ]);
       },
-      updateFti: async (f) => {
-        await client.query('UPDATE fti SET data = $1 WHERE assignment_id = $2 AND id = $3', [JSON.stringify(f.data), f.assignmentId, f.id]);
-      },
       insertCertificate: async (c) => {
         await client.query('INSERT INTO certificates (id, assignment_id, hash, issued_at, document) VALUES ($1, $2, $3, $4, $5)', [
           c.id,

@@ -88,8 +88,18 @@ export function ftiFromRow(row: Row): StoredFti {
     assignmentId: String(row.assignment_id),
     seq: Number(row.seq),
     recordedAt: String(row.recorded_at),
-    data: JSON.parse(String(row.data)) as Record<string, unknown>,
+    data: parseFtiData(row.data),
   };
+}
+
+/** Content that is not a JSON object cannot match the hash its audit event carries; the check that follows says so. */
+function parseFtiData(v: unknown): Record<string, unknown> {
+  try {
+    const d = JSON.parse(String(v)) as unknown;
+    return d !== null && typeof d === 'object' && !Array.isArray(d) ? (d as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 export function certificateFromRow(row: Row): StoredCertificate {

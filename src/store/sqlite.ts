@@ -214,9 +214,6 @@ export class SqliteStore implements Store {
           JSON.stringify(f.data),
         ]);
       },
-      updateFti: async (f) => {
-        this.run('UPDATE fti SET data = ? WHERE assignment_id = ? AND id = ?', [JSON.stringify(f.data), f.assignmentId, f.id]);
-      },
       insertCertificate: async (c) => {
         this.run('INSERT INTO certificates (id, assignment_id, hash, issued_at, document) VALUES (?, ?, ?, ?, ?)', [
           c.id,

@@ -123,8 +123,11 @@ export interface StoreTx {
   appendJournal(entry: JournalEntry): Promise<void>;
   /** Next per-assignment sequence number for an FTI entry. */
   nextFtiSeq(assignmentId: string): Promise<number>;
+  /**
+   * FTI rows are written once, beside the audit event that carries their hash; there is no update:
+   * a correction is a new entry (src/offboarding/fti-chain.ts).
+   */
   insertFti(entry: StoredFti): Promise<void>;
-  updateFti(entry: StoredFti): Promise<void>;
   insertCertificate(cert: StoredCertificate): Promise<void>;
   setMeta(key: string, value: unknown): Promise<void>;
   /** Record that a notice was sent; false when it was already recorded (send exactly once). */

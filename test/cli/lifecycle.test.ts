@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, prepare, runLifecycle, type Servers, type StepOutput } from '../../scripts/scenario.js';
 import { certificateId, generateSigningKey, serializeSignedCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
@@ -172,6 +173,35 @@ describe('detailee CLI: the whole lifecycle', () => {
     for (const k of ['assignment.onboarding', 'assignment.onboarded', 'fti.recorded', 'notice.sent', 'assignment.expiring', 'revocation.verified', 'offboarding.started', 'certificate.issued']) {
       expect(kinds).toContain(k);
     }
+  });
+
+  it('the certificate\'s FTI log is the chain\'s: certificate verify --against-store proves it, and each disposition is an fti.disposed event', () => {
+    const off = step('offboard').json as { certificate: { id: string; files: Record<string, string> } };
+    const r = cli(dir, ['certificate', 'verify', off.certificate.files.json!, '--against-store', '--json'], '2025-06-10T15:00:00Z');
+    expect(r.exit).toBe(0);
+    expect(r.json).toMatchObject({ valid: true, chain: { assignmentId: 'irs-2025-0042', entries: 2, issuedEvent: expect.any(Number) } });
+    const events = String(cli(dir, ['audit', 'export'], '2025-06-10T15:00:00Z').json).trim().split('\n').map((l) => JSON.parse(l) as { kind: string; details: Record<string, unknown> });
+    expect(events.filter((e) => e.kind === 'fti.disposed').map((e) => [e.details.entry, e.details.certificateId])).toEqual([
+      ['F-0001', off.certificate.id],
+      ['F-0002', off.certificate.id],
+    ]);
+    // Without --against-store nothing is read from the store.
+    expect(cli(dir, ['certificate', 'verify', off.certificate.files.json!, '--json'], '2025-06-10T15:00:00Z').json).toMatchObject({ chain: null });
+  });
+
+  // Last in this block: it leaves the store tampered with.
+  it('an FTI row deleted from the store after issue: the file alone still verifies, --against-store and audit verify exit 3 naming it', () => {
+    const off = step('offboard').json as { certificate: { files: Record<string, string> } };
+    const db = new DatabaseSync(join(dir, 'detailee.db'));
+    db.exec(`DELETE FROM fti WHERE id = 'F-0002'`);
+    db.close();
+    expect(cli(dir, ['certificate', 'verify', off.certificate.files.json!, '--json'], '2025-06-10T15:00:00Z').exit).toBe(0);
+    const r = cli(dir, ['certificate', 'verify', off.certificate.files.json!, '--against-store', '--json'], '2025-06-10T15:00:00Z');
+    expect(r.exit).toBe(3);
+    expect(r.json).toMatchObject({ error: { code: 'certificate.chain-broken', message: expect.stringContaining('FTI entry F-0002 of irs-2025-0042 was deleted') } });
+    const audit = cli(dir, ['audit', 'verify', '--json'], '2025-06-10T15:00:00Z');
+    expect(audit.exit).toBe(3);
+    expect(audit.json).toMatchObject({ fti: { findings: [expect.objectContaining({ entry: 'F-0002', problem: 'deleted' })] } });
   });
 });
 

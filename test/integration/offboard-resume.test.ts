@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
 import type { Prompts } from '../../src/offboarding/interactive.js';
@@ -105,5 +107,69 @@ describe('an interactive offboarding, interrupted and resumed', () => {
     expect(check.certificate.validatedBy).toMatchObject({ name: VALIDATOR.name, signedOn: '2025-06-10' });
     expect(check.certificate.media).toEqual([expect.objectContaining({ entry: 'F-0001', method: 'Destroy', technique: 'cross-cut-shred', methodDetails: 'particle size 1 mm x 5 mm' })]);
     expect((await w.store.auditFor(id)).filter((e) => e.kind === 'offboarding.started')).toHaveLength(1);
+  });
+
+  it('is not stopped by another assignment\'s legacy FTI entry that awaits import, and records each disposition in the chain', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const id = 'unbound-0001';
+    const ctx = w.ctx();
+    await applyOnboarding(ctx, await prepareOnboarding(ctx, w.signedManifest(detaileeDoc(id, 'unbound')), undefined));
+    w.clock.set('2025-03-03T16:00:00Z');
+    await recordFti(w.ctx(), id, { description: 'TY2021 extract batch 8', type: 'return transcripts', taxYears: [2021], records: 250, media: 'paper', location: 'Bldg 2, Room 114, safe 3', received: '2025-03-03' });
+    // What an earlier detailee wrote for another assignment: a row, and an event with its shape only.
+    const legacy = { id: 'F-0001', assignmentId: 'legacy-0001', description: 'old batch', type: 'return transcripts', taxYears: [2021], records: 5, media: 'paper', location: 'safe 1', received: '2025-03-01', recordedAt: '2025-03-01T15:00:00.000Z', recordedBy: 'former' };
+    await w.store.transaction(async (tx) => {
+      await tx.insertFti({ id: 'F-0001', assignmentId: 'legacy-0001', seq: 1, recordedAt: legacy.recordedAt, data: legacy });
+      await tx.appendAudit({ at: legacy.recordedAt, actor: 'former', kind: 'fti.recorded', assignmentId: 'legacy-0001', details: { entry: 'F-0001', media: 'paper', records: 5, received: '2025-03-01' } });
+    });
+    w.clock.set('2025-06-10T15:00:00Z');
+    const r = await offboard(w.ctx(), id, { prompts: answerer() });
+    expect(r.state).toBe('closed');
+    const disposed = (await w.store.auditFor(id)).filter((e) => e.kind === 'fti.disposed');
+    expect(disposed.map((e) => [e.details.entry, e.details.action, e.details.certificateId])).toEqual([['F-0001', 'destroyed', r.certificate.id]]);
+  });
+
+  it('issues no certificate when an entry is recorded while the checklist is being answered', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const id = 'race-0001';
+    const ctx = w.ctx();
+    await applyOnboarding(ctx, await prepareOnboarding(ctx, w.signedManifest(detaileeDoc(id, 'racer')), undefined));
+    w.clock.set('2025-03-03T16:00:00Z');
+    const disclosure = { description: 'TY2021 extract batch 10', type: 'return transcripts', taxYears: [2021], records: 250, media: 'paper', location: 'Bldg 2, Room 114, safe 3', received: '2025-03-03' };
+    await recordFti(w.ctx(), id, disclosure);
+    w.clock.set('2025-06-10T15:00:00Z');
+    const base = answerer();
+    let recorded = false;
+    const prompts: Prompts = {
+      ...base,
+      async confirm(q) {
+        if (!recorded) {
+          recorded = true;
+          await recordFti(w.ctx(), id, { ...disclosure, description: 'TY2021 extract batch 11' });
+        }
+        return base.confirm(q);
+      },
+    };
+    await expect(offboard(w.ctx(), id, { prompts })).rejects.toMatchObject({ exit: 1, code: 'offboard.fti-changed' });
+    expect((await w.store.getAssignment(id))!.state).toBe('offboarding');
+    expect(await w.store.getCertificate(id)).toBeUndefined();
+  });
+
+  it('stops before anything changes when an FTI row was altered in the store: exit 3 naming the entry', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const id = 'tamper-0001';
+    const ctx = w.ctx();
+    await applyOnboarding(ctx, await prepareOnboarding(ctx, w.signedManifest(detaileeDoc(id, 'tampered')), undefined));
+    w.clock.set('2025-03-03T16:00:00Z');
+    await recordFti(w.ctx(), id, { description: 'TY2021 extract batch 9', type: 'return transcripts', taxYears: [2021], records: 250, media: 'paper', location: 'Bldg 2, Room 114, safe 3', received: '2025-03-03' });
+    const db = new DatabaseSync(join(w.dir, 'detailee.db'));
+    db.exec(`UPDATE fti SET data = replace(data, '"records":250', '"records":25') WHERE assignment_id = '${id}'`);
+    db.close();
+    w.clock.set('2025-06-10T15:00:00Z');
+    const before = (await w.store.auditHead())!.seq;
+    const err = await offboard(w.ctx(), id, { prompts: answerer() }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ exit: 3, code: 'fti.tampered', message: expect.stringContaining(`FTI entry F-0001 of ${id} was altered`) });
+    expect((await w.store.getAssignment(id))!.state).toBe('active');
+    expect((await w.store.auditHead())!.seq).toBe(before);
   });
 });

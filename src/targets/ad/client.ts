@@ -3,7 +3,7 @@ import type * as LdaptsModule from 'ldapts';
 import type { Client, Filter } from 'ldapts';
 import type { AdConfig } from '../../config/schema.js';
 import { ActionError, DetaileeError, InputError } from '../../errors.js';
-import { parseDN } from '../ldap.js';
+import { parseDN } from '../ldap/client.js';
 import { mapAdError, type AdErrorContext } from './errors.js';
 import { fromFileTime, toFileTime } from './filetime.js';
 import {
