@@ -40,7 +40,7 @@ export default class CertificateVerify extends BaseCommand {
     try {
       config = await this.loadConfig();
     } catch (e) {
-      if (e instanceof InputError && e.code === 'config.missing' && explicitConfig === undefined) return undefined;
+      if (e instanceof InputError && (e.code === 'config.missing' || e.code === 'config.none') && explicitConfig === undefined) return undefined;
       throw e;
     }
     const path = config.certificates.signingKey;
