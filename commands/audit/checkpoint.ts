@@ -8,6 +8,9 @@ import { checkOutputPath } from '../../src/validation.js';
 
 export default class AuditCheckpoint extends BaseCommand {
   static override summary = 'Write a signed checkpoint of the audit log\'s head (size and hash).';
+  static override examples = [
+    '<%= config.bin %> audit checkpoint --out /mnt/worm/detailee-checkpoint.json',
+  ];
   static override description = 'Keep checkpoints somewhere the store\'s writers cannot change (another host, WORM storage): `audit verify --checkpoint` then detects truncation or rollback of the log behind them.';
   static override flags = {
     out: Flags.string({ description: 'file to write (default: stdout)' }),

@@ -6,6 +6,10 @@ import { readTextFile } from '../../src/validation.js';
 
 export default class AuditVerify extends BaseCommand {
   static override summary = 'Check the audit log\'s hash chain; with --checkpoint, also detect truncation or rollback behind a signed checkpoint.';
+  static override examples = [
+    '<%= config.bin %> audit verify',
+    '<%= config.bin %> audit verify --checkpoint /mnt/worm/detailee-checkpoint.json --json',
+  ];
   static override description = 'Exit 0 when the chain is intact; 3, naming the first bad sequence number, when an event was edited, deleted, reordered or inserted, or the log no longer contains the checkpointed head.';
   static override flags = {
     checkpoint: Flags.string({ description: 'a checkpoint written by `detailee audit checkpoint`' }),

@@ -10,6 +10,10 @@ import { readBoundedFile } from '../../src/validation.js';
 
 export default class CertificateVerify extends BaseCommand {
   static override summary = 'Check a destruction certificate (JSON, or the PDF with its attached JSON) offline.';
+  static override examples = [
+    '<%= config.bin %> certificate verify certificates/irs-2025-0042.pdf',
+    '<%= config.bin %> certificate verify irs-2025-0042.json --key keys/certificate-signing.pub.pem',
+  ];
   static override description =
     'Recomputes the canonical hash and checks the Ed25519 signature of the signed record, then checks that the file is exactly as issued: the JSON byte for byte, the PDF re-rendered from its attached record and compared, so edited pages are caught too. With --key, the certificate must also be signed by that key (the issuing agency\'s published public key); without it, by the signing key of the config (certificates.signingKey) when there is one; with neither, only self-consistency is proven. Any tampering exits 3.';
   static override args = { file: Args.string({ description: 'certificate .json or .pdf', required: true }) };

@@ -6,6 +6,10 @@ import { table } from '../../src/ui/table.js';
 
 export default class FtiList extends BaseCommand {
   static override summary = 'List the FTI log of an assignment.';
+  static override examples = [
+    '<%= config.bin %> fti list irs-2025-0042',
+    '<%= config.bin %> fti list irs-2025-0042 --json',
+  ];
   static override args = { id: Args.string({ description: 'assignment id', required: true }) };
 
   async run(): Promise<FtiEntry[]> {

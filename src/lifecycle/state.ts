@@ -23,16 +23,16 @@ export function assertTransition(id: string, from: AssignmentState, to: Assignme
   }
 }
 
-/** What the officer should do next, for `status` and `show`. */
-export function nextAction(state: AssignmentState, scheduled: boolean): string {
+/** What the officer should do next, for `status` and `show`: a command to type as it stands. */
+export function nextAction(state: AssignmentState, scheduled: boolean, id: string): string {
   switch (state) {
     case 'active':
       return scheduled ? 'starts later; nothing to do' : 'expires at end of term (nightly job)';
     case 'expired':
     case 'revoked':
-      return 'offboard: detailee offboard ID';
+      return `offboard: detailee offboard ${id}`;
     case 'offboarding':
-      return 'finish offboarding: detailee offboard ID';
+      return `finish offboarding: detailee offboard ${id}`;
     case 'closed':
       return 'none (certificate issued)';
   }

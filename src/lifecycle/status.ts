@@ -61,7 +61,7 @@ function row(s: Summary, now: Date, daysLeft: DaysLeft): StatusRow {
     endsAt: s.endsAt,
     daysLeft: s.state === 'active' ? daysLeft(s) : 0,
     renewalsLeft: Math.max(0, s.renewalsMax - s.renewalsUsed),
-    nextAction: nextAction(s.state, scheduled),
+    nextAction: nextAction(s.state, scheduled, s.id),
   };
 }
 

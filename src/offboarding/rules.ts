@@ -96,7 +96,7 @@ export interface RuleContext {
  * What is wrong with one disposition of one FTI log entry, without the item's label, so the
  * interactive checklist can show it beside the question. Empty when it is acceptable.
  *
- * Judgement calls (DOMAIN.md leaves them open):
+ * Judgement calls (the rules in docs/rules.md leave them open):
  * - Paper may be returned to its source with a receipt: IRC 6103(p)(4)(F) and Pub 1075 accept a
  *   return as well as destruction. When it is destroyed, only Destroy with a Pub 1075 technique.
  * - Clear of a drive or phone is accepted only for internal reuse: SP 800-88's decision flow asks
@@ -237,7 +237,7 @@ export function checkAnswers(raw: unknown, entries: readonly FtiEntry[], today: 
     throw new InputError(`The offboarding answers break ${problems.length === 1 ? 'a rule' : `${problems.length} rules`}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
       code: 'answers.rule',
       details: { problems },
-      actions: ['Correct the items named above (see DOMAIN.md: Pub 1075 destruction methods, NIST SP 800-88) and run again.'],
+      actions: ['Correct the items named above (see docs/rules.md in the detailee package: the accepted destruction methods and NIST SP 800-88 sanitisation) and run again.'],
     });
   }
   return normalise(answers, signedOn);
