@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { loadEd25519PrivateKey, loadPublicKey, parseCheckpoint, verifyAudit, type AuditVerifyResult } from '../../src/audit/audit.js';
 import { ExitCode } from '../../src/errors.js';
+import { progress } from '../../src/ui/progress.js';
 import { readTextFile } from '../../src/validation.js';
 
 export default class AuditVerify extends BaseCommand {
@@ -26,7 +27,7 @@ export default class AuditVerify extends BaseCommand {
       cp = parseCheckpoint(readTextFile(flags.checkpoint, 'checkpoint').text);
       key = flags.key ? loadPublicKey(flags.key) : config.certificates.signingKey ? loadEd25519PrivateKey(config.certificates.signingKey) : undefined;
     }
-    const r = await verifyAudit(store, cp, key);
+    const r = await verifyAudit(store, cp, key, progress(!this.jsonEnabled()));
     if (r.ok) {
       this.log(`Audit log intact: ${r.events} events; head ${r.head ? `#${r.head.seq} ${r.head.hash}` : '(empty)'}`);
       if (r.checkpoint) this.log(`Checkpoint matches: event ${r.checkpoint.size} has hash ${r.checkpoint.hash}`);
