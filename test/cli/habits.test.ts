@@ -88,7 +88,7 @@ describe('the CLI on an unconfigured machine', () => {
   it('a config that names no store refuses too (exit 2, naming the file and the key), and creates no store', () => {
     const dir = tempDir('detailee-nostore-');
     writeFileSync(join(dir, 'detailee.yaml'), 'timezone: America/New_York\n');
-    for (const extra of [{}, { DETAILEE_FAST_START: '0' }]) {
+    for (const extra of [{}, { DETAILEE_FAST_START: '0' }] as Record<string, string>[]) {
       const r = run(dir, home, ['status'], extra);
       expect(r.exit).toBe(2);
       expect(r.stderr).toMatch(/The config .*detailee\.yaml names no store/);
