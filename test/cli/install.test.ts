@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/manifest.js';
  * the test's own, then the `detailee` that put on the PATH. Slow (the registry is asked for the
  * dependencies): one such test.
  */
-const NPM = join(dirname(process.execPath), 'npm');
+const NPM = 'npm';
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
   files: string[];

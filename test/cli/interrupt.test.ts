@@ -38,7 +38,7 @@ afterAll(async () => {
  * `detailee offboard` on a terminal. `keys` pairs what to wait for on the screen with what to type
  * then; the run's output and exit code come back.
  */
-function onTerminal(keys: [RegExp, string][]): Promise<{ code: number | null; screen: string; firstPrompt: string }> {
+function onTerminal(keys: [RegExp, string][]): Promise<{ code: number | null; screen: string }> {
   return new Promise((resolve, reject) => {
     const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'bin', 'run.js'))} offboard irs-2025-0042`;
     const child = spawn('script', ['-qec', cmd, '/dev/null'], {
@@ -48,11 +48,10 @@ function onTerminal(keys: [RegExp, string][]): Promise<{ code: number | null; sc
     });
     let screen = '';
     let seen = 0;
-    let firstPrompt = '';
     const pending = [...keys];
     const onData = (d: Buffer) => {
-      screen += d.toString();
-      if (!firstPrompt) firstPrompt = /\? (.*?): (name|title|organisation)/.exec(screen)?.[0] ?? '';
+      // Without the terminal's colour and cursor codes, the screen reads as the user sees it.
+      screen += d.toString().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
       const next = pending[0];
       if (next && next[0].test(screen.slice(seen))) {
         seen = screen.length;
@@ -63,7 +62,7 @@ function onTerminal(keys: [RegExp, string][]): Promise<{ code: number | null; sc
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, screen, firstPrompt }));
+    child.on('exit', (code) => resolve({ code, screen }));
   });
 }
 
@@ -84,7 +83,7 @@ describe('Ctrl-C during the offboarding checklist', () => {
     // Again on a terminal: the name is kept, so the first question now is the title.
     const again = await onTerminal([[/: title/, '\x03']]);
     expect(again.code, again.screen).toBe(130);
-    expect(again.firstPrompt).toMatch(/: title$/);
+    expect(again.screen).toMatch(/\? Person performing the return or destruction: title/);
     expect(again.screen).not.toMatch(/: name/);
 
     // And finished from the answers file, the certificate is issued.
