@@ -11,6 +11,8 @@ import { startCliServers, type CliServers } from '../helpers/servers.js';
  * `script`): the keystroke is typed when the prompt is on the screen, not before.
  */
 const OFFBOARD_AT = '2025-06-10T14:00:00Z';
+/** A terminal's colour and cursor codes (ESC [ … letter). */
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g');
 let started: CliServers;
 let dir: string;
 let answers: string;
@@ -51,7 +53,7 @@ function onTerminal(keys: [RegExp, string][]): Promise<{ code: number | null; sc
     const pending = [...keys];
     const onData = (d: Buffer) => {
       // Without the terminal's colour and cursor codes, the screen reads as the user sees it.
-      screen += d.toString().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+      screen += d.toString().replace(ANSI, '');
       const next = pending[0];
       if (next && next[0].test(screen.slice(seen))) {
         seen = screen.length;
