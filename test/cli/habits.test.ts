@@ -178,6 +178,7 @@ describe('CLI habits', () => {
       for (let i = 1; i <= 40; i++) await tx.insertAssignment(makeRecord(`irs-2025-${String(i).padStart(4, '0')}`, { start: '2025-01-06' }));
       await tx.insertAssignment(makeRecord('irs-2024-0099', { start: '2024-09-02', state: 'expired' }));
       await tx.setMeta(HEARTBEAT_KEY, { at: '2025-03-01T06:00:00.000Z' });
+      for (let i = 1; i <= 1200; i++) await tx.appendAudit({ at: '2025-03-01T06:00:00.000Z', actor: 'cron', kind: 'test.event', assignmentId: null, details: { i } });
     });
     await store.close();
   });
@@ -242,6 +243,17 @@ describe('CLI habits', () => {
         expect([reader, json, r.status, r.stderr]).toEqual([reader, json, 0, '']);
       }
     }
+  });
+
+  it('audit verify shows its progress on a terminal, and none through a pipe', () => {
+    const piped = run(dir, home, ['audit', 'verify']);
+    expect(piped.exit, piped.stderr).toBe(0);
+    expect(piped.stdout).toMatch(/^Audit log intact: 1200 events/);
+    expect(piped.stderr).toBe('');
+    const tty = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(RUN)} audit verify`, '/dev/null'], { cwd: dir, env: clean(home), input: '', encoding: 'utf8', timeout: 60_000 });
+    expect(tty.status, tty.stdout).toBe(0);
+    expect(tty.stdout).toMatch(/audit verify: 1000\/1200\r.*audit verify: 1200\/1200/s);
+    expect(tty.stdout).toMatch(/Audit log intact: 1200 events/);
   });
 
   it('next-action hints name the real assignment, never a placeholder', () => {

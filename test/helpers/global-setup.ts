@@ -1,4 +1,4 @@
-import { mkdtempSync, chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,7 +11,10 @@ import { join } from 'node:path';
  */
 export default function setup(): () => void {
   const outer = tmpdir();
+  sweepAbandoned(outer);
   const root = mkdtempSync(join(outer, 'detailee-test-run-'));
+  // Which run owns the root: a run killed before its teardown is swept by the next one.
+  writeFileSync(join(root, 'owner.pid'), String(process.pid));
   // PostgreSQL runs as its own user when the tests run as root: it must be able to enter the root.
   chmodSync(root, 0o755);
   process.env.DETAILEE_TEST_ROOT = root;
@@ -20,11 +23,33 @@ export default function setup(): () => void {
   process.env.XDG_CONFIG_HOME = join(root, 'xdg-config');
   process.env.XDG_DATA_HOME = join(root, 'xdg-data');
   process.env.XDG_CACHE_HOME = join(root, 'xdg-cache');
-  return () => {
+  const teardown = () => {
     killLeftovers(root);
     rmSync(root, { recursive: true, force: true });
     process.env.TMPDIR = outer;
   };
+  // Interrupted (Ctrl-C, a CI timeout's SIGTERM): the teardown still runs.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      teardown();
+      process.exit(code);
+    });
+  }
+  return teardown;
+}
+
+/** Roots of earlier runs whose process is gone (killed with SIGKILL, say): their leftovers, then the root. */
+function sweepAbandoned(outer: string): void {
+  for (const name of readdirSync(outer)) {
+    if (!name.startsWith('detailee-test-run-')) continue;
+    const root = join(outer, name);
+    const ownerFile = join(root, 'owner.pid');
+    if (!existsSync(ownerFile)) continue; // not made by this setup, or still being created
+    const owner = Number(readFileSync(ownerFile, 'utf8'));
+    if (Number.isInteger(owner) && owner > 0 && existsSync(`/proc/${owner}`)) continue;
+    killLeftovers(root);
+    rmSync(root, { recursive: true, force: true });
+  }
 }
 
 /** Processes started under this run's root; not this process nor its ancestors. */
