@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/helpers/samba-run.ts'],
+    // A per-run temporary root, removed with every process left running in it (global-setup.ts);
+    // the Samba domain template is provisioned once per run (samba-run.ts).
+    globalSetup: ['test/helpers/global-setup.ts', 'test/helpers/samba-run.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

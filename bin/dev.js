@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-// Development entry: builds the TypeScript first so the commands run from fresh output.
-import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Development entry: builds the TypeScript first so the commands run from fresh output. The
+// version check comes first and alone, as in bin/run.js.
+import './node-check.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-const { execute } = await import('@oclif/core');
-await execute({ development: true, dir: import.meta.url });
+import('./dev-start.js').catch(function (e) {
+  process.stderr.write('detailee could not start: ' + (e && e.message) + '\n');
+  process.exit(1);
+});

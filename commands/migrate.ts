@@ -3,6 +3,10 @@ import { LATEST_SCHEMA } from '../src/store/migrations.js';
 
 export default class Migrate extends BaseCommand {
   static override summary = 'Apply the store\'s schema migrations (a shared PostgreSQL store is migrated only by this command).';
+  static override examples = [
+    '<%= config.bin %> migrate',
+    'DETAILEE_DATABASE_URL=postgres://detailee@db.internal/detailee <%= config.bin %> migrate --json',
+  ];
 
   async run(): Promise<{ store: string; schemaVersion: number }> {
     await this.parse(Migrate);

@@ -5,6 +5,10 @@ import { isInteractive } from '../src/ui/prompt.js';
 
 export default class Offboard extends BaseCommand {
   static override summary = 'Revoke if needed, walk the destruction checklist, and issue the signed certificate (JSON, Markdown, PDF).';
+  static override examples = [
+    '<%= config.bin %> offboard irs-2025-0042',
+    '<%= config.bin %> offboard irs-2025-0042 --answers answers.yaml --json',
+  ];
   static override description = `Revocation is verified live on every target by the tool; it is never asked. Then one disposition per FTI log entry (returned with a receipt, or sanitised by a technique that \`detailee rules\` lists for its media: NIST SP 800-88, IRS Pub 1075), property returned, the detailee's acknowledgement that IRC 6103 keeps binding them, and the validating official.
 Without --answers the checklist is asked on the terminal, and an interrupted run resumes where it stopped. Without a terminal, --answers is required; a missing answer is exit 2 naming the item.`;
   static override args = { id: Args.string({ description: 'assignment id', required: true }) };

@@ -7,6 +7,10 @@ import { ExitCode } from '../src/errors.js';
 
 export default class Reconcile extends BaseCommand {
   static override summary = 'Compare intended state (the store) with LDAP and IAM: drift, orphans and missing accounts.';
+  static override examples = [
+    '<%= config.bin %> reconcile',
+    '<%= config.bin %> reconcile --fix --yes --json',
+  ];
   static override description =
     'Drift: an account enabled that should be disabled, a missing term policy or group. Orphans: accounts marked as detailee accounts with no assignment, or whose assignment is closed. --fix converges drift and disables enabled orphans after confirmation (--yes without a terminal). Exit 1 when anything is found and not fixed.';
   static override flags = {

@@ -5,6 +5,10 @@ import { ExitCode } from '../src/errors.js';
 
 export default class Renew extends BaseCommand {
   static override summary = 'Extend an active detail in place by a signed amendment, within the manifest\'s renewals.max.';
+  static override examples = [
+    '<%= config.bin %> renew irs-2025-0042 irs-2025-0042-renewal-1.yaml',
+    '<%= config.bin %> renew irs-2025-0042 renewal.yaml --signature renewal.yaml.p7s',
+  ];
   static override description =
     'The amendment is verified like an assignment (exit 3 when its signatures fail). The new end is set on every target (LDAP pwdEndTime, the IAM detailee-term policy and detailee:ends-at tag) and then in the store. Refused after the end of term: a lapsed detail needs a new assignment.';
   static override args = {

@@ -6,6 +6,10 @@ import { ExitCode } from '../src/errors.js';
 
 export default class Revoke extends BaseCommand {
   static override summary = 'Revoke a detailee\'s access now, on every target, and verify it (emergency or early end).';
+  static override examples = [
+    '<%= config.bin %> revoke irs-2025-0042 --reason "left the agency early"',
+    '<%= config.bin %> revoke irs-2025-0042 --reason "badge lost" --yes --json',
+  ];
   static override description =
     'Disables rather than deletes: the LDAP entry is locked and removed from its groups; IAM keys are deactivated, the login profile deleted, groups and policies removed, and a deny-all attached that also kills older sessions. When a target fails, the others are still revoked, the result is reported per target, exit is 1, and running the command again finishes the pending steps.';
   static override args = { id: Args.string({ description: 'assignment id', required: true }) };

@@ -8,6 +8,8 @@ export const ExitCode = {
   badInput: 2,
   verificationFailed: 3,
   locked: 4,
+  /** Ctrl-C: 128 + SIGINT, as a shell reports a command the signal ended. */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -7,6 +7,9 @@ import { checkOutputPath, readBoundedFile } from '../../src/validation.js';
 
 export default class AssignmentSign extends BaseCommand {
   static override summary = 'Add a detached JWS signature (EdDSA or ES256) over FILE to FILE.jws.';
+  static override examples = [
+    '<%= config.bin %> assignment sign irs-2025-0042.yaml --key keys/alan.turing.pem --kid alan.turing',
+  ];
   static override description =
     'Creates FILE.jws when absent; signing again with the same --kid replaces that signer\'s entry. The key is read from a PEM file and never printed. Works on amendments as well as assignments.';
   static override args = { file: Args.string({ description: 'manifest or amendment to sign', required: true }) };

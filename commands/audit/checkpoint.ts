@@ -9,6 +9,9 @@ import { checkOutputPath } from '../../src/validation.js';
 
 export default class AuditCheckpoint extends BaseCommand {
   static override summary = 'Write a signed checkpoint of the audit log\'s head (size and hash).';
+  static override examples = [
+    '<%= config.bin %> audit checkpoint --out /mnt/worm/detailee-checkpoint.json',
+  ];
   static override description =
     'Keep checkpoints somewhere the store\'s writers cannot change (another host, WORM storage): `audit verify --checkpoint` then detects truncation or rollback of the log behind them. With --out FILE, FILE.sig is written beside it (raw Ed25519 over the file\'s bytes), which `openssl pkeyutl -verify -rawin` checks with the public key; signed with the configured key, that key is published as signing-key.pub.pem in the certificates folder.';
   static override flags = {

@@ -8,6 +8,10 @@ import { checkOutputPath } from '../../src/validation.js';
 
 export default class AuditExport extends BaseCommand {
   static override summary = 'Export the audit log as JSON Lines (one event per line, in sequence order).';
+  static override examples = [
+    '<%= config.bin %> audit export --out audit.jsonl',
+    '<%= config.bin %> audit export | gzip > audit.jsonl.gz',
+  ];
   static override description = 'Each line holds seq, at, actor, kind, assignmentId, details, prev and hash: enough for anyone to recompute the chain (SHA-256 over RFC 8785 canonical JSON of every field but hash).';
   static override flags = { out: Flags.string({ description: 'file to write (default: stdout)' }) };
 

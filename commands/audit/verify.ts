@@ -5,10 +5,15 @@ import { loadPublicKey, parseCheckpoint, verifyAudit, verifyCheckpointFileSignat
 import { ExitCode } from '../../src/errors.js';
 import { configuredCertificateKey } from '../../src/offboarding/certificate-key.js';
 import { readSignatureFile } from '../../src/offboarding/file-signature.js';
+import { progress } from '../../src/ui/progress.js';
 import { readTextFile } from '../../src/validation.js';
 
 export default class AuditVerify extends BaseCommand {
   static override summary = 'Check the audit log\'s hash chain; with --checkpoint, also detect truncation or rollback behind a signed checkpoint.';
+  static override examples = [
+    '<%= config.bin %> audit verify',
+    '<%= config.bin %> audit verify --checkpoint /mnt/worm/detailee-checkpoint.json --json',
+  ];
   static override description =
     'Exit 0 when the chain is intact; 3, naming the first bad sequence number, when an event was edited, deleted, reordered or inserted, or the log no longer contains the checkpointed head. The FTI log is checked against the chain both ways: an FTI entry deleted, altered or inserted in the store is exit 3, naming the entry and its assignment.';
   static override flags = {
@@ -34,7 +39,7 @@ export default class AuditVerify extends BaseCommand {
       if (sig) verifyCheckpointFileSignature(file.bytes, sig, key);
       fileSignature = sig ? 'verified' : 'absent';
     }
-    const r = await verifyAudit(store, cp, key);
+    const r = await verifyAudit(store, cp, key, progress(!this.jsonEnabled()));
     if (r.checkpoint && fileSignature) r.checkpoint.fileSignature = fileSignature;
     if (r.ok) {
       this.log(`Audit log intact: ${r.events} events; head ${r.head ? `#${r.head.seq} ${r.head.hash}` : '(empty)'}`);

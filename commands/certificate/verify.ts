@@ -10,6 +10,10 @@ import { readBoundedFile } from '../../src/validation.js';
 
 export default class CertificateVerify extends BaseCommand {
   static override summary = 'Check a destruction certificate (JSON, or the PDF with its attached JSON) offline.';
+  static override examples = [
+    '<%= config.bin %> certificate verify certificates/irs-2025-0042.pdf',
+    '<%= config.bin %> certificate verify irs-2025-0042.json --key keys/certificate-signing.pub.pem',
+  ];
   static override description =
     'Recomputes the canonical hash and checks the Ed25519 signature of the signed record, then checks the file\'s own bytes against FILE.sig beside it (the same key, over the exact bytes, so a PDF\'s pages are covered too). With --deep, the record is also re-rendered and compared byte for byte. Certificates issued before v3 have no .sig: their signed record is verified and the output says the file\'s bytes were not checked (pass --deep to check them). With --key, the certificate must be signed by that key (the issuing agency\'s published public key); without it, by the signing key of the config (certificates.signingKey) when one is set, and a configured key that cannot be read fails the check (exit 3); with neither, only self-consistency is proven. Any tampering exits 3.';
   static override args = { file: Args.string({ description: 'certificate .json or .pdf', required: true }) };
@@ -60,7 +64,7 @@ export default class CertificateVerify extends BaseCommand {
     try {
       config = await this.loadConfig();
     } catch (e) {
-      if (e instanceof InputError && e.code === 'config.missing' && explicitConfig === undefined) return undefined;
+      if (e instanceof InputError && (e.code === 'config.missing' || e.code === 'config.none') && explicitConfig === undefined) return undefined;
       throw e;
     }
     const path = config.certificates.signingKey;

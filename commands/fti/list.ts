@@ -8,6 +8,10 @@ export default class FtiList extends BaseCommand {
   static override summary = 'List the FTI log of an assignment, as the audit chain records it.';
   static override description =
     'Entries in force, corrections applied; --history adds the corrected ones. Every entry is checked against the hash its audit event carries: when a row was deleted, altered or inserted in the store, nothing is listed and the exit is 3, naming the entry.';
+  static override examples = [
+    '<%= config.bin %> fti list irs-2025-0042',
+    '<%= config.bin %> fti list irs-2025-0042 --history --json',
+  ];
   static override args = { id: Args.string({ description: 'assignment id', required: true }) };
   static override flags = {
     history: Flags.boolean({ description: 'also list entries that a later correction superseded' }),

@@ -5,6 +5,9 @@ import { recordFti } from '../../src/offboarding/log.js';
 
 export default class FtiRecord extends BaseCommand {
   static override summary = 'Record federal tax information shared with a detailee (the FTI log: references, never the data).';
+  static override examples = [
+    '<%= config.bin %> fti record irs-2025-0042 --description "TY2021 extract batch 7" --type "return transcripts" --tax-years 2021 --records 250 --media paper --location "Bldg 2, Room 114, safe 3" --received 2025-03-03',
+  ];
   static override description =
     'Text that looks like a taxpayer identifier (SSN/ITIN ###-##-####, nine digits in a row, EIN ##-#######) is refused with exit 2: the log holds a reference to the information, never the information.';
   static override args = { id: Args.string({ description: 'assignment id', required: true }) };

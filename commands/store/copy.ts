@@ -3,6 +3,7 @@ import { BaseCommand } from '../../src/cli/base.js';
 import { resolveStoreUrl } from '../../src/config/load.js';
 import { copyStore, type CopyResult } from '../../src/store/copy.js';
 import { openStore } from '../../src/store/open.js';
+import { progress } from '../../src/ui/progress.js';
 
 export default class StoreCopy extends BaseCommand {
   static override summary = 'Copy every record from one store to an empty one (embedded SQLite to shared PostgreSQL, or back).';
@@ -20,7 +21,7 @@ export default class StoreCopy extends BaseCommand {
     try {
       const to = await openStore(resolveStoreUrl(flags.to, process.cwd(), {}, '--to'), { migrate: true });
       try {
-        const r = await copyStore(from, to);
+        const r = await copyStore(from, to, progress(!this.jsonEnabled()));
         this.log(`Copied ${r.assignments} assignment(s) and ${r.auditEvents} audit event(s) from ${from.location} to ${to.location}; both chains verify and their heads match.`);
         return { ...r, from: from.location, to: to.location };
       } finally {

@@ -58,12 +58,22 @@ export async function* iterateAudit(store: Store): AsyncGenerator<AuditEvent> {
   }
 }
 
-export async function verifyAudit(store: Store, checkpoint?: SignedCheckpoint, trustedKey?: KeyObject): Promise<AuditVerifyResult> {
+export async function verifyAudit(
+  store: Store,
+  checkpoint?: SignedCheckpoint,
+  trustedKey?: KeyObject,
+  onProgress?: (stage: string, done: number, total: number) => void,
+): Promise<AuditVerifyResult> {
   if (checkpoint) verifyCheckpointSignature(checkpoint, trustedKey);
   const v = new ChainVerifier(checkpoint ? [checkpoint.checkpoint.size] : []);
   const fti = new FtiChainIndex();
+  // The head read first is only the progress display's total: events appended meanwhile are
+  // verified too, and the count then simply passes it.
+  const total = onProgress ? ((await store.auditHead())?.seq ?? 0) : 0;
+  let done = 0;
   for await (const e of iterateAudit(store)) {
     v.add(e);
+    if (onProgress && (++done % 1000 === 0 || done === total)) onProgress('audit verify', done, Math.max(done, total));
     if (v.problem) break;
     fti.add(e);
   }

@@ -1,6 +1,6 @@
 import { Command, Flags, Errors } from '@oclif/core';
 import { clockFromEnv } from '../clock.js';
-import { loadConfig, warnings, type Config } from '../config/load.js';
+import { loadConfig, requireStoreUrl, warnings, type Config } from '../config/load.js';
 import { DetaileeError, ExitCode } from '../errors.js';
 import { osActor, type Context } from '../lifecycle/context.js';
 import { faultHookFromEnv } from '../lifecycle/executor.js';
@@ -33,7 +33,7 @@ export abstract class BaseCommand extends Command {
   }
 
   protected async openStore(options: { migrate?: boolean } = {}): Promise<Store> {
-    if (!this.store) this.store = await openStore((await this.loadConfig()).storeUrl, options);
+    if (!this.store) this.store = await openStore(requireStoreUrl(await this.loadConfig()), options);
     return this.store;
   }
 
@@ -78,6 +78,11 @@ export abstract class BaseCommand extends Command {
     } else if (err instanceof Errors.ExitError) {
       exit = err.oclif.exit ?? ExitCode.actionFailed;
       body = { code: 'exit', message: err.message, exit };
+    } else if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
+      // Ctrl-C at a prompt (the terminal is in raw mode there, so it is not a signal). Answers
+      // are saved after each one and every change is journaled: a rerun resumes.
+      exit = ExitCode.interrupted;
+      body = { code: 'interrupted', message: 'interrupted', exit, fault: 'user', actions: ['Run the same command again to resume where it stopped.'] };
     } else if (err.oclif?.exit !== undefined) {
       // oclif's own parse errors (unknown flag, missing argument) are usage errors: exit 2.
       exit = err.oclif.exit === 1 ? ExitCode.badInput : err.oclif.exit;
@@ -90,7 +95,7 @@ export abstract class BaseCommand extends Command {
     if (this.jsonEnabled()) {
       this.logJson({ error: body });
     } else {
-      process.stderr.write(`Error: ${body.message as string}\n`);
+      process.stderr.write(exit === ExitCode.interrupted ? 'interrupted\n' : `Error: ${body.message as string}\n`);
       const actions = (body.actions as string[] | undefined) ?? [];
       for (const a of actions) process.stderr.write(`  → ${a}\n`);
       if (process.env.DETAILEE_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);

@@ -87,9 +87,11 @@ export async function fastStatus(argv: readonly string[], io: FastIo): Promise<b
   let warning: string | null;
   try {
     const file = findConfigFile(flags.config, io.env, io.cwd);
+    // No config: the full command refuses (exit 2, pointing at `detailee init`).
+    if (file === undefined) return false;
     const validated = await validatedConfig(file, io);
     const cfg = resolveConfig(validated.config, file, io.env, io.cwd);
-    if (!cfg.storeUrl.startsWith('sqlite:')) return false;
+    if (!cfg.storeUrl.startsWith('sqlite:')) return false; // also '' (no store named): the full command refuses
     const now = pinnedNow(io.env);
     if (now === undefined) return false;
     store = await openStore(cfg.storeUrl, {});

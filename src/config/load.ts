@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { parseYamlOrJson, readTextFile, validate } from '../validation.js';
 import { configSchema, type ConfigFile } from './schema.js';
-import { findConfigFile, resolveConfig, type Config } from './resolve.js';
+import { findConfigFile, noConfigError, resolveConfig, type Config } from './resolve.js';
 
 // Path and store resolution live in resolve.ts (no YAML or schema library there); re-exported so
 // every existing import keeps working.
@@ -16,7 +16,8 @@ export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = pr
       actions: ['Run `detailee init` to write one, or pass --config with the right path.'],
     });
   }
-  const text = file === undefined ? undefined : readTextFile(file, 'config file').text;
+  if (file === undefined) throw noConfigError(env);
+  const text = readTextFile(file, 'config file').text;
   const config = resolveConfig(validateConfigText(text, file), file, env, cwd);
   if (config.targets.ad !== undefined) {
     // Said on every run, so nobody takes a config with targets.ad for one that manages AD accounts.

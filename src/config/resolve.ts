@@ -10,7 +10,10 @@ export interface Config extends ConfigFile {
   file: string | undefined;
   /** The folder relative paths were resolved against. */
   dir: string;
-  /** The store URL in force: $DETAILEE_DATABASE_URL, else `store`, else the user data dir. */
+  /**
+   * The store URL in force: $DETAILEE_DATABASE_URL, else `store`; '' when neither names one (then
+   * a command that needs the store refuses: see requireStoreUrl).
+   */
   storeUrl: string;
 }
 
@@ -18,8 +21,27 @@ export function userConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'detailee');
 }
 
-export function userDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'detailee');
+/**
+ * The refusal for a command that needs a config and found none. A default store under the home
+ * folder would let a nightly job pointed at the wrong user "succeed" forever on an empty store.
+ */
+export function noConfigError(env: NodeJS.ProcessEnv = process.env): InputError {
+  return new InputError(
+    `No config found: no --config, no $DETAILEE_CONFIG, no ./detailee.yaml and no ${join(userConfigDir(env), 'config.yaml')}.`,
+    {
+      code: 'config.none',
+      actions: ['Run `detailee init` to write one here (detailee.yaml), or pass --config with the path of an existing one.'],
+    },
+  );
+}
+
+/** The store URL a command needs, or the exit-2 refusal naming the config that lacks it. */
+export function requireStoreUrl(cfg: Pick<Config, 'storeUrl' | 'file'>): string {
+  if (cfg.storeUrl !== '') return cfg.storeUrl;
+  throw new InputError(`The config ${cfg.file ?? ''} names no store, and $DETAILEE_DATABASE_URL is not set.`, {
+    code: 'config.store-missing',
+    actions: [`Add a line such as \`store: sqlite:detailee.db\` (or a postgres:// URL) to ${cfg.file ?? 'the config'}, or set DETAILEE_DATABASE_URL.`],
+  });
 }
 
 /** `--config`, else $DETAILEE_CONFIG, else ./detailee.yaml, else the user config dir. */
@@ -85,7 +107,8 @@ export function resolveConfig(parsed: ConfigFile, file: string | undefined, env:
 export function resolveStoreUrl(store: string | undefined, dir: string, env: NodeJS.ProcessEnv, source = 'store (in the config)'): string {
   const fromEnv = env.DETAILEE_DATABASE_URL;
   const url = fromEnv && fromEnv !== '' ? fromEnv : store;
-  if (url === undefined) return `sqlite:${join(userDataDir(env), 'detailee.db')}`;
+  // No store named: nothing is created behind the user's back (requireStoreUrl refuses).
+  if (url === undefined || url === '') return '';
   const problem = storeUrlProblem(url);
   if (problem !== undefined) {
     const named = fromEnv && fromEnv !== '' ? '$DETAILEE_DATABASE_URL' : source;

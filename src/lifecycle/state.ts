@@ -112,8 +112,8 @@ export async function transition<S extends AssignmentState>(
   return next;
 }
 
-/** What the officer should do next, for `status` and `show`. */
-export function nextAction(state: AssignmentState, scheduled: boolean, id = 'ID'): string {
+/** What the officer should do next, for `status` and `show`: a command to type as it stands. */
+export function nextAction(state: AssignmentState, scheduled: boolean, id: string): string {
   switch (state) {
     case 'active':
       return scheduled ? 'starts later; nothing to do' : 'expires at end of term (nightly job)';

@@ -113,7 +113,7 @@ export function checkAnswers(raw: unknown, entries: readonly FtiEntry[], today: 
     throw new InputError(`The offboarding answers break ${problems.length === 1 ? 'a rule' : `${problems.length} rules`}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
       code: 'answers.rule',
       details: { problems },
-      actions: ['Correct the items named above (see DOMAIN.md: Pub 1075 destruction methods, NIST SP 800-88) and run again.'],
+      actions: ['Correct the items named above (see docs/rules.md in the detailee package: the accepted destruction methods and NIST SP 800-88 sanitisation) and run again.'],
     });
   }
   return normalise(answers, signedOn, entries);

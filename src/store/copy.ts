@@ -118,12 +118,16 @@ export interface CopyResult {
 const PAGE = 500;
 
 /** Read the whole chain in pages; the verifier keeps the first problem, where the damage starts. */
-async function verifyChain(store: Store): Promise<ChainVerifier> {
+type Progress = ((stage: string, done: number, total: number) => void) | undefined;
+
+async function verifyChain(store: Store, onProgress?: Progress, stage = ''): Promise<ChainVerifier> {
   const v = new ChainVerifier();
+  const total = onProgress ? ((await store.auditHead())?.seq ?? 0) : 0;
   let after = 0;
   for (;;) {
     const page = await store.readAudit(after, PAGE);
     for (const e of page) v.add(e);
+    if (page.length > 0) onProgress?.(stage, Math.min(page[page.length - 1]!.seq, total), total);
     if (page.length < PAGE) return v;
     after = page[page.length - 1]!.seq;
   }
@@ -146,7 +150,7 @@ function chainError(which: 'source' | 'destination', store: Store, v: ChainVerif
  * to PostgreSQL (or back) without breaking the tamper-evident chain: audit events are copied with
  * their seq, prev and hash, and both chains are verified and their heads compared.
  */
-export async function copyStore(from: Store, to: Store): Promise<CopyResult> {
+export async function copyStore(from: Store, to: Store, onProgress?: Progress): Promise<CopyResult> {
   for (const table of RAW_TABLE_NAMES) {
     if ((await to.exportRaw(table, 0, 1)).length > 0) {
       throw new InputError(`The destination store ${to.location} is not empty (it has ${table} rows).`, {
@@ -156,7 +160,7 @@ export async function copyStore(from: Store, to: Store): Promise<CopyResult> {
     }
   }
 
-  const source = await verifyChain(from);
+  const source = await verifyChain(from, onProgress, 'verify source');
   if (source.problem) throw chainError('source', from, source);
   const head = source.head;
 
@@ -182,6 +186,7 @@ export async function copyStore(from: Store, to: Store): Promise<CopyResult> {
           if (page.length === 0) break;
           after = page[page.length - 1]!.seq;
           counts.auditEvents += page.length;
+          onProgress?.('copy audit events', counts.auditEvents, last);
           yield {
             table,
             rows: page.map((e) => {
@@ -204,7 +209,7 @@ export async function copyStore(from: Store, to: Store): Promise<CopyResult> {
   }
   await to.importRaw(batches());
 
-  const dest = await verifyChain(to);
+  const dest = await verifyChain(to, onProgress, 'verify copy');
   if (dest.problem) throw chainError('destination', to, dest);
   if (dest.head?.seq !== head?.seq || dest.head?.hash !== head?.hash) {
     throw new VerificationError(

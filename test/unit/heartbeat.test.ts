@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { heartbeat, HEARTBEAT_KEY } from '../../src/lifecycle/status.js';
 import { runExpire, LOCK_NAME, LOCK_TTL_MS } from '../../src/lifecycle/expire.js';
@@ -26,7 +27,8 @@ describe('the nightly job heartbeat and lock (no targets needed)', () => {
   it('a lock left by a killed run is taken over after its timeout, and that is logged', async () => {
     const dir = tempDir();
     const store = await SqliteStore.open(join(dir, 'lock.db'));
-    const config = loadConfig(undefined, {}, dir);
+    writeFileSync(join(dir, 'detailee.yaml'), 'store: sqlite:lock.db\n');
+    const config = loadConfig(join(dir, 'detailee.yaml'), {}, dir);
     const ctx = { config, store, clock: fixedClock(new Date(T)), actor: 'cron', openTargets: async () => [] };
     await store.acquireLock(LOCK_NAME, 'dead-host:123:run', new Date(T - LOCK_TTL_MS + 60_000), LOCK_TTL_MS);
     await expect(runExpire(ctx, { dryRun: false, concurrency: 1 })).rejects.toMatchObject({ exit: 4 });
