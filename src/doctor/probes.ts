@@ -233,7 +233,7 @@ export async function probeCrls(paths: string[]): Promise<CrlFacts[]> {
         const asn1 = asn1js.fromBER(new Uint8Array(der));
         if (asn1.offset === -1) throw new Error('not DER');
         const crl = new pkijs.CertificateRevocationList({ schema: asn1.result });
-        const issuer = crl.issuer.typesAndValues.map((t) => `${t.type}=${String(t.value.valueBlock.value)}`).join(',');
+        const issuer = crl.issuer.typesAndValues.map((t) => `${t.type}=${String(t.value.valueBlock.value)}`).reverse().join(',');
         out.push({ path, issuer: issuerName(issuer), thisUpdate: crl.thisUpdate.value, nextUpdate: crl.nextUpdate?.value });
       }
     } catch (e) {
