@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Client } from 'ldapts';
 import { IANAZone } from 'luxon';
-import { resolveSecret, type Config } from '../config/load.js';
+import { redactUrl, resolveSecret, type Config } from '../config/load.js';
 import { isEncryptedPem, passphraseSource, readSigningKey, type ReadKeyOptions } from '../config/signing-key.js';
 import type { AwsConfig, LdapConfig } from '../config/schema.js';
 import { ActionError } from '../errors.js';
@@ -42,7 +42,7 @@ export async function probeStore(storeUrl: string): Promise<StoreFacts> {
     // checkSchemaVersion refuses a store at the wrong version; read the number for the report instead.
     if (code !== 'store.too-old' && code !== 'store.too-new') throw e;
     const m = /schema version (\d+)/.exec((e as Error).message);
-    return { location: storeUrl, exists: true, schemaVersion: m ? Number(m[1]) : undefined, latest: LATEST_SCHEMA };
+    return { location: redactUrl(storeUrl), exists: true, schemaVersion: m ? Number(m[1]) : undefined, latest: LATEST_SCHEMA };
   }
   try {
     return { location: store.location, exists: true, schemaVersion: await store.schemaVersion(), latest: LATEST_SCHEMA };
