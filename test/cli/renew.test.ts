@@ -7,6 +7,7 @@ import { signJws } from '../../src/assignment/signatures.js';
 import { ROOT, cli, prepare, type StepOutput } from '../../scripts/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { signedExample, startCliServers, type CliServers } from '../helpers/servers.js';
+import { onTerminal } from '../helpers/terminal.js';
 
 /** Amendments through the built CLI: `assignment verify` of an amendment, and renew's plan, prompt rule, --dry-run and --yes, against real slapd and moto. */
 let s: CliServers;
@@ -174,6 +175,23 @@ describe('renew', () => {
     expect(human.exit).toBe(2);
     expect(human.stderr).toMatch(/no terminal to ask on, and --yes was not given/);
     expect(await endsEverywhere('rn-tty-1', 'rntty1')).toEqual(before);
+  });
+
+  it('on a terminal: the plan, then the question; "n" changes nothing, "y" applies', async () => {
+    await onboarded('rn-ask-1', 'rnask1');
+    const f = amendment('rn-ask-1.yaml', 'rn-ask-1', 60);
+    const before = await endsEverywhere('rn-ask-1', 'rnask1');
+    const env = { DETAILEE_CONFIG: join(dir, 'detailee.yaml'), DETAILEE_NOW: LATER, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', XDG_CACHE_HOME: join(dir, '.cache') };
+    const question = /Renew rn-ask-1: last day 2025-08-04, access ends 2025-08-05T00:00:00-04:00\?/;
+    const no = await onTerminal(dir, ['renew', 'rn-ask-1', f], env, question, 'n');
+    expect(no.exit, no.screen).toBe(0);
+    expect(no.screen).toMatch(/TARGET\s+STEP\s+DETAIL[\s\S]*Renew rn-ask-1/);
+    expect(no.screen).toMatch(/Not confirmed: nothing was changed\./);
+    expect(await endsEverywhere('rn-ask-1', 'rnask1')).toEqual(before);
+    const yes = await onTerminal(dir, ['renew', 'rn-ask-1', f], env, question, 'y');
+    expect(yes.exit, yes.screen).toBe(0);
+    expect(yes.screen).toMatch(/Renewed rn-ask-1: last day now 2025-08-04/);
+    expect(await endsEverywhere('rn-ask-1', 'rnask1')).toMatchObject({ ldap: '20250805040000Z', store: '2025-08-05T00:00:00-04:00' });
   });
 
   it('--yes applies on every target and in the store; the amendment then verifies as already applied', async () => {

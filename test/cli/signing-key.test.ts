@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { ROOT, cli, prepare, type StepOutput } from '../../scripts/scenario.js';
+import { cli, prepare, type StepOutput } from '../../scripts/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { signedExample, startCliServers, type CliServers } from '../helpers/servers.js';
+import { onTerminal } from '../helpers/terminal.js';
 
 /**
  * An encrypted (PKCS#8) certificate signing key through the built CLI: the passphrase from a file,
@@ -52,27 +52,9 @@ function noPassphrase(out: StepOutput): void {
   expect(out.stderr).not.toContain(PASSPHRASE);
 }
 
-/**
- * Run the CLI on a pseudo-terminal (util-linux `script`), type `answer` when the passphrase prompt
- * appears, and return the exit code and everything the terminal showed.
- */
-function onTerminal(args: string[], answer: string): Promise<{ exit: number | null; screen: string }> {
-  const quoted = [process.execPath, join(ROOT, 'bin', 'run.js'), ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qfec', quoted, '/dev/null'], {
-    cwd: dir,
-    env: { ...process.env, DETAILEE_CONFIG: join(dir, 'detailee.yaml'), DETAILEE_NOW: '', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', XDG_CACHE_HOME: join(dir, '.cache'), TERM: 'dumb' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let screen = '';
-  let typed = false;
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    screen += d;
-    if (!typed && /Passphrase for the certificate signing key/.test(screen)) {
-      typed = true;
-      child.stdin.write(`${answer}\r`);
-    }
-  });
-  return new Promise((resolve) => child.on('exit', (exit) => resolve({ exit, screen })));
+function askedOnTerminal(args: string[], answer: string): Promise<{ exit: number | null; screen: string }> {
+  const env = { DETAILEE_CONFIG: join(dir, 'detailee.yaml'), DETAILEE_NOW: '', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', XDG_CACHE_HOME: join(dir, '.cache') };
+  return onTerminal(dir, args, env, /Passphrase for the certificate signing key/, answer);
 }
 
 type Doctor = { checks: { id: string; status: string; detail: string; fix?: string }[] };
@@ -128,12 +110,12 @@ describe('an encrypted certificate signing key', () => {
 
   it('no passphrase source on a terminal: asked, masked; the right one opens the key (doctor ✓), a wrong one does not', async () => {
     const cfg = config('ask.yaml', {});
-    const right = await onTerminal(['doctor', '--config', cfg], PASSPHRASE);
+    const right = await askedOnTerminal(['doctor', '--config', cfg], PASSPHRASE);
     expect(right.screen).toMatch(/Passphrase for the certificate signing key/);
     expect(right.screen).toMatch(/✓ certificate signing key: .*encrypted \(passphrase from the terminal\)/);
     expect(right.screen).not.toContain(PASSPHRASE);
     expect(right.exit, right.screen).toBe(0);
-    const wrong = await onTerminal(['doctor', '--config', cfg], 'not it');
+    const wrong = await askedOnTerminal(['doctor', '--config', cfg], 'not it');
     expect(wrong.screen).toMatch(/✗ certificate signing key: .*could not be decrypted/);
     expect(wrong.exit).toBe(1);
   });
