@@ -53,11 +53,17 @@ export interface AmendmentVerifyResult {
   renewal: RenewalPreview | null;
 }
 
-/** The `kind` a manifest declares, read before validating it against either schema. */
+/**
+ * The `kind` a manifest declares, read before validating it against either schema. A file that
+ * cannot be read or parsed has none here; loading it as an assignment then reports why, as before.
+ */
 export function documentKind(path: string): unknown {
-  const { text } = readTextFile(path, 'manifest');
-  const raw = parseYamlOrJson(text, `manifest ${basename(path)}`) as { kind?: unknown } | null;
-  return raw !== null && typeof raw === 'object' ? raw.kind : undefined;
+  try {
+    const raw = parseYamlOrJson(readTextFile(path, 'manifest').text, `manifest ${basename(path)}`) as { kind?: unknown } | null;
+    return raw !== null && typeof raw === 'object' ? raw.kind : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
