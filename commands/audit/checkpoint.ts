@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { clockFromEnv } from '../../src/clock.js';
 import { loadEd25519PrivateKey, makeCheckpoint, type SignedCheckpoint } from '../../src/audit/audit.js';
+import { askPassphrase, readSigningKey } from '../../src/config/signing-key.js';
 import { InputError } from '../../src/errors.js';
 import { publishPublicKey, signaturePath, signFileBytes } from '../../src/offboarding/file-signature.js';
 import { checkOutputPath } from '../../src/validation.js';
@@ -31,7 +32,8 @@ export default class AuditCheckpoint extends BaseCommand {
       });
     }
     const store = await this.openStore();
-    const key = loadEd25519PrivateKey(keyPath);
+    // The configured key may be an encrypted PEM; a --key file is read as given.
+    const key = flags.key ? loadEd25519PrivateKey(flags.key) : await readSigningKey(config.certificates, { ask: askPassphrase });
     const cp = await makeCheckpoint(store, key, clockFromEnv().now());
     const text = `${JSON.stringify(cp, null, 2)}\n`;
     if (flags.out) {

@@ -1,5 +1,9 @@
+import { basename } from 'node:path';
 import type { Config } from '../config/load.js';
-import { verifyAssignmentFile } from './load.js';
+import { readTextFile } from '../text-file.js';
+import { parseYamlOrJson } from '../validation.js';
+import { previewRenewal, type RenewalBasis, type RenewalPreview } from './amendment.js';
+import { findSignatureFiles, loadAmendment, verifyAssignmentFile } from './load.js';
 import { assignmentPolicy, type PolicyProblem } from './policy.js';
 
 /** The public shape of `assignment verify --json`; other tooling depends on it. */
@@ -38,5 +42,66 @@ export async function verifyAssignment(file: string, signatures: string[] | unde
       timezone: term.timezone,
     },
     manifestSha256: loaded.sha256,
+  };
+}
+
+/** The public shape of `assignment verify --json` for an amendment. */
+export interface AmendmentVerifyResult {
+  kind: 'Amendment';
+  /** The id of the assignment it amends. */
+  assignment: string;
+  valid: boolean;
+  signers: { name: string; role: string; form: 'jws' | 'cms' }[];
+  failures: { file: string; form: string; signer?: string | undefined; reason: string }[];
+  missingRoles: string[];
+  renewalDays: number;
+  reason: string;
+  agreement?: string | undefined;
+  amendmentSha256: string;
+  /** The renewal it would make; null when neither the store nor --assignment knows the assignment. */
+  renewal: RenewalPreview | null;
+}
+
+/**
+ * The `kind` a manifest declares, read before validating it against either schema. A file that
+ * cannot be read or parsed has none here; loading it as an assignment then reports why, as before.
+ */
+export function documentKind(path: string): unknown {
+  try {
+    const raw = parseYamlOrJson(readTextFile(path, 'manifest').text, `manifest ${basename(path)}`) as { kind?: unknown } | null;
+    return raw !== null && typeof raw === 'object' ? raw.kind : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Schema, signatures and the renewal it would make; changes nothing. The basis is the store's
+ * record when the assignment is there, else the manifest given, else none (no renewal shown).
+ */
+export async function verifyAmendment(
+  file: string,
+  signatures: string[] | undefined,
+  config: Config,
+  now: Date,
+  basisFor: (id: string) => Promise<RenewalBasis | undefined>,
+): Promise<AmendmentVerifyResult> {
+  const loaded = loadAmendment(file);
+  const files = findSignatureFiles(file, signatures);
+  const { verifyDetached } = await import('./signatures.js');
+  const report = await verifyDetached(loaded.bytes, files, config.trust, now);
+  const basis = await basisFor(loaded.doc.assignment);
+  return {
+    kind: 'Amendment',
+    assignment: loaded.doc.assignment,
+    valid: report.valid,
+    signers: report.signers.map((s) => ({ name: s.name, role: s.role, form: s.form })),
+    failures: report.failures.map((f) => ({ file: f.file, form: f.form, signer: f.signer, reason: f.reason })),
+    missingRoles: report.missingRoles,
+    renewalDays: loaded.doc.renewalDays,
+    reason: loaded.doc.reason,
+    agreement: loaded.doc.agreement?.reference,
+    amendmentSha256: loaded.sha256,
+    renewal: basis ? previewRenewal(basis, { renewalDays: loaded.doc.renewalDays, sha256: loaded.sha256 }, now) : null,
   };
 }

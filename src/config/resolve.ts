@@ -96,6 +96,8 @@ export function resolveConfig(parsed: ConfigFile, file: string | undefined, env:
     },
     certificates: {
       signingKey: optAbs(parsed.certificates.signingKey),
+      signingKeyPassphraseFile: optAbs(parsed.certificates.signingKeyPassphraseFile),
+      signingKeyPassphraseEnv: parsed.certificates.signingKeyPassphraseEnv,
       outputDir: optAbs(parsed.certificates.outputDir),
     },
   };

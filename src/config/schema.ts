@@ -188,7 +188,13 @@ export const configSchema = z.strictObject({
   certificates: z
     .strictObject({
       signingKey: path.optional(),
+      /** An encrypted (PKCS#8) signingKey's passphrase: from this file or this variable, else a prompt on a terminal. */
+      signingKeyPassphraseFile: path.optional(),
+      signingKeyPassphraseEnv: envName.optional(),
       outputDir: path.optional(),
+    })
+    .refine((c) => c.signingKeyPassphraseFile === undefined || c.signingKeyPassphraseEnv === undefined, {
+      error: 'give at most one of signingKeyPassphraseFile or signingKeyPassphraseEnv (the passphrase itself never goes in the config)',
     })
     .default({}),
   retentionDays: z.number().int().min(0).max(36500).default(90),

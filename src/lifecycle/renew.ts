@@ -18,7 +18,16 @@ export interface RenewResult {
   renewalsLeft: number;
   plan: PlanRow[];
   targets: TargetResult[];
+  /** True when only the plan was made (--dry-run): nothing changed, `term` is what it would become. */
+  dryRun: boolean;
   message: string;
+}
+
+export interface RenewOptions {
+  /** Verify, check and plan against the live targets; change nothing. */
+  dryRun?: boolean;
+  /** Asked with the plan and the new term before anything changes; false changes nothing. */
+  confirm?: (plan: PlanRow[], term: Term) => Promise<boolean>;
 }
 
 interface AppliedAmendment {
@@ -35,7 +44,7 @@ interface AppliedAmendment {
  * Extend the term in place on every target and in the store. Targets first, record last: a crash
  * in between leaves the targets ahead, and the re-run finds no step to take and records it.
  */
-export async function renewAssignment(ctx: Context, id: string, file: string, signatures: string[] | undefined): Promise<RenewResult> {
+export async function renewAssignment(ctx: Context, id: string, file: string, signatures: string[] | undefined, o: RenewOptions = {}): Promise<RenewResult> {
   const now = ctx.clock.now();
   const loaded = loadAmendment(file);
   const am = loaded.doc;
@@ -53,7 +62,7 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
     throw new InputError(`No assignment ${id} in the store.`, { code: 'assignment.unknown', actions: ['Run `detailee status` to list assignments.'] });
   }
   const applied = (rec.data.amendments as AppliedAmendment[] | undefined) ?? [];
-  const base = { id, previousEndsAt: rec.term.endsAt, renewalsUsed: rec.renewalsUsed, renewalsLeft: rec.renewalsMax - rec.renewalsUsed, plan: [], targets: [] };
+  const base = { id, previousEndsAt: rec.term.endsAt, renewalsUsed: rec.renewalsUsed, renewalsLeft: rec.renewalsMax - rec.renewalsUsed, plan: [], targets: [], dryRun: o.dryRun === true };
   if (applied.some((a) => a.sha256 === loaded.sha256)) {
     return { ...base, changed: false, term: rec.term, message: `This amendment was already applied to ${id}; nothing to do.` };
   }
@@ -95,6 +104,14 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
       });
     }
     const plans = await planAll(targets.map((target) => ({ target, intent: { kind: 'renew' as const, desired: desiredFor(target.name, rec.manifest, term) } })));
+    const rows = planRows(plans);
+    if (o.dryRun) {
+      const renewalsLeft = rec.renewalsMax - rec.renewalsUsed - 1;
+      return { ...base, changed: false, term, renewalsLeft, plan: rows, message: `Dry run: ${id} would have its last day on ${term.lastDay} (access ends ${term.endsAt}), ${renewalsLeft} renewal(s) left; nothing was changed.` };
+    }
+    if (o.confirm && !(await o.confirm(rows, term))) {
+      return { ...base, changed: false, term: rec.term, plan: rows, message: `Not confirmed: nothing was changed.` };
+    }
     const runId = newRunId();
     const results = await executePlans(plans, {
       store: ctx.store,
@@ -113,7 +130,6 @@ export async function renewAssignment(ctx: Context, id: string, file: string, si
           await apply();
         }),
     });
-    const rows = planRows(plans);
     if (!results.every((r) => r.ok)) {
       return {
         ...base,

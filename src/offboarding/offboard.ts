@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dateIn } from '../assignment/term.js';
 import { verifyAudit } from '../audit/audit.js';
-import { warnIfReadableByOthers } from '../config/load.js';
+import { askPassphrase, readSigningKey } from '../config/signing-key.js';
 import { ActionError, InputError, VerificationError } from '../errors.js';
 import { clockNote, type Context } from '../lifecycle/context.js';
 import { revokeAssignment, revokeIntent, type RevocationEvidence } from '../lifecycle/revoke.js';
@@ -51,7 +51,7 @@ function unknownAssignment(id: string): InputError {
 }
 
 /** Check the certificate settings before anything changes, so a missing key cannot strand a half-offboarded detail. */
-function certificateSettings(ctx: Context): { keyPem: string; outputDir: string } {
+async function certificateSettings(ctx: Context): Promise<{ keyPem: string; outputDir: string }> {
   const { signingKey, outputDir } = ctx.config.certificates;
   if (!signingKey || !outputDir) {
     throw new InputError('certificates.signingKey and certificates.outputDir must be set to issue a certificate.', {
@@ -59,17 +59,9 @@ function certificateSettings(ctx: Context): { keyPem: string; outputDir: string 
       actions: ['Run `detailee init`, or set both keys in the config.'],
     });
   }
-  let keyPem: string;
-  try {
-    keyPem = readFileSync(signingKey, 'utf8');
-  } catch (e) {
-    throw new InputError(`Cannot read the certificate signing key ${signingKey}: ${(e as Error).message}`, {
-      code: 'key.unreadable',
-      actions: ['Check certificates.signingKey in the config.'],
-    });
-  }
-  warnIfReadableByOthers(signingKey, 'certificate signing key');
-  return { keyPem, outputDir };
+  // An encrypted key is opened here, before anything changes, and kept decrypted in memory only.
+  const key = await readSigningKey(ctx.config.certificates, { ask: askPassphrase });
+  return { keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), outputDir };
 }
 
 /**
@@ -87,7 +79,7 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
       actions: ['Run `detailee certificate verify` on the certificate files to check them.'],
     });
   }
-  const settings = certificateSettings(ctx);
+  const settings = await certificateSettings(ctx);
   const fileAnswers = o.answersFile ? parseYamlOrJson(readTextFile(o.answersFile, 'answers file').text, 'answers file') : undefined;
   if (fileAnswers === undefined && !o.prompts) {
     throw new InputError('No answers file and no terminal to ask the checklist on.', {

@@ -177,7 +177,7 @@ describe('the built CLI killed after every journal step converges on a re-run', 
 
   it('renew with a signed amendment', async () => {
     await onboarded('kill-ren-probe', 'krenprobe');
-    const probe = await run(['renew', 'kill-ren-probe', signedAmendment('kill-ren-probe')], RENEW_AT);
+    const probe = await run(['renew', 'kill-ren-probe', signedAmendment('kill-ren-probe'), '--yes'], RENEW_AT);
     expectOk(probe, 'renew probe');
     const planned = stepIds(probe);
     const endsAt = (probe.json as { term: { endsAt: string } }).term.endsAt;
@@ -187,17 +187,17 @@ describe('the built CLI killed after every journal step converges on a re-run', 
       const id = `kill-ren-${n}`;
       await onboarded(id, `kren${n}`);
       const am = signedAmendment(id);
-      expectKilled(await run(['renew', id, am], RENEW_AT, killedAfter(n)), n);
+      expectKilled(await run(['renew', id, am, '--yes'], RENEW_AT, killedAfter(n)), n);
       // Targets first, record last: until the re-run the store keeps the old end.
       expect(await stateOf(id, RENEW_AT)).toMatchObject({ state: 'active', endsAt: '2025-06-06T00:00:00-04:00', renewalsLeft: 1 });
-      const resumed = await run(['renew', id, am], RENEW_AT);
+      const resumed = await run(['renew', id, am, '--yes'], RENEW_AT);
       expectOk(resumed, `renew ${id} after a kill at step ${n}`);
       expect(resumed.json).toMatchObject({ changed: true, term: { endsAt } });
       expect(stepIds(resumed)).toEqual(planned.slice(n));
       await expectEachStepDoneOnce(id, 'renew', planned);
       expect(await stateOf(id, RENEW_AT)).toMatchObject({ state: 'active', endsAt, renewalsLeft: 0 });
       // The same amendment twice is one renewal.
-      const again = await run(['renew', id, am], RENEW_AT);
+      const again = await run(['renew', id, am, '--yes'], RENEW_AT);
       expectOk(again, 'renew again');
       expect(again.json).toMatchObject({ changed: false });
     }

@@ -110,7 +110,7 @@ beforeAll(async () => {
   const amendment = join(dir, 'amendment.yaml');
   writeFileSync(amendment, `apiVersion: detailee/v1\nkind: Amendment\nassignment: ${ID}\nrenewalDays: 30\nreason: Second phase.\n`);
   run(['assignment', 'sign', amendment, '--key', approverKey, '--kid', 'alan.turing'], '2025-05-09T15:00:00Z', { json: false });
-  run(['renew', ID, amendment], '2025-05-10T15:00:00Z');
+  run(['renew', ID, amendment, '--yes'], '2025-05-10T15:00:00Z');
   runBoth(['reconcile'], '2025-05-11T15:00:00Z');
   run(['revoke', ID, '--reason', 'early end of detail', '--yes'], '2025-05-20T15:00:00Z');
   run(['expire'], '2025-05-21T06:00:00Z', { json: false }); // re-verifies the revoked account
@@ -134,6 +134,9 @@ beforeAll(async () => {
   run(['audit', 'export', '--out', join(dir, 'audit.jsonl')], '2025-05-21T14:12:00Z');
   run(['audit', 'export'], '2025-05-21T14:12:00Z', { json: false });
   run(['store', 'copy', '--from', 'sqlite:detailee.db', '--to', 'sqlite:copy.db'], '2025-05-21T14:15:00Z');
+  // doctor reads every secret source; it exits 1 here because DETAILEE_NOW pins the clock.
+  run(['doctor'], '2025-05-21T14:16:00Z', { expectExit: 1 });
+  run(['doctor'], '2025-05-21T14:16:00Z', { json: false, expectExit: 1, env: { DETAILEE_DEBUG: '1', DETAILEE_CONFIG: wrongPasswordConfig() } });
   // A bind that fails must not print the password it tried, not even in a debug stack trace.
   run(['reconcile'], '2025-05-21T14:20:00Z', { expectExit: 1, env: { DETAILEE_DEBUG: '1', DETAILEE_CONFIG: wrongPasswordConfig() } });
   run(['reconcile'], '2025-05-21T14:20:00Z', { json: false, expectExit: 1, env: { DETAILEE_DEBUG: '1', DETAILEE_CONFIG: wrongPasswordConfig() } });
@@ -157,7 +160,7 @@ describe('secrets stay where they are kept', () => {
   it('ran every command', () => {
     const topics = new Set(['assignment', 'fti', 'certificate', 'audit', 'store']);
     const ran = new Set(outputs.map((o) => (topics.has(o.args[0]!) ? o.args.slice(0, 2) : o.args.slice(0, 1)).join(' ')));
-    for (const c of ['init', 'assignment sign', 'assignment verify', 'onboard', 'status', 'show', 'fti record', 'fti list', 'expire', 'renew', 'reconcile', 'revoke', 'offboard', 'certificate verify', 'audit verify', 'audit checkpoint', 'audit export', 'store copy']) {
+    for (const c of ['init', 'assignment sign', 'assignment verify', 'onboard', 'status', 'show', 'fti record', 'fti list', 'expire', 'renew', 'reconcile', 'revoke', 'offboard', 'certificate verify', 'audit verify', 'audit checkpoint', 'audit export', 'store copy', 'doctor']) {
       expect(ran, `${c} was not run`).toContain(c);
     }
     expect(existsSync(certificateFiles.pdf!)).toBe(true);

@@ -30,6 +30,13 @@ export interface Moto {
 export interface MotoOptions {
   /** Load AWS managed policies (arn:aws:iam::aws:policy/...); slower to start and to reset. */
   loadManagedPolicies?: boolean;
+  /**
+   * Enforce IAM authentication and policies after this many requests (moto's
+   * INITIAL_NO_AUTH_ACTION_COUNT): the first ones set up a user whose keys sign the rest. moto then
+   * checks actions against each caller's policies, but sees every IAM user operation's resource as
+   * "*", so resource-scoped statements match nothing.
+   */
+  enforceIamAfter?: number;
 }
 
 export const MOTO_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' } as const;
@@ -54,6 +61,8 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
   /** Spawn on `port` and poll, a bounded number of times, until moto answers HTTP. */
   async function launch(): Promise<void> {
     const env: NodeJS.ProcessEnv = { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: options.loadManagedPolicies ? 'true' : 'false' };
+    if (options.enforceIamAfter !== undefined) env.INITIAL_NO_AUTH_ACTION_COUNT = String(options.enforceIamAfter);
+    else delete env.INITIAL_NO_AUTH_ACTION_COUNT;
     // moto must never pick up a developer's real account settings.
     delete env.AWS_PROFILE;
     const proc = spawn(MOTO_BIN, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'], env });
