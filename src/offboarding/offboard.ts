@@ -169,6 +169,8 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
     entries,
     answers,
     revocation: evidence,
+    // One line per recorded target: what its proof read, when, and from which server.
+    revocationProof: evidence.targets.map((t) => ({ target: t.target, summary: t.evidence.join('; ') })),
     auditHead: head ?? { seq: 0, hash: '0'.repeat(64) },
     issuedAt,
     issuer: ctx.actor,

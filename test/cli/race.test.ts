@@ -126,7 +126,7 @@ describe.each(['sqlite', 'postgres'] as const)('races between two processes (%s 
     writeFileSync(amendment, stringify({ apiVersion: 'detailee/v1', kind: 'Amendment', assignment: id, renewalDays: 60, reason: 'Second phase of the work.' }));
     writeFileSync(`${amendment}.jws`, signJws(readFileSync(amendment), undefined, approverPem, 'alan.turing'));
 
-    const runs = [start(dir, ['renew', id, amendment, '--json']), start(dir, ['renew', id, amendment, '--json'])];
+    const runs = [start(dir, ['renew', id, amendment, '--yes', '--json']), start(dir, ['renew', id, amendment, '--yes', '--json'])];
     const exits = await Promise.all(runs.map((r) => r.exit));
     const outputs = runs.map((r) => JSON.parse(r.stdout()) as { changed?: boolean; error?: { code: string } });
     // Each run either applied it, found it applied, or was told another run changed the assignment.
@@ -142,6 +142,6 @@ describe.each(['sqlite', 'postgres'] as const)('races between two processes (%s 
     expect(Date.parse(after.endsAt) - Date.parse(before)).toBeGreaterThanOrEqual(59 * 86_400_000);
     expect(Date.parse(after.endsAt) - Date.parse(before)).toBeLessThanOrEqual(61 * 86_400_000);
     // A third run of the same amendment changes nothing.
-    expect(cli(dir, ['renew', id, amendment, '--json'], AT).json).toMatchObject({ changed: false });
+    expect(cli(dir, ['renew', id, amendment, '--yes', '--json'], AT).json).toMatchObject({ changed: false });
   }, 180_000);
 });
