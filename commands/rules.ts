@@ -6,6 +6,11 @@ import { table } from '../src/ui/table.js';
 
 export default class Rules extends BaseCommand {
   static override summary = 'Print the destruction rules: which sanitisation technique is valid for which media, and why.';
+  static override examples = [
+    '<%= config.bin %> rules',
+    '<%= config.bin %> rules --media ssd',
+    '<%= config.bin %> rules --json',
+  ];
   static override description =
     'The table the offboarding answers and the interactive checklist are judged by (templates/rules/sanitization.yaml; NIST SP 800-88 Rev. 1 Appendix A and IRS Publication 1075). A technique, media or size outside it is refused with exit 2.';
   static override flags = {

@@ -5,6 +5,10 @@ import { correctFti } from '../../src/offboarding/log.js';
 
 export default class FtiCorrect extends BaseCommand {
   static override summary = 'Correct an FTI log entry: a new entry that supersedes it, recorded in the audit chain.';
+  static override examples = [
+    '<%= config.bin %> fti correct irs-2025-0042 F-0001 --records 300',
+    '<%= config.bin %> fti correct irs-2025-0042 F-0002 --location "Bldg 2, Room 114, safe 4" --json',
+  ];
   static override description =
     'The corrected entry is never changed: the correction gets the next id and an `fti.corrected` audit event naming the entry it supersedes, and from then on only the new entry is in force (`fti list`, the offboarding checklist, the certificate). Give only the fields that were wrong; the others are carried over from the corrected entry, and the result is checked like a new entry (identifiers refused, exit 2).';
   static override args = {

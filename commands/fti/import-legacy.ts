@@ -5,6 +5,10 @@ import { confirmOrRefuse } from '../../src/ui/prompt.js';
 
 export default class FtiImportLegacy extends BaseCommand {
   static override summary = 'Bind FTI log entries recorded before the log was hashed into the audit chain, marked as imported.';
+  static override examples = [
+    '<%= config.bin %> fti import-legacy irs-2025-0042',
+    '<%= config.bin %> fti import-legacy irs-2025-0042 --yes --json',
+  ];
   static override description =
     'Entries recorded by an earlier detailee have an audit event with their media, record count and date, but not a hash of their content, so a change to their description or location would go unseen. Check them against your own records first: this appends one `fti.imported` event per entry vouching for its present content, under your name, and certificates mark those entries "imported". Refused (exit 3) when any entry was deleted, altered or inserted.';
   static override args = { id: Args.string({ description: 'assignment id', required: true }) };

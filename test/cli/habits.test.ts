@@ -259,7 +259,10 @@ describe('CLI habits', () => {
   it('next-action hints name the real assignment, never a placeholder', () => {
     const r = run(dir, home, ['status', '--json']);
     const rows = JSON.parse(r.stdout) as { id: string; nextAction: string }[];
-    expect(rows.find((x) => x.id === 'irs-2024-0099')?.nextAction).toBe('offboard: detailee offboard irs-2024-0099');
+    // Expired with no proven revocation on record: the hint says how to finish it, by its id.
+    expect(rows.find((x) => x.id === 'irs-2024-0099')?.nextAction).toBe(
+      'finish the revocation: `detailee offboard irs-2024-0099` or the nightly job; `detailee show irs-2024-0099` names what is unproven',
+    );
     expect(r.stdout).not.toMatch(/\bID\b/);
   });
 
