@@ -177,10 +177,8 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
       }
       let done = 0;
       for await (const page of pagesEndingBy(ctx.store, FOREVER, ENDED_STATES, { pageSize: o.pageSize })) {
-        await readAhead(
-          ts,
-          page.filter((s) => !revokedIds.has(s.id)),
-        );
+        // No read-ahead here: a proof is each account's own live read, and a listing would only
+        // serve the rare repair's plan.
         await mapPool(page, o.concurrency, async (s) => {
           if (!revokedIds.has(s.id) && reproofDue(s, now, ctx.config.reproof)) {
             await keepLock();

@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { signJws } from '../../src/assignment/signatures.js';
 import { cli, ROOT, type StepOutput } from '../../scripts/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
+import { startMoto, type Moto } from '../helpers/moto.js';
 import { EKU, makeCert, makePki, makeSigningKey, opensslCmsSign, type Pki, type PkiOptions } from '../helpers/pki.js';
 
 /**
@@ -143,9 +144,28 @@ describe('assignment verify: strict signer trust', () => {
     expect(text.exit).toBe(0);
     expect(text.json).toContain(`WARNING: ${warning}`);
   });
+});
+
+describe('onboard with an issuer marked revocation: unchecked (moto)', () => {
+  let moto: Moto;
+  beforeAll(async () => {
+    moto = await startMoto();
+    await moto.createGroup('detailee-readonly'); // the example manifest's access.aws
+  }, 60_000);
+  afterAll(async () => {
+    await moto?.stop();
+  });
+  /** Onboarding needs a target; moto's IAM is the cheapest real one. */
+  function addIam(work: string): void {
+    const cfgPath = join(work, 'detailee.yaml');
+    const cfg = parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+    cfg.targets = { aws: { region: 'us-east-1', endpoint: moto.endpoint, path: '/detailees/' } };
+    writeFileSync(cfgPath, stringify(cfg));
+  }
 
   it('onboard shows the unchecked-revocation warning and records it in the onboarding audit event', async () => {
     const { work, manifest, p } = await signedWith('unchecked-onboard', {}, (q) => ({ crls: [q.rootCrlPath], issuers: [{ certificateSubject: q.intermediate.subject, revocation: 'unchecked' }] }));
+    addIam(work);
     const out = cli(work, ['onboard', manifest, '--yes', '--json'], NOW);
     expect(out.exit, JSON.stringify(out.json)).toBe(0);
     const r = out.json as { warnings: string[] };
@@ -158,6 +178,7 @@ describe('assignment verify: strict signer trust', () => {
 
   it('onboard without --json prints the warning', async () => {
     const { work, manifest } = await signedWith('unchecked-onboard-text', {}, (q) => ({ crls: [q.rootCrlPath], issuers: [{ certificateSha256: q.intermediate.sha256, revocation: 'unchecked' }] }));
+    addIam(work);
     const out = cli(work, ['onboard', manifest, '--dry-run'], NOW);
     expect(out.exit, out.stderr).toBe(0);
     expect(out.json).toMatch(/WARNING: revocation of CN=Alan Turing.* is NOT checked/);

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { cli } from '../../scripts/scenario.js';
 import { buildCertificate, serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate.js';
+import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { pdfWith, zlibBomb } from '../helpers/hostile.js';
 import { tempDir } from '../helpers/manifest.js';
 import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../unit/offboarding-fixtures.js';
@@ -35,10 +36,13 @@ describe('certificate verify on hostile files', () => {
     const input = certificateInput();
     input.assignment.detailee.homeAgency = 'Office of %PDF-1.7 Archives';
     const file = join(dir, 'pdf-text.json');
-    writeFileSync(file, serializeSignedCertificate(signCertificate(buildCertificate(input), SIGNER_PRIVATE)));
+    const bytes = Buffer.from(serializeSignedCertificate(signCertificate(buildCertificate(input), SIGNER_PRIVATE)));
+    writeFileSync(file, bytes);
+    // Issued with its detached signature, as offboard writes it.
+    writeFileSync(`${file}.sig`, signFileBytes(bytes, SIGNER_PRIVATE));
     const out = cli(dir, ['certificate', 'verify', file, '--key', join(dir, 'issuer.pub.pem'), '--json'], NOW);
     expect(out.exit, JSON.stringify(out.json)).toBe(0);
-    expect(out.json).toMatchObject({ valid: true, format: 'json', file: 'as-issued' });
+    expect(out.json).toMatchObject({ valid: true, format: 'json', file: 'as-issued', fileSignature: 'verified' });
   });
 });
 

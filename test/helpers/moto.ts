@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type * as IamSdk from '@aws-sdk/client-iam';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { delay, freePort } from './net.js';
+import { serverLog, type ServerLog } from './server-log.js';
 
 /**
  * A real moto server per caller, on its own loopback port, so test files (and the demo) can run
@@ -55,6 +56,7 @@ class MotoExited extends Error {
 export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
   let child: ChildProcess | undefined;
   let port = 0;
+  let log: ServerLog | undefined;
   const killOnExit = () => child?.kill('SIGKILL');
   process.once('exit', killOnExit);
 
@@ -65,16 +67,18 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
     else delete env.INITIAL_NO_AUTH_ACTION_COUNT;
     // moto must never pick up a developer's real account settings.
     delete env.AWS_PROFILE;
-    const proc = spawn(MOTO_BIN, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'], env });
-    let stderr = '';
-    proc.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+    log?.remove();
+    log = serverLog('moto');
+    const proc = spawn(MOTO_BIN, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', log.fd], env });
+    log.detach();
+    const output = log;
     let exited: number | string | null | undefined;
     proc.on('exit', (code, signal) => (exited = code ?? signal));
     proc.on('error', (e) => (exited = e.message));
     child = proc;
     // Python start-up is slow on a loaded machine: up to 30 s, polled every 50 ms.
     for (let attempt = 0; attempt < 600; attempt++) {
-      if (exited !== undefined) throw new MotoExited(`moto_server exited (${String(exited)}): ${stderr.trim()}`, /Address already in use|EADDRINUSE/.test(stderr));
+      if (exited !== undefined) throw new MotoExited(`moto_server exited (${String(exited)}): ${output.tail().trim()}`, /Address already in use|EADDRINUSE/.test(output.tail()));
       try {
         const r = await fetch(`http://127.0.0.1:${port}/moto-api/`, { signal: AbortSignal.timeout(2_000) });
         await r.arrayBuffer();
@@ -85,7 +89,7 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
       await delay(50);
     }
     proc.kill('SIGKILL');
-    throw new Error(`moto_server on port ${port} did not answer in time: ${stderr.trim()}`);
+    throw new Error(`moto_server on port ${port} did not answer in time: ${output.tail().trim()}`);
   }
 
   try {
@@ -100,6 +104,7 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
     }
   } catch (e) {
     process.removeListener('exit', killOnExit);
+    log?.remove();
     throw e;
   }
 
@@ -131,17 +136,20 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
       const proc = child;
       child = undefined;
       process.removeListener('exit', killOnExit);
-      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-      await new Promise<void>((resolve) => {
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      });
+      if (proc && proc.exitCode === null && proc.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          proc.once('exit', () => resolve());
+          proc.kill('SIGTERM');
+        });
+      }
+      log?.remove();
     },
     kill() {
       const proc = child;
       child = undefined;
       process.removeListener('exit', killOnExit);
       proc?.kill('SIGKILL');
+      log?.remove();
     },
     async reset() {
       const r = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -269,7 +269,7 @@ export async function startSambaDC(): Promise<SambaDC> {
   const { ip, release } = await reserveAddress();
   const dir = join(root, 'dc');
   let child: ChildProcess | undefined;
-  let output = '';
+  let readOutput = (): string => '';
   const killOnExit = () => child?.kill('SIGKILL');
   process.once('exit', killOnExit);
   const cleanup = () => {
@@ -293,23 +293,27 @@ export async function startSambaDC(): Promise<SambaDC> {
       `[libdefaults]\n\tdefault_realm = ${REALM}\n\tdns_lookup_realm = false\n\tdns_lookup_kdc = false\n\trdns = false\n\n[realms]\n${REALM} = {\n\tkdc = ${ip}\n}\n`,
     );
 
-    const proc = spawn(SAMBA, ['-i', '-M', 'single', '-s', conf, '--debug-stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A file, not a pipe: spawnSync in the tests would leave a pipe undrained until samba blocks on it.
+    const logPath = join(root, 'samba.log');
+    const logFd = openSync(logPath, 'a', 0o600);
+    const proc = spawn(SAMBA, ['-i', '-M', 'single', '-s', conf, '--debug-stdout'], { stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
     child = proc;
     let exited: string | undefined;
     proc.on('exit', (code, signal) => (exited = String(code ?? signal)));
     proc.on('error', (e) => (exited = e.message));
-    for (const s of [proc.stdout, proc.stderr]) s?.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-8000)));
+    readOutput = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8').slice(-8000) : '');
 
     // Bounded: the DC answers in about a second, a few on a loaded machine; two minutes means it will not.
     for (let attempt = 0; ; attempt++) {
-      if (exited !== undefined) throw new Error(`samba exited (${exited}): ${output.slice(-3000)}`);
+      if (exited !== undefined) throw new Error(`samba exited (${exited}): ${readOutput().slice(-3000)}`);
       const c = await ldaps(url, caFile);
       try {
         await c.bind(adminDN, tpl.adminPassword);
         await c.search(BASE_DN, { scope: 'base', attributes: ['1.1'] });
         break;
       } catch (e) {
-        if (attempt > 1200) throw new Error(`The test DC at ${url} did not answer LDAPS in time: ${String(e)}\n${output.slice(-3000)}`, { cause: e });
+        if (attempt > 1200) throw new Error(`The test DC at ${url} did not answer LDAPS in time: ${String(e)}\n${readOutput().slice(-3000)}`, { cause: e });
       } finally {
         await c.unbind().catch(() => undefined);
       }
@@ -393,7 +397,7 @@ export async function startSambaDC(): Promise<SambaDC> {
       rmSync(cache, { force: true });
       return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() };
     },
-    log: () => output,
+    log: () => readOutput(),
     pid: () => child?.pid,
     async stop() {
       await halt();

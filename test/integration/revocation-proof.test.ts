@@ -117,7 +117,7 @@ describe('revocation proven against the recorded targets', () => {
     const done = await offboard(w.ctx(), 'prf-2025-0002', { answersFile: answers });
     expect(done.state).toBe('closed');
     expect(done.revocation.targets.map((t) => t.target)).toEqual(['ldap', 'aws']);
-    const cert = JSON.parse(readFileSync(done.certificate.files.json, 'utf8')) as { revocationProof: { target: string; summary: string }[] };
+    const cert = (JSON.parse(readFileSync(done.certificate.files.json, 'utf8')) as { certificate: { revocationProof: { target: string; summary: string }[] } }).certificate;
     expect(cert.revocationProof.map((p) => p.target)).toEqual(['ldap', 'aws']);
     expect(cert.revocationProof[0]!.summary).toMatch(/pwdAccountLockedTime 000001010000Z/);
     expect(done.revocation.targets[1]!.evidence[0]).toMatch(/^aws arn:aws:iam::\d+:user\/detailees\/prftwo read 2025-03-01T12:00:00.000Z from http:\/\/127\.0\.0\.1:\d+: .*detailee-revoked denies all/);

@@ -2,6 +2,7 @@ import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { VerificationError } from '../../src/errors.js';
 import { buildCertificate, serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate.js';
+import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { extractFromPdf, inflateLimit, MAX_ATTACHMENT_BYTES } from '../../src/offboarding/pdf-extract.js';
 import { readCertificateDocument, verifyCertificate } from '../../src/offboarding/verify.js';
 import { pdfWith, zlibBomb } from '../helpers/hostile.js';
@@ -57,7 +58,8 @@ describe('decompression of PDF attachments is bounded', () => {
     expect(doc).toEqual(JSON.parse(text));
     // The limits leave room: the real record is a small fraction of them.
     expect(Buffer.byteLength(text)).toBeLessThan(MAX_ATTACHMENT_BYTES / 100);
-    await expect(verifyCertificate(Buffer.from(text), SIGNER_PUBLIC)).resolves.toMatchObject({ format: 'json' });
+    const bytes = Buffer.from(text);
+    await expect(verifyCertificate(bytes, SIGNER_PUBLIC, { signature: signFileBytes(bytes, SIGNER_PRIVATE) })).resolves.toMatchObject({ format: 'json', fileSignature: 'verified' });
   });
 });
 
@@ -68,7 +70,7 @@ describe('JSON or PDF', () => {
     const bytes = Buffer.from(serializeSignedCertificate(signCertificate(buildCertificate(input), SIGNER_PRIVATE)));
     expect(bytes.subarray(0, 1024).toString('latin1')).toContain('%PDF-');
     expect(readCertificateDocument(bytes).format).toBe('json');
-    await expect(verifyCertificate(bytes, SIGNER_PUBLIC)).resolves.toMatchObject({ format: 'json', file: 'as-issued' });
+    await expect(verifyCertificate(bytes, SIGNER_PUBLIC, { signature: signFileBytes(bytes, SIGNER_PRIVATE) })).resolves.toMatchObject({ format: 'json', file: 'as-issued' });
   });
 
   it('still reads a PDF as a PDF, and JSON with a BOM or leading blank lines as JSON', () => {
