@@ -3,19 +3,21 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parse, stringify } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../../scripts/scenario.js';
 import { MEDIA } from '../../src/offboarding/fti.js';
 import type { RulesReport } from '../../src/offboarding/sanitization.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
+import { startMoto, type Moto } from '../helpers/moto.js';
 
 /**
  * The built CLI: `detailee rules`, the media flag of `fti record`, and an offboarding answers file
- * judged against the table. No targets are configured: the answers are checked before anything
- * is revoked or recorded, which is what these cases are about.
+ * judged against the table. One target (moto's IAM) is configured, since onboarding refuses none:
+ * the answers are checked before anything is revoked or recorded, which is what these cases are about.
  */
 const ID = 'irs-2025-0042';
 let dir: string;
+let moto: Moto | undefined;
 
 function run(args: string[], now = '2025-06-10T15:00:00Z') {
   return cli(dir, [...args, '--json'], now);
@@ -54,7 +56,13 @@ function answers(dispositions: Record<string, unknown>[]): string {
 const verified = { tool: { name: 'Intimus 007S' }, date: '2025-06-09', verifiedBy: { name: 'Katherine Johnson', title: 'Security Specialist' } };
 const paperShredded = { entry: 'F-0001', action: 'destroyed', method: 'Destroy', technique: 'cross-cut-shred', particleSize: '1 mm x 5 mm', destination: 'recycling facility', ...verified };
 
-beforeAll(() => {
+afterAll(async () => {
+  await moto?.stop();
+});
+
+beforeAll(async () => {
+  moto = await startMoto();
+  await moto.createGroup('detailee-readonly');
   dir = tempDir('detailee-cli-rules-');
   expect(run(['init', '--dir', dir, '--timezone', 'America/New_York'], '2025-02-01T14:00:00Z').exit).toBe(0);
   const k = generateKeyPairSync('ed25519');
@@ -64,6 +72,7 @@ beforeAll(() => {
   const cfgPath = join(dir, 'detailee.yaml');
   const cfg = parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
   cfg.trust = { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'approver.pub.pem' }], requiredRoles: ['approver'] };
+  cfg.targets = { aws: { region: 'us-east-1', endpoint: moto.endpoint, path: '/detailees/' } };
   writeFileSync(cfgPath, stringify(cfg));
   const m = writeManifest(dir, manifest());
   expect(run(['assignment', 'sign', m, '--key', key, '--kid', 'alan.turing'], '2025-02-03T15:00:00Z').exit).toBe(0);
