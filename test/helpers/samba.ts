@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'ldapts';
 import { delay } from './net.js';
+import { serverLog } from './server-log.js';
 
 /**
  * A real Samba AD domain controller per caller, for the Active Directory groundwork.
@@ -293,16 +294,14 @@ export async function startSambaDC(): Promise<SambaDC> {
       `[libdefaults]\n\tdefault_realm = ${REALM}\n\tdns_lookup_realm = false\n\tdns_lookup_kdc = false\n\trdns = false\n\n[realms]\n${REALM} = {\n\tkdc = ${ip}\n}\n`,
     );
 
-    // A file, not a pipe: spawnSync in the tests would leave a pipe undrained until samba blocks on it.
-    const logPath = join(root, 'samba.log');
-    const logFd = openSync(logPath, 'a', 0o600);
-    const proc = spawn(SAMBA, ['-i', '-M', 'single', '-s', conf, '--debug-stdout'], { stdio: ['ignore', logFd, logFd] });
-    closeSync(logFd);
+    const log = serverLog('samba', root);
+    const proc = spawn(SAMBA, ['-i', '-M', 'single', '-s', conf, '--debug-stdout'], { stdio: ['ignore', log.fd, log.fd] });
+    log.detach();
     child = proc;
     let exited: string | undefined;
     proc.on('exit', (code, signal) => (exited = String(code ?? signal)));
     proc.on('error', (e) => (exited = e.message));
-    readOutput = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8').slice(-8000) : '');
+    readOutput = () => log.tail(8000);
 
     // Bounded: the DC answers in about a second, a few on a loaded machine; two minutes means it will not.
     for (let attempt = 0; ; attempt++) {

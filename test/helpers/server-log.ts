@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,8 +19,9 @@ export interface ServerLog {
   remove(): void;
 }
 
-export function serverLog(name: string): ServerLog {
-  const dir = mkdtempSync(join(tmpdir(), `detailee-${name}-log-`));
+/** `inside`: a folder the caller already cleans up (the log is then removed with it). */
+export function serverLog(name: string, inside?: string): ServerLog {
+  const dir = inside ?? mkdtempSync(join(tmpdir(), `detailee-${name}-log-`));
   const path = join(dir, `${name}.log`);
   let fd = openSync(path, 'a', 0o600);
   let open = true;
@@ -28,11 +29,18 @@ export function serverLog(name: string): ServerLog {
     fd,
     path,
     tail(bytes = 4000) {
+      // Only the end: moto's log grows by a line per request.
+      let rfd: number | undefined;
       try {
-        const all = readFileSync(path, 'utf8');
-        return all.slice(-bytes);
+        rfd = openSync(path, 'r');
+        const size = fstatSync(rfd).size;
+        const buf = Buffer.alloc(Math.min(bytes, size));
+        readSync(rfd, buf, 0, buf.length, size - buf.length);
+        return buf.toString('utf8');
       } catch {
         return '';
+      } finally {
+        if (rfd !== undefined) closeSync(rfd);
       }
     },
     detach() {
@@ -42,7 +50,7 @@ export function serverLog(name: string): ServerLog {
     },
     remove() {
       this.detach();
-      rmSync(dir, { recursive: true, force: true });
+      if (inside === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
