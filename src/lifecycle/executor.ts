@@ -26,6 +26,8 @@ export interface TargetResult {
   proof?: TargetProof | undefined;
   /** The object read back (LDAP DN, IAM ARN), when it exists. */
   object?: string | undefined;
+  /** LDAP group DNs by cn from the same read. */
+  groupObjects?: Record<string, string> | undefined;
   error?: string | undefined;
 }
 
@@ -150,6 +152,8 @@ export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): P
       res.verify = { ok: v.ok, problems: v.problems };
       res.proof = v.proof;
       res.object = objectOfObserved(v.observed);
+      const groupObjects = (v.observed.facts as { groupObjects?: Record<string, string> }).groupObjects;
+      if (groupObjects !== undefined) res.groupObjects = groupObjects;
       if (!v.ok) {
         res.ok = false;
         res.error = `verification failed: ${v.problems.join('; ')}`;

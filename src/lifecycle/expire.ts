@@ -143,7 +143,12 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
           continue;
         }
         if (!revocable) continue;
-        await readAhead(ts, page);
+        // A fully provisioned assignment plans its revocation from its record; only the others
+        // (onboarded before records, or never finished) read their accounts first.
+        await readAhead(
+          ts,
+          page.filter((s) => s.provisioned !== true),
+        );
         const results = await mapPool(page, o.dryRun ? 1 : o.concurrency, async (d) => {
           await keepLock();
           try {

@@ -154,7 +154,7 @@ function withObjects(recorded: RecordedTarget[], prep: OnboardPreparation, resul
   for (const fresh of recordTargets(prep, new Date(at))) if (!out.some((r) => r.target === fresh.target)) out.push(fresh);
   return out.map((r) => {
     const res = results.find((x) => x.target === r.target);
-    return res?.ok && res.object ? { ...r, object: res.object, provisionedAt: at } : r;
+    return res?.ok && res.object ? { ...r, object: res.object, ...(res.groupObjects ? { groupObjects: res.groupObjects } : {}), provisionedAt: at } : r;
   });
 }
 

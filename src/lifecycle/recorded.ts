@@ -14,6 +14,8 @@ export interface RecordedTarget {
   /** Group names and policy ARNs granted at provisioning (renewals keep them). */
   groups: string[];
   policies: string[];
+  /** LDAP group DNs by cn, as the read-back after provisioning found them. */
+  groupObjects?: Record<string, string> | undefined;
   /** When onboarding chose this target (before its first step). */
   recordedAt: string;
   /** When the read-back after provisioning confirmed the object. */

@@ -5,7 +5,7 @@ import type { Intent, Target } from '../targets/target.js';
 import type { AssignmentRecord, RevocationCondition } from '../store/types.js';
 import { withAssignmentLock } from './assignment-lock.js';
 import { clockNote, newRunId, type Context } from './context.js';
-import { executePlans, planAll, type TargetResult } from './executor.js';
+import { executePlans, planAll, type PlannedTarget, type TargetResult } from './executor.js';
 import { planRows, type PlanRow } from './onboard.js';
 import { objectOf, recordedTargets, selectRecorded, type RecordedTarget } from './recorded.js';
 import { transition } from './state.js';
@@ -110,6 +110,7 @@ export async function revokeAssignment(
       return { id, state: rec.state, revokedAt, complete: false, changed: false, plan: planRows(plans), targets: missing.map(missingTargetResult), message: 'dry run: nothing changed' };
     }
     let state: AssignmentRecord['state'] = rec.state;
+    let firstRevocation = false;
     if (rec.state === 'active') {
       state = options.finalState;
       await withAssignmentLock(ctx, id, () =>
@@ -120,6 +121,7 @@ export async function revokeAssignment(
             state = cur.state;
             return;
           }
+          firstRevocation = true;
           await transition(tx, cur, options.finalState, {
             at: now.toISOString(),
             revokedAt,
@@ -137,11 +139,16 @@ export async function revokeAssignment(
       );
     }
     // Planned only now, after the state change: whatever an onboarding applied before it is seen.
-    const plans = await planAll(targets.map(intentFor), { settle: true });
+    // A first revocation of a fully provisioned account plans from its record, without a read;
+    // the proof after the writes is the read, and a target whose proof fails goes round again
+    // from a fresh read.
+    const fromRecord = firstRevocation ? planFromRecord(targets.map(intentFor), recorded) : [];
+    const plans = [...fromRecord.map((p) => p.planned), ...(await planAll(targets.map(intentFor).filter((x) => !fromRecord.some((p) => p.planned.target === x.target)), { settle: true }))];
+    plans.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
     const rows = planRows(plans);
     const runId = newRunId();
-    const results = [
-      ...(await executePlans(plans, {
+    const exec = (ps: PlannedTarget[]) =>
+      executePlans(ps, {
         store: ctx.store,
         clock: ctx.clock,
         actor: ctx.actor,
@@ -150,9 +157,21 @@ export async function revokeAssignment(
         operation: options.finalState === 'expired' ? 'expire' : 'revoke',
         afterStep: ctx.afterStep,
         auditExtra: note,
-      })),
-      ...missing.map(missingTargetResult),
-    ];
+      });
+    let applied = await exec(plans);
+    // Only a target whose writes all took but whose proof failed goes round again: the account
+    // was changed by hand since onboarding. A write that failed (a server down) is reported as it
+    // is; reading the same unreachable server again would only bury that error under another.
+    const again = applied.filter((r) => !r.ok && r.steps.every((st) => st.status === 'done') && fromRecord.some((p) => p.planned.target.name === r.target));
+    if (again.length > 0) {
+      const retried = await exec(await planAll(targets.filter((t) => again.some((r) => r.target === t.name)).map(intentFor), { settle: true }));
+      applied = applied.map((r) => {
+        const second = retried.find((x) => x.target === r.target);
+        // Both rounds' steps are reported; the outcome is the second round's.
+        return second ? { ...second, steps: [...r.steps.filter((st) => st.status === 'done'), ...second.steps] } : r;
+      });
+    }
+    const results = [...applied, ...missing.map(missingTargetResult)];
     const at = ctx.clock.now().toISOString();
     const data = await recordRevocation(ctx, id, revokedAt, results, { runId, at, note });
     return {
@@ -173,6 +192,25 @@ export async function revokeAssignment(
   } finally {
     if (ownTargets) await closeTargets(open);
   }
+}
+
+/**
+ * Plans from the provisioning record, for the targets that can assume one and whose record holds
+ * the object read back at onboarding; the others (and any whose plan refuses) are read first.
+ */
+function planFromRecord(intents: { target: Target; intent: Intent }[], recorded: RecordedTarget[]): { planned: PlannedTarget }[] {
+  const out: { planned: PlannedTarget }[] = [];
+  for (const { target, intent } of intents) {
+    const r = recorded.find((x) => x.target === target.name);
+    if (!target.assume || r?.object === undefined || r.provisionedAt === undefined) continue;
+    try {
+      const granted = { object: r.object, groups: r.groups, policies: r.policies, groupObjects: r.groupObjects };
+      out.push({ planned: { target, intent, steps: target.plan(target.assume(granted, intent), intent) } });
+    } catch {
+      // Whatever the record cannot plan, a fresh read will (or will say why not).
+    }
+  }
+  return out;
 }
 
 /** Store the proofs with the record and the audit event, in one transaction. */

@@ -1,6 +1,6 @@
 import { ldapFacts, PERMANENT_LOCK } from './ldap/plan.js';
-import { hasDenyAll, revokedPolicyDocument, sameDocument, tagTime } from './aws/documents.js';
-import { iamFacts, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_REVOKED_AT } from './aws/facts.js';
+import { hasDenyAll, revokedPolicyDocument, sameDocument } from './aws/documents.js';
+import { iamFacts, REVOKED_POLICY, TAG_ASSIGNMENT } from './aws/facts.js';
 import type { Observed, TargetName } from './target.js';
 
 /**
@@ -170,14 +170,8 @@ function iamProof(expected: RevocationExpectation, o: Observed): ProofFact[] {
         : `${REVOKED_POLICY} missing`,
     read: 'live',
   });
-  // The tag says when, for whoever reads the user in the console; the deny above is what enforces it.
-  const want = tagTime(expected.revokedAt);
-  facts.push({
-    fact: 'revokedTag',
-    ok: o.revokedAt === want,
-    observed: o.revokedAt === want ? `${TAG_REVOKED_AT} ${want}` : `${TAG_REVOKED_AT} is ${o.revokedAt ?? 'missing'}, not ${want}`,
-    read: 'live',
-  });
+  // The revocation time is part of the deny document compared above (its session cut-off); older
+  // revocations also tagged it, which the proof no longer needs.
   const activeKeys = f.accessKeys.filter((k) => k.status === 'Active').map((k) => k.id);
   facts.push({
     fact: 'accessKeys',
@@ -193,8 +187,8 @@ function iamProof(expected: RevocationExpectation, o: Observed): ProofFact[] {
     observed: o.policies.length ? `attached ${o.policies.join(', ')}` : 'no managed policies',
     read: 'live',
   });
-  // Credentials the server could not list: the deny-all policy, read back, refuses every request
-  // they could sign, so it proves them; without that policy they are unproven.
+  // Credentials the server could not list, or a revocation does not list: the deny-all policy,
+  // read back, refuses every request they could sign, so it proves them; without it they are unproven.
   const others: [string, string, string, { id: string; status: string }[]][] = [
     ['signingCertificates', 'ListSigningCertificates', 'signing certificates', f.signingCertificates],
     ['sshPublicKeys', 'ListSSHPublicKeys', 'SSH public keys', f.sshPublicKeys],
@@ -202,7 +196,8 @@ function iamProof(expected: RevocationExpectation, o: Observed): ProofFact[] {
   ];
   for (const [fact, listing, label, items] of others) {
     if (f.unsupported.includes(listing) || notRead.has(listing)) {
-      facts.push({ fact, ok: denyOk, observed: denyOk ? `${listing} not answered; every use denied by ${REVOKED_POLICY}` : `${listing} not answered and no deny-all to cover it`, read: denyOk ? 'covered' : 'missing' });
+      const why = f.unsupported.includes(listing) ? 'not answered' : 'not listed';
+      facts.push({ fact, ok: denyOk, observed: denyOk ? `${listing} ${why}; every use denied by ${REVOKED_POLICY}` : `${listing} ${why} and no deny-all to cover it`, read: denyOk ? 'covered' : 'missing' });
       continue;
     }
     const active = items.filter((c) => c.status === 'Active').map((c) => c.id);

@@ -38,6 +38,16 @@ export type Intent =
   | { kind: 'renew'; desired: Desired }
   | { kind: 'purge'; assignmentId: string; username: string };
 
+/** What an assignment's provisioning record says one target granted (see lifecycle/recorded.ts). */
+export interface Granted {
+  /** The provisioned object read back at onboarding: LDAP DN or IAM user ARN. */
+  object: string;
+  groups: string[];
+  policies: string[];
+  /** LDAP group DNs by cn, as onboarding's read-back found them. */
+  groupObjects?: Record<string, string> | undefined;
+}
+
 /** The live account as the target reports it. */
 export interface Observed {
   target: TargetName;
@@ -104,6 +114,13 @@ export interface Target {
    * each account is read on its own.
    */
   readAhead?(usernames: readonly string[]): Promise<void>;
+  /**
+   * Optional: the account as its provisioning record describes it, so a first revocation can plan
+   * its writes without reading first. Never evidence: the proof after the writes reads everything
+   * live, and whatever the record missed (a group added by hand, a new key) fails that proof, after
+   * which the revocation reads, plans and applies again.
+   */
+  assume?(granted: Granted, intent: Intent): Observed;
   /** Pure: the steps that take `observed` to what `intent` asks. Empty when already there. */
   plan(observed: Observed, intent: Intent): Step[];
   /** Apply one step; applying it twice has the effect of applying it once. */

@@ -106,12 +106,16 @@ describe('onboard and revoke through the CLI', () => {
       .map((l) => JSON.parse(l) as { kind: string; assignmentId: string; details: { targets?: { target: string; ok: boolean; pending: string[] }[] } });
     const incomplete = events.filter((e) => e.kind === 'revocation.incomplete' && e.assignmentId === 'cli-rev-1');
     expect(incomplete).toHaveLength(1);
-    // Down from the start, the directory could not even be read, so no step could be planned: the
-    // journal says so (ldap.inspect failed), and the re-run plans and applies them all.
+    // A first revocation plans from the onboarding record, so the directory being down shows at the
+    // first write: the journal says so (ldap.lock failed), every LDAP step is still pending, and the
+    // re-run reads the entry, plans and applies them all.
     const ldap = incomplete[0]!.details.targets!.find((t) => t.target === 'ldap')!;
-    expect(ldap).toMatchObject({ ok: false, pending: [] });
-    const journal = ((await run(['show', 'cli-rev-1', '--json'], '2025-03-01T15:00:00Z')).json as { journal: { step: string; status: string }[] }).journal;
-    expect(journal).toEqual(expect.arrayContaining([expect.objectContaining({ step: 'ldap.inspect', status: 'failed' })]));
+    expect(ldap.ok).toBe(false);
+    expect(ldap.pending[0]).toBe('ldap.lock');
+    expect(ldap.pending.filter((p) => p.startsWith('ldap.group.remove')).length).toBeGreaterThan(0);
+    const journal = ((await run(['show', 'cli-rev-1', '--json'], '2025-03-01T15:00:00Z')).json as { journal: { operation: string; step: string; status: string }[] }).journal.filter((j) => j.operation === 'revoke');
+    expect(journal).toEqual(expect.arrayContaining([expect.objectContaining({ step: 'ldap.lock', status: 'failed' })]));
+    expect(journal.filter((j) => j.step.startsWith('ldap.') && j.status === 'done')).toEqual([]);
 
     const back = await run(['revoke', 'cli-rev-1', '--reason', 'left early', '--yes', '--json'], '2025-03-01T15:00:00Z');
     expect(back.exit, JSON.stringify(back.json)).toBe(0);

@@ -1,9 +1,10 @@
-import { AddUserToGroupCommand } from '@aws-sdk/client-iam';
+import { AddUserToGroupCommand, CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExpire } from '../../src/lifecycle/expire.js';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
 import { createIamTarget } from '../../src/targets/aws/index.js';
-import { openTargets } from '../../src/targets/index.js';
+import { createLdapTarget } from '../../src/targets/ldap/index.js';
+import { resolveSecret } from '../../src/config/load.js';
 import type { Context } from '../../src/lifecycle/context.js';
 import { detaileeDoc } from '../helpers/manifest.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -16,38 +17,47 @@ afterAll(async () => {
   await w?.close();
 });
 
-/** A context whose IAM target tallies the requests it sends, by operation. */
-function counting(): { ctx: Context; ops: Map<string, number> } {
+/** A context whose targets tally the requests they send, by operation: IAM in `ops`, LDAP in `ldapOps`. */
+function counting(): { ctx: Context; ops: Map<string, number>; ldapOps: Map<string, number> } {
   const ops = new Map<string, number>();
+  const ldapOps = new Map<string, number>();
+  const tally = (m: Map<string, number>) => (op: string) => m.set(op, (m.get(op) ?? 0) + 1);
+  const ldap = w.config.targets.ldap!;
   const ctx = w.ctx({
     openTargets: async () => [
-      ...(await openTargets(w.config, w.clock, ['ldap'])),
-      await createIamTarget(w.config.targets.aws!, { clock: w.clock, onCall: (op) => ops.set(op, (ops.get(op) ?? 0) + 1) }),
+      await createLdapTarget(ldap, resolveSecret({ file: ldap.bindPasswordFile, env: ldap.bindPasswordEnv }, 'LDAP bind password'), { clock: w.clock, onCall: tally(ldapOps) }),
+      await createIamTarget(w.config.targets.aws!, { clock: w.clock, onCall: tally(ops) }),
     ],
   });
-  return { ctx, ops };
+  return { ctx, ops, ldapOps };
 }
 
-describe('the nightly job reads IAM ahead a page at a time (slapd and moto)', () => {
+describe('the nightly job plans from the provisioning records and proves from live reads (slapd and moto)', () => {
   const ids = Array.from({ length: 12 }, (_, i) => `irs-2025-${String(900 + i)}`);
 
-  it('plans a dozen revocations from one account listing, and verifies each by reading the live user back', async () => {
+  it('revokes a dozen accounts without reading before the writes, each proven by reading its live user back: at most 8 IAM requests and 1 + groups + 2 LDAP operations each', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     for (const [i, id] of ids.entries()) {
       const r = await applyOnboarding(w.ctx(), await prepareOnboarding(w.ctx(), w.signedManifest(detaileeDoc(id, `ahead${i}`)), undefined));
       expect(r.targets.every((t) => t.ok)).toBe(true);
     }
     w.clock.set('2025-06-06T05:00:00Z');
-    const { ctx, ops } = counting();
+    const { ctx, ops, ldapOps } = counting();
     const r = await runExpire(ctx, { dryRun: false, concurrency: 4 });
     expect(r.failed).toEqual([]);
     expect(r.revoked.map((x) => x.id).sort()).toEqual(ids);
     expect(r.revoked.every((x) => x.complete)).toBe(true);
-    expect(ops.get('GetAccountAuthorizationDetails')).toBe(1);
-    // One GetUser per revocation: its verification. The plan came from the listing.
-    expect(ops.get('GetUser')).toBe(ids.length);
-    expect(ops.get('GetUserPolicy')).toBe(ids.length);
-    for (const id of ids) expect((await w.store.getAssignment(id))?.data.revocation).toMatchObject({ complete: true });
+    // The record is the plan: no account listing, and each user read once, after the writes, as its proof.
+    expect(ops.get('GetAccountAuthorizationDetails')).toBeUndefined();
+    for (const op of ['PutUserPolicy', 'GetUser', 'GetUserPolicy', 'ListGroupsForUser', 'ListAttachedUserPolicies', 'ListAccessKeys', 'GetLoginProfile']) {
+      expect(ops.get(op), op).toBe(ids.length);
+    }
+    const total = [...ops.values()].reduce((a, b) => a + b, 0);
+    expect(total / ids.length).toBeLessThanOrEqual(8);
+    // LDAP: one modify locks the entry and ends its term, one per group (two here) removes the
+    // membership by the DN recorded at onboarding, two searches read the proof; one bind for the run.
+    expect(Object.fromEntries(ldapOps)).toEqual({ bind: 1, modify: ids.length * 3, search: ids.length * 2 });
+    for (const id of ids) expect((await w.store.getAssignment(id))?.data.revocation).toMatchObject({ complete: true, condition: 'proven' });
   });
 
   it('the next night re-proves each account from its own live read (never a listing made before), and catches and repairs an account put back in a group by hand', async () => {
@@ -68,5 +78,34 @@ describe('the nightly job reads IAM ahead a page at a time (slapd and moto)', ()
     // A proof is a read made after the fact: no account-wide listing stands in for it.
     expect(ops.get('GetAccountAuthorizationDetails')).toBeUndefined();
     expect(ops.get('GetUser')).toBeGreaterThanOrEqual(ids.length);
+  });
+
+  it('a key added by hand since onboarding fails the first proof; the revocation reads, shuts it and proves it in a second round', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const id = 'irs-2025-0990';
+    await applyOnboarding(w.ctx(), await prepareOnboarding(w.ctx(), w.signedManifest(detaileeDoc(id, 'handkey')), undefined));
+    const admin = await w.moto.iam();
+    try {
+      await admin.send(new CreateAccessKeyCommand({ UserName: 'handkey' }));
+    } finally {
+      admin.destroy();
+    }
+    w.clock.set('2025-06-08T05:00:00Z');
+    const { ctx } = counting();
+    const r = await runExpire(ctx, { dryRun: false, concurrency: 4 });
+    expect(r.failed).toEqual([]);
+    expect(r.revoked.find((x) => x.id === id)).toMatchObject({ complete: true });
+    const journal = (await w.store.journalFor(id)).filter((j) => j.operation === 'expire' && j.target === 'aws');
+    // Round one from the record, its proof naming the key; round two from a fresh read.
+    expect(journal.filter((j) => j.stepId === 'aws.verify').map((j) => j.status)).toEqual(['failed', 'verified']);
+    expect(journal.find((j) => j.stepId === 'aws.verify' && j.status === 'failed')?.detail).toMatch(/accessKeys: active access keys/);
+    expect(journal.some((j) => j.stepId.startsWith('aws.key.deactivate:') && j.status === 'done')).toBe(true);
+    const check = await w.moto.iam();
+    try {
+      const keys = await check.send(new ListAccessKeysCommand({ UserName: 'handkey' }));
+      expect(keys.AccessKeyMetadata?.map((k) => k.Status)).toEqual(['Inactive']);
+    } finally {
+      check.destroy();
+    }
   });
 });

@@ -202,7 +202,6 @@ describe('IAM target against moto: revoke', () => {
       'aws.group.remove:analysts',
       'aws.group.remove:fti-readers',
       `aws.policy.detach:${READ}`,
-      'aws.revoked.tag',
     ]);
 
     const v = await t.verify(intent);
@@ -212,7 +211,8 @@ describe('IAM target against moto: revoke', () => {
     expect(keys.AccessKeyMetadata!.map((k) => k.Status)).toEqual(['Inactive', 'Inactive']);
     await expect(admin.send(new sdk.GetLoginProfileCommand({ UserName: 'alovelace' }))).rejects.toBeInstanceOf(sdk.NoSuchEntityException);
     expect(await inlineDocument('alovelace', REVOKED_POLICY)).toEqual(revokedPolicyDocument(revokedAt));
-    expect((await tags('alovelace'))['detailee:revoked-at']).toBe(revokedAt);
+    // The time is in the deny-all (its session cut-off), not in a tag.
+    expect((await tags('alovelace'))['detailee:revoked-at']).toBeUndefined();
     // Disabled, not deleted: the user and its term policy are still there.
     expect(await userExists('alovelace')).toBe(true);
     expect(t.plan(v.observed, intent)).toEqual([]);
@@ -231,7 +231,12 @@ describe('IAM target against moto: revoke', () => {
     await admin.send(new sdk.PutUserPolicyCommand({ UserName: 'alovelace', PolicyName: REVOKED_POLICY, PolicyDocument: JSON.stringify(loose) }));
     const v = await t.verify(intent);
     expect(v.ok).toBe(false);
-    expect(v.problems).toEqual([`deny: ${REVOKED_POLICY} does not hold the expected deny`, expect.stringMatching(/^serviceSpecificCredentials: .*no deny-all/)]);
+    // The credential kinds a revocation does not list are covered by the deny-all alone: without it, unproven.
+    expect(v.problems).toEqual([`deny: ${REVOKED_POLICY} does not hold the expected deny`, ...[
+      expect.stringMatching(/^signingCertificates: .*no deny-all to cover it/),
+      expect.stringMatching(/^sshPublicKeys: .*no deny-all to cover it/),
+      expect.stringMatching(/^serviceSpecificCredentials: .*no deny-all to cover it/),
+    ]]);
   });
 });
 
@@ -240,7 +245,7 @@ describe('IAM target against moto: what a revocation reads', () => {
   const intent: Intent = { kind: 'revoke', assignmentId: 'A-2025-001', username: 'alovelace', revokedAt };
   const count = (ops: string[]) => Object.fromEntries([...new Set(ops)].sort().map((op) => [op, ops.filter((x) => x === op).length]));
 
-  it('plans from and proves with only what it uses: no term document, inline policy names or MFA devices; the same plan as a full read', async () => {
+  it('plans from and proves with only what it uses: no term document, inline policy names, MFA devices or the credential kinds the deny-all covers', async () => {
     const seen: string[] = [];
     const t = await open({}, (op) => seen.push(op));
     await converge(t, { kind: 'provision', desired: desired() });
@@ -251,7 +256,7 @@ describe('IAM target against moto: what a revocation reads', () => {
     const observed = await t.inspect('alovelace', 'revoke');
     const reads = [...seen];
     expect(t.plan(observed, intent)).toEqual(full);
-    expect(iamFacts(observed).notRead).toEqual(expect.arrayContaining(['ListUserPolicies', 'ListMFADevices']));
+    expect(iamFacts(observed).notRead).toEqual(expect.arrayContaining(['ListUserPolicies', 'ListMFADevices', 'ListSigningCertificates', 'ListSSHPublicKeys', 'ListServiceSpecificCredentials']));
     for (const s of full) await t.apply(s);
     seen.length = 0;
     expect(await t.verify(intent)).toMatchObject({ ok: true, problems: [] });
@@ -263,23 +268,20 @@ describe('IAM target against moto: what a revocation reads', () => {
       ListAttachedUserPolicies: 1,
       ListAccessKeys: 1,
       GetLoginProfile: 1,
-      ListSigningCertificates: 1,
-      ListSSHPublicKeys: 1,
-      ListServiceSpecificCredentials: 1,
     };
     expect(count(reads)).toEqual(expected);
     expect(count(proof)).toEqual(expected);
+    // What the proof did not list it states as covered, never as seen.
+    const covered = (await t.verify(intent)).proof!.facts.filter((f) => f.read === 'covered').map((f) => f.fact);
+    expect(covered).toEqual(['signingCertificates', 'sshPublicKeys', 'serviceSpecificCredentials']);
   });
 
   const silent: [string, RegExp][] = [
     ['aws.revoked.put', /^deny: detailee-revoked missing$/],
     ['aws.key.deactivate', /^accessKeys: active access keys/],
     ['aws.login-profile.delete', /^loginProfile: console password present$/],
-    ['aws.ssh-key.deactivate', /^sshPublicKeys: active /],
-    ['aws.signing-certificate.deactivate', /^signingCertificates: active /],
     ['aws.group.remove', /^groups: still in analysts, fti-readers$/],
     ['aws.policy.detach', /^managedPolicies: attached /],
-    ['aws.revoked.tag', /^revokedTag: detailee:revoked-at is missing/],
   ];
   it.each(silent)('verification fails when %s silently did not take', async (kind, problem) => {
     const dir = mkdtempSync(join(tmpdir(), 'detailee-iam-'));
@@ -297,8 +299,12 @@ describe('IAM target against moto: what a revocation reads', () => {
       for (const s of steps) if (s.id.split(':')[0] !== kind) await t.apply(s);
       const v = await t.verify(intent);
       expect(v.ok).toBe(false);
-      // Without the deny-all, what moto cannot list is unproven too: it is no longer covered.
-      const uncovered = kind === 'aws.revoked.put' ? [expect.stringMatching(/^serviceSpecificCredentials: .*no deny-all to cover it/)] : [];
+      // Without the deny-all, the credential kinds a revocation does not list are unproven: nothing covers them.
+      const uncovered = kind === 'aws.revoked.put' ? [
+        expect.stringMatching(/^signingCertificates: .*no deny-all to cover it/),
+        expect.stringMatching(/^sshPublicKeys: .*no deny-all to cover it/),
+        expect.stringMatching(/^serviceSpecificCredentials: .*no deny-all to cover it/),
+      ] : [];
       expect(v.problems).toEqual([expect.stringMatching(problem), ...uncovered]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -321,9 +327,9 @@ describe('IAM target against moto: what a revocation reads', () => {
 
     seen.length = 0;
     const ahead = await t.inspect('det0', 'revoke');
-    expect(count(seen)).toEqual({ GetLoginProfile: 1, ListAccessKeys: 1, ListSSHPublicKeys: 1, ListServiceSpecificCredentials: 1, ListSigningCertificates: 1 });
+    expect(count(seen)).toEqual({ GetLoginProfile: 1, ListAccessKeys: 1 });
     expect(t.plan(ahead, revoke(0))).toEqual(t.plan(await t.inspect('det0'), revoke(0)));
-    expect(t.plan(ahead, revoke(0)).map((s) => s.id)).toEqual(['aws.revoked.put', expect.stringMatching(/^aws\.key\.deactivate:/), 'aws.group.remove:analysts', 'aws.revoked.tag']);
+    expect(t.plan(ahead, revoke(0)).map((s) => s.id)).toEqual(['aws.revoked.put', expect.stringMatching(/^aws\.key\.deactivate:/), 'aws.group.remove:analysts']);
     // Used once: the next read of det0 goes to IAM.
     seen.length = 0;
     await t.inspect('det0', 'revoke');

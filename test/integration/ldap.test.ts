@@ -127,7 +127,7 @@ describe('LDAP target, groupOfNames (member)', () => {
 
     const revoke: Intent = { kind: 'revoke', assignmentId: 'A-bbabbage', username: 'bbabbage', revokedAt: '2025-03-01T12:00:00Z' };
     const rSteps = t.plan(await t.inspect('bbabbage'), revoke);
-    expect(rSteps.map((x) => x.id)).toEqual(['ldap.lock', 'ldap.term.end', 'ldap.group.remove:analysts', 'ldap.group.remove:fti-readers']);
+    expect(rSteps.map((x) => x.id)).toEqual(['ldap.lock', 'ldap.group.remove:analysts', 'ldap.group.remove:fti-readers']);
     for (const st of rSteps) await t.apply(st);
     for (const st of rSteps) await t.apply(st);
     expect((await t.verify(revoke)).ok).toBe(true);

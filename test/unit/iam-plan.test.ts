@@ -193,7 +193,7 @@ describe('planIam: revoke', () => {
       },
     );
 
-  it('puts the deny-all first, then disables keys, login, groups and policies, then tags', () => {
+  it('puts the deny-all first, then disables keys, login, groups and policies (no revocation tag: the deny-all names the time)', () => {
     const steps = planIam(live(), revoke, config);
     expect(ids(steps)).toEqual([
       'aws.revoked.put',
@@ -203,10 +203,8 @@ describe('planIam: revoke', () => {
       'aws.group.remove:analysts',
       'aws.group.remove:fti-readers',
       `aws.policy.detach:${READ}`,
-      'aws.revoked.tag',
     ]);
     expect(steps[1]!.params).toEqual({ username: 'alovelace', accessKeyId: 'AKIA1' });
-    expect(steps.at(-1)!.params).toEqual({ username: 'alovelace', tags: { 'detailee:revoked-at': REVOKED_AT } });
   });
 
   it('writes a deny-all plus a deny for sessions issued before the revocation', () => {
@@ -237,7 +235,6 @@ describe('planIam: revoke', () => {
       'aws.signing-certificate.deactivate:CERT1',
       'aws.ssh-key.deactivate:SSH2',
       'aws.service-credential.deactivate:SSC1',
-      'aws.revoked.tag',
     ]);
   });
 

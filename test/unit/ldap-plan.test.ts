@@ -122,11 +122,18 @@ describe('planLdap: provision', () => {
 describe('planLdap: revoke', () => {
   const revoke: Intent = { kind: 'revoke', assignmentId: 'A-2025-001', username: 'alovelace', revokedAt: '2025-03-01T14:30:00Z' };
 
-  it('locks first, ends the term at the revocation and leaves both groups', () => {
+  it('locks and ends the term at the revocation in one step, then leaves both groups', () => {
     const steps = planLdap(provisioned(), revoke, member);
-    expect(ids(steps)).toEqual(['ldap.lock', 'ldap.term.end', 'ldap.group.remove:analysts', 'ldap.group.remove:fti-readers']);
-    expect(params(steps[1]!).endsAt).toBe('2025-03-01T14:30:00Z');
-    expect(steps[1]!.detail).toBe('pwdEndTime 20250301143000Z');
+    expect(ids(steps)).toEqual(['ldap.lock', 'ldap.group.remove:analysts', 'ldap.group.remove:fti-readers']);
+    expect(params(steps[0]!).endsAt).toBe('2025-03-01T14:30:00Z');
+    expect(steps[0]!.detail).toBe('pwdAccountLockedTime 000001010000Z, pwdEndTime 20250301143000Z on uid=alovelace');
+  });
+
+  it('ends the term alone when the account is already locked', () => {
+    const locked = provisioned({}, { locked: true, lockedTime: PERMANENT_LOCK, permanentlyLocked: true });
+    const steps = planLdap(locked, revoke, member);
+    expect(ids(steps)[0]).toBe('ldap.term.end');
+    expect(params(steps[0]!).endsAt).toBe('2025-03-01T14:30:00Z');
   });
 
   it('plans nothing for an account that is already locked, ended and in no group', () => {

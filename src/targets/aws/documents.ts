@@ -110,6 +110,17 @@ export function termFromDocument(doc: unknown): { startsAt?: string; endsAt?: st
   return out;
 }
 
+/** The revocation time a `detailee-revoked` document names (its session cut-off, to the second). */
+export function revokedFromDocument(doc: unknown): string | undefined {
+  const statements = (doc as { Statement?: unknown } | undefined)?.Statement;
+  if (!Array.isArray(statements)) return undefined;
+  for (const s of statements as { Condition?: Record<string, Record<string, unknown>> }[]) {
+    const cut = s.Condition?.DateLessThan?.['aws:TokenIssueTime'];
+    if (typeof cut === 'string' && !Number.isNaN(Date.parse(cut))) return new Date(cut).toISOString();
+  }
+  return undefined;
+}
+
 /** A `detailee-revoked` document whose unconditional deny-all is intact. */
 export function hasDenyAll(doc: unknown): boolean {
   const statements = (doc as { Statement?: unknown } | undefined)?.Statement;

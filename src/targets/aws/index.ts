@@ -1,11 +1,11 @@
 import type { AwsConfig } from '../../config/schema.js';
 import { InputError } from '../../errors.js';
 import { prove, proofProblems } from '../proof.js';
-import type { Intent, Observed, Target, VerifyResult } from '../target.js';
+import type { Granted, Intent, Observed, Target, VerifyResult } from '../target.js';
 import { createIamWriter } from './apply.js';
 import { GONE, errText, openIamClient, type IamClientOptions } from './client.js';
-import { REVOKED_POLICY, iamFacts, isDenied } from './facts.js';
-import { createIamReader } from './observe.js';
+import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_MANAGED_BY, iamFacts, isDenied, type IamFacts } from './facts.js';
+import { createIamReader, emptyIamFacts, observedFromFacts } from './observe.js';
 import { planIam, type IamStep } from './plan.js';
 
 /**
@@ -89,8 +89,25 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     return { target: 'aws', ok: problems.length === 0, problems: [...new Set(problems)], observed };
   }
 
+  function assume(granted: Granted, intent: Intent): Observed {
+    const username = intent.kind === 'provision' || intent.kind === 'renew' ? intent.desired.username : intent.username;
+    const assignmentId = intent.kind === 'provision' || intent.kind === 'renew' ? intent.desired.assignmentId : intent.assignmentId;
+    // No credentials and no deny-all assumed: the plan then puts the deny-all first, and keys or a
+    // console password added since onboarding fail the proof, which sends the revocation round again.
+    const facts: IamFacts = {
+      ...emptyIamFacts(),
+      managed: true,
+      arn: granted.object,
+      tags: { [TAG_ASSIGNMENT]: assignmentId, [TAG_MANAGED_BY]: MANAGED_BY },
+      notRead: ['everything: assumed from the provisioning record'],
+    };
+    const tidy = (xs: string[]) => [...new Set(xs)].sort();
+    return observedFromFacts(username, facts, tidy(granted.groups), tidy(granted.policies));
+  }
+
   return {
     name: 'aws',
+    assume,
     server,
     preflight,
     inspect: reader.inspectFor,

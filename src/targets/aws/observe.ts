@@ -2,35 +2,44 @@ import type * as IamSdk from '@aws-sdk/client-iam';
 import { ActionError } from '../../errors.js';
 import type { Intent, Observed } from '../target.js';
 import { GONE, type IamConnection } from './client.js';
-import { decodeDocument, termFromDocument } from './documents.js';
+import { decodeDocument, revokedFromDocument, termFromDocument } from './documents.js';
 import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_ENDS_AT, TAG_MANAGED_BY, TAG_REVOKED_AT, TERM_POLICY, isEnabled, type IamCredential, type IamFacts } from './facts.js';
 
 /** Reading IAM: a user and everything that lets it in, a read-ahead for revocations, and every managed user. */
 
 /** Fewer users than this due at once are read one by one rather than by an account-wide listing. */
 const READ_AHEAD_MIN = 10;
+/**
+ * Credential kinds a revocation neither lists nor changes: the deny-all policy, read back in every
+ * proof, refuses every request they could sign. Access keys and the console password are still
+ * listed and shut, as the kinds a detailee is likely to hold. A full read (reconcile, purge) lists
+ * them all.
+ */
+const COVERED_LISTINGS = ['ListSigningCertificates', 'ListSSHPublicKeys', 'ListServiceSpecificCredentials'];
 /** Bounded fan-out for per-user reads in listManaged. */
 const LOOKUP_CONCURRENCY = 8;
 
+/** A user with no credentials, policies or tags; callers fill in what they know. */
+export function emptyIamFacts(): IamFacts {
+  return {
+    managed: false,
+    tags: {},
+    accessKeys: [],
+    loginProfile: false,
+    signingCertificates: [],
+    sshPublicKeys: [],
+    serviceSpecificCredentials: [],
+    mfaDevices: [],
+    inlinePolicies: [],
+    documents: {},
+    unsupported: [],
+    notRead: [],
+  };
+}
+
 /** Pure: the Observed for a user's facts (undefined: there is no such user). */
 export function observedFromFacts(username: string, f: IamFacts | undefined, groups: string[] = [], policies: string[] = []): Observed {
-  if (!f) {
-    const empty: IamFacts = {
-      managed: false,
-      tags: {},
-      accessKeys: [],
-      loginProfile: false,
-      signingCertificates: [],
-      sshPublicKeys: [],
-      serviceSpecificCredentials: [],
-      mfaDevices: [],
-      inlinePolicies: [],
-      documents: {},
-      unsupported: [],
-      notRead: [],
-    };
-    return { target: 'aws', username, exists: false, enabled: false, groups: [], policies: [], facts: { ...empty } };
-  }
+  if (!f) return { target: 'aws', username, exists: false, enabled: false, groups: [], policies: [], facts: { ...emptyIamFacts() } };
   const term = termFromDocument(f.documents[TERM_POLICY]);
   const tagInstant = (k: string) => {
     const v = f.tags[k];
@@ -46,7 +55,8 @@ export function observedFromFacts(username: string, f: IamFacts | undefined, gro
     policies,
     startsAt: term.startsAt,
     endsAt: tagInstant(TAG_ENDS_AT),
-    revokedAt: tagInstant(TAG_REVOKED_AT),
+    // Older revocations tagged the time; every revocation's deny-all carries it in its condition.
+    revokedAt: tagInstant(TAG_REVOKED_AT) ?? revokedFromDocument(f.documents[REVOKED_POLICY]),
     facts: { ...f },
   };
 }
@@ -90,7 +100,7 @@ export function createIamReader(conn: IamConnection): IamReader {
    * credentials and, with `mfa`, MFA devices. Undefined when a listing says the user is gone
    * (only asked for with `gone`, when nothing else established that the user exists).
    */
-  async function credentialsOf(username: string, unsupported: string[], o: { mfa: boolean; gone?: string[] }): Promise<Credentials | undefined> {
+  async function credentialsOf(username: string, unsupported: string[], o: { mfa: boolean; covered?: boolean; gone?: string[] }): Promise<Credentials | undefined> {
     const U = { UserName: username };
     const gone = o.gone ?? [];
     let missing = false;
@@ -104,21 +114,27 @@ export function createIamReader(conn: IamConnection): IamReader {
         collect(`ListAccessKeys ${username}`, (Marker) => client.send(new sdk.ListAccessKeysCommand({ ...U, Marker })), (r) => r.AccessKeyMetadata?.map((k) => ({ id: k.AccessKeyId, status: k.Status })), gone),
       ),
       call(`GetLoginProfile ${username}`, () => client.send(new sdk.GetLoginProfileCommand(U)), ['NoSuchEntity']),
-      optionalList('ListSigningCertificates', unsupported, () =>
+      o.covered
+        ? Promise.resolve([])
+        : optionalList('ListSigningCertificates', unsupported, () =>
         list(
           collect(`ListSigningCertificates ${username}`, (Marker) => client.send(new sdk.ListSigningCertificatesCommand({ ...U, Marker })), (r) =>
             r.Certificates?.map((c) => ({ id: c.CertificateId, status: c.Status })),
           gone),
         ),
       ),
-      optionalList('ListSSHPublicKeys', unsupported, () =>
+      o.covered
+        ? Promise.resolve([])
+        : optionalList('ListSSHPublicKeys', unsupported, () =>
         list(
           collect(`ListSSHPublicKeys ${username}`, (Marker) => client.send(new sdk.ListSSHPublicKeysCommand({ ...U, Marker })), (r) =>
             r.SSHPublicKeys?.map((c) => ({ id: c.SSHPublicKeyId, status: c.Status })),
           gone),
         ),
       ),
-      optionalList('ListServiceSpecificCredentials', unsupported, () =>
+      o.covered
+        ? Promise.resolve([])
+        : optionalList('ListServiceSpecificCredentials', unsupported, () =>
         list(
           collect(`ListServiceSpecificCredentials ${username}`, (Marker) => client.send(new sdk.ListServiceSpecificCredentialsCommand({ ...U, Marker })), (r) =>
             r.ServiceSpecificCredentials?.map((c) => ({ id: c.ServiceSpecificCredentialId, status: c.Status })),
@@ -170,7 +186,7 @@ export function createIamReader(conn: IamConnection): IamReader {
       ),
       revoking ? Promise.resolve(undefined) : collect(`ListUserPolicies ${username}`, (Marker) => client.send(new sdk.ListUserPoliciesCommand({ ...U, Marker })), (r) => r.PolicyNames),
       revoking ? inlineDocument(username, REVOKED_POLICY) : Promise.resolve(undefined),
-      scope === 'grant' ? Promise.resolve(NO_CREDENTIALS) : credentialsOf(username, unsupported, { mfa: !revoking }),
+      scope === 'grant' ? Promise.resolve(NO_CREDENTIALS) : credentialsOf(username, unsupported, { mfa: !revoking, covered: revoking }),
     ]);
     const documents: Record<string, unknown> = {};
     let inlinePolicies: string[];
@@ -198,7 +214,7 @@ export function createIamReader(conn: IamConnection): IamReader {
       inlinePolicies,
       documents,
       unsupported,
-      notRead: revoking ? ['ListUserPolicies', `GetUserPolicy ${TERM_POLICY}`, 'ListMFADevices'] : scope === 'grant' ? ['credentials'] : [],
+      notRead: revoking ? ['ListUserPolicies', `GetUserPolicy ${TERM_POLICY}`, 'ListMFADevices', ...COVERED_LISTINGS] : scope === 'grant' ? ['credentials'] : [],
     };
     return observedFromFacts(username, facts, tidy(groups), tidy(policies));
   }
@@ -255,11 +271,11 @@ export function createIamReader(conn: IamConnection): IamReader {
     if (!pre) return inspect(username, 'revoke');
     ahead.delete(username);
     const unsupported: string[] = [];
-    const credentials = await credentialsOf(username, unsupported, { mfa: false, gone: GONE });
+    const credentials = await credentialsOf(username, unsupported, { mfa: false, covered: true, gone: GONE });
     // Deleted since the listing: read the user as it is now.
     if (!credentials) return inspect(username, 'revoke');
     const { groups, policies, ...rest } = pre;
-    const facts: IamFacts = { ...rest, managed: pre.tags[TAG_MANAGED_BY] === MANAGED_BY, ...credentials, unsupported, notRead: ['ListMFADevices'] };
+    const facts: IamFacts = { ...rest, managed: pre.tags[TAG_MANAGED_BY] === MANAGED_BY, ...credentials, unsupported, notRead: ['ListMFADevices', ...COVERED_LISTINGS] };
     return observedFromFacts(username, facts, groups, policies);
   }
 

@@ -1,6 +1,6 @@
 import { InputError } from '../../errors.js';
 import type { Intent, Observed, StepDisplay } from '../target.js';
-import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_ENDS_AT, TAG_MANAGED_BY, TAG_REVOKED_AT, TERM_POLICY, iamFacts, wasRevoked } from './facts.js';
+import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_ENDS_AT, TAG_MANAGED_BY, TERM_POLICY, iamFacts, wasRevoked } from './facts.js';
 import { instant, revokedPolicyDocument, sameDocument, tagTime, termPolicyDocument } from './documents.js';
 
 /**
@@ -250,10 +250,8 @@ export function planIam(observed: Observed, intent: Intent, config: IamPlanConfi
       }
       steps.push(...groupRemovals(observed.groups, username));
       steps.push(...policyDetachments(observed.policies, username));
-      const at = tagTime(intent.revokedAt, 'revocation time');
-      if (!sameInstant(f.tags[TAG_REVOKED_AT], at)) {
-        steps.push(step('aws.revoked.tag', undefined, 'tag revocation', `${TAG_REVOKED_AT}=${at}`, { username, tags: { [TAG_REVOKED_AT]: at } }));
-      }
+      // No revocation tag: the deny-all document names the time, and one request fewer per
+      // revocation is what lets the nightly job keep up (users revoked before carry the tag still).
       return steps;
     }
     case 'purge': {

@@ -121,9 +121,11 @@ export function createLdapWriter(conn: LdapConnection, reader: LdapReader): Ldap
       case 'ldap.term.end':
         await modify(`end term on ${dn}`, dn, [replace('pwdEndTime', [toGeneralizedTime(step.params.endsAt)])]);
         return;
-      case 'ldap.lock':
-        await modify(`lock ${dn}`, dn, [replace('pwdAccountLockedTime', [PERMANENT_LOCK])]);
+      case 'ldap.lock': {
+        const { endsAt } = step.params;
+        await modify(`lock ${dn}`, dn, [replace('pwdAccountLockedTime', [PERMANENT_LOCK]), ...(endsAt === undefined ? [] : [replace('pwdEndTime', [toGeneralizedTime(endsAt)])])]);
         return;
+      }
       case 'ldap.group.add':
         await addMember(username, step.params.group);
         return;

@@ -138,7 +138,10 @@ export interface LdapConnection {
   close(): Promise<void>;
 }
 
-export async function openLdapConnection(config: LdapConfig, bindPassword: string): Promise<LdapConnection> {
+/** The protocol operations `onCall` is told of, by their ldapts method names. */
+const COUNTED_OPERATIONS = ['bind', 'search', 'modify', 'add', 'del', 'modifyDN', 'compare', 'exop'] as const;
+
+export async function openLdapConnection(config: LdapConfig, bindPassword: string, onCall?: (operation: string) => void): Promise<LdapConnection> {
   const url = new URL(config.url);
   const transport = ldapTransport(url, config.startTLS);
   const secure = transport === 'ldaps';
@@ -167,6 +170,15 @@ export async function openLdapConnection(config: LdapConfig, bindPassword: strin
       connectTimeout: config.timeoutMs,
       ...(secure ? { tlsOptions } : {}),
     });
+    if (onCall) {
+      for (const op of COUNTED_OPERATIONS) {
+        const send = (c[op] as (...a: unknown[]) => Promise<unknown>).bind(c);
+        (c as unknown as Record<string, unknown>)[op] = (...a: unknown[]) => {
+          onCall(op);
+          return send(...a);
+        };
+      }
+    }
     try {
       if (useStartTLS) await c.startTLS(tlsOptions);
       await c.bind(config.bindDN, bindPassword);

@@ -1,11 +1,11 @@
 import type { LdapConfig } from '../../config/schema.js';
 import { InputError } from '../../errors.js';
 import { prove, proofProblems } from '../proof.js';
-import type { Intent, Observed, Target, VerifyResult } from '../target.js';
+import type { Granted, Intent, Observed, Target, VerifyResult } from '../target.js';
 import { errText, openLdapConnection } from './client.js';
 import { createLdapWriter } from './apply.js';
 import { createLdapReader } from './observe.js';
-import { ldapFacts, planLdap, type LdapStep } from './plan.js';
+import { ldapFacts, planLdap, type LdapFacts, type LdapStep } from './plan.js';
 
 /**
  * The LDAP target: `client.ts` reaches the directory, `observe.ts` reads it, `plan.ts` decides
@@ -23,10 +23,12 @@ export interface LdapTarget extends Target {
 export interface LdapTargetOptions {
   /** Dates the proof's reads; every instant this target writes comes from the intent. */
   clock?: { now(): Date };
+  /** Told of each LDAP operation sent (bind, search, modify, add, del...): the benchmarks count them. */
+  onCall?: (operation: string) => void;
 }
 
 export async function createLdapTarget(config: LdapConfig, bindPassword: string, options: LdapTargetOptions = {}): Promise<LdapTarget> {
-  const conn = await openLdapConnection(config, bindPassword);
+  const conn = await openLdapConnection(config, bindPassword, options.onCall);
   const { server, groupClass, memberAttribute } = conn;
   const reader = createLdapReader(conn);
   const { findGroup, inspect } = reader;
@@ -73,8 +75,18 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
     return { target: 'ldap', ok: problems.length === 0, problems: [...new Set(problems)], observed };
   }
 
+  function assume(granted: Granted, intent: Intent): Observed {
+    const username = intent.kind === 'provision' || intent.kind === 'renew' ? intent.desired.username : intent.username;
+    const assignmentId = intent.kind === 'provision' || intent.kind === 'renew' ? intent.desired.assignmentId : intent.assignmentId;
+    // Removing a membership then needs no search for the group; a DN gone stale is looked up again.
+    for (const [cn, dn] of Object.entries(granted.groupObjects ?? {})) reader.memberOf.set(cn, dn);
+    const facts: LdapFacts = { dn: granted.object, managed: true, locked: false, permanentlyLocked: false, attributes: {} };
+    return { target: 'ldap', username, exists: true, assignmentId, enabled: true, groups: [...new Set(granted.groups)].sort(), policies: [], facts: { ...facts } };
+  }
+
   return {
     name: 'ldap',
+    assume,
     server,
     preflight,
     inspect,

@@ -114,7 +114,10 @@ export function createLdapReader(conn: LdapConnection): LdapReader {
 
   async function inspect(username: string): Promise<Observed> {
     const [entry, groups] = await Promise.all([readEntry(username), groupsOf(username)]);
-    return observedFromEntry(username, entry, groups);
+    const observed = observedFromEntry(username, entry, groups);
+    // The DNs the search found, so onboarding can record them and a revocation needs no lookup.
+    const groupObjects = Object.fromEntries(groups.flatMap((cn) => (memberOf.has(cn) ? [[cn, memberOf.get(cn)!]] : [])));
+    return entry ? { ...observed, facts: { ...observed.facts, groupObjects } } : observed;
   }
 
   async function listManaged(): Promise<Observed[]> {

@@ -19,7 +19,8 @@ export interface LdapStepParams {
   'ldap.term.set': { username: string; startsAt: string; endsAt: string };
   'ldap.term.renew': { username: string; endsAt: string };
   'ldap.term.end': { username: string; endsAt: string };
-  'ldap.lock': { username: string };
+  /** With `endsAt`, the same modify also ends the term there (one operation instead of two). */
+  'ldap.lock': { username: string; endsAt?: string };
   'ldap.group.add': { username: string; group: string; memberAttribute: MemberAttribute };
   'ldap.group.remove': { username: string; group: string; memberAttribute: MemberAttribute };
   /** The entry is deleted only while it still names `assignmentId` (null: an orphan with none). */
@@ -66,6 +67,8 @@ export interface LdapFacts {
   permanentlyLocked: boolean;
   /** Current values of the managed attributes (first value of each). */
   attributes: Partial<Record<ManagedAttribute, string>>;
+  /** Group DNs by cn, for the groups the read found the entry in. */
+  groupObjects?: Record<string, string>;
 }
 
 export function ldapFacts(observed: Observed): LdapFacts {
@@ -77,6 +80,7 @@ export function ldapFacts(observed: Observed): LdapFacts {
     ...(f.lockedTime === undefined ? {} : { lockedTime: f.lockedTime }),
     permanentlyLocked: f.permanentlyLocked === true,
     attributes: f.attributes ?? {},
+    ...(f.groupObjects === undefined ? {} : { groupObjects: f.groupObjects }),
   };
 }
 
@@ -241,10 +245,12 @@ export function planLdap(observed: Observed, intent: Intent, config: LdapPlanCon
       if (observed.exists) {
         refuseForeign(observed, intent.assignmentId, 'revoke');
         // Lock first: it alone stops the next bind, whatever happens to the later steps.
+        const end = observed.endsAt === undefined || later(observed.endsAt, intent.revokedAt);
         if (!f.permanentlyLocked) {
-          steps.push(step('ldap.lock', undefined, 'lock account', `pwdAccountLockedTime ${PERMANENT_LOCK} on uid=${intent.username}`, { username: intent.username }));
-        }
-        if (observed.endsAt === undefined || later(observed.endsAt, intent.revokedAt)) {
+          // The lock and the end of term go in one modify: one operation, and no moment with one but not the other.
+          const detail = `pwdAccountLockedTime ${PERMANENT_LOCK}${end ? `, pwdEndTime ${toGeneralizedTime(intent.revokedAt)}` : ''} on uid=${intent.username}`;
+          steps.push(step('ldap.lock', undefined, 'lock account', detail, { username: intent.username, ...(end ? { endsAt: intent.revokedAt } : {}) }));
+        } else if (end) {
           steps.push(step('ldap.term.end', undefined, 'end term', `pwdEndTime ${toGeneralizedTime(intent.revokedAt)}`, { username: intent.username, endsAt: intent.revokedAt }));
         }
       }
