@@ -1,8 +1,8 @@
 import { dateDiff, hasStarted, localDate, midnightDate } from '../assignment/days.js';
 import type { Term } from '../assignment/term.js';
-import { InputError } from '../errors.js';
-import type { AssignmentState, RevocationCondition, Store } from '../store/types.js';
-import { nextAction, revocationComplete } from './state.js';
+import type { AssignmentState, Store } from '../store/types.js';
+import { nextAction } from './state.js';
+import { isFiltered, stateOf, type StatusFilter } from './status-filter.js';
 
 export const HEARTBEAT_KEY = 'expire.heartbeat';
 export const HEARTBEAT_MAX_AGE_HOURS = 26;
@@ -26,14 +26,14 @@ export interface StatusResult {
   heartbeat: { lastRun: string | null; stale: boolean; warning: string | null };
 }
 
-type Summary = Awaited<ReturnType<Store['listSummaries']>>[number];
-type DaysLeft = (term: Pick<Term, 'endsAt' | 'timezone'>) => number;
+export type Summary = Awaited<ReturnType<Store['listSummaries']>>[number];
+export type DaysLeft = (term: Pick<Term, 'endsAt' | 'timezone'>) => number;
 
 /**
  * Days left for each active row, counted as term.ts's daysLeft counts them. Today's date is found
  * once per zone the cheap way (days.ts); only a zone or an end it cannot read loads luxon.
  */
-async function dayCounter(terms: Pick<Term, 'endsAt' | 'timezone'>[], now: Date): Promise<DaysLeft> {
+export async function dayCounter(terms: Pick<Term, 'endsAt' | 'timezone'>[], now: Date): Promise<DaysLeft> {
   const today = new Map<string, string | undefined>();
   let longWay = false;
   for (const t of terms) {
@@ -61,7 +61,7 @@ function condition(s: Summary): { display?: string; nextAction?: string } {
   return {};
 }
 
-function row(s: Summary, now: Date, daysLeft: DaysLeft): StatusRow {
+export function row(s: Summary, now: Date, daysLeft: DaysLeft): StatusRow {
   const scheduled = s.state === 'active' && !hasStarted(s, now);
   const c = condition(s);
   return {
@@ -97,112 +97,15 @@ export async function heartbeat(store: Store, now: Date): Promise<StatusResult['
   };
 }
 
-export async function status(store: Store, now: Date): Promise<StatusResult> {
-  const summaries = await store.listSummaries();
+/** Every assignment, or those the filter keeps; the heartbeat is about the whole store either way. */
+export async function status(store: Store, now: Date, filter?: StatusFilter): Promise<StatusResult> {
+  let summaries = await store.listSummaries();
   const daysLeft = await dayCounter(summaries.filter((s) => s.state === 'active'), now);
+  if (isFiltered(filter)) {
+    const { states, endingWithinDays: within } = filter;
+    summaries = summaries.filter(
+      (s) => (states === undefined || states.has(stateOf(s, now))) && (within === undefined || (s.state === 'active' && daysLeft(s) <= within)),
+    );
+  }
   return { assignments: summaries.map((s) => row(s, now, daysLeft)), heartbeat: await heartbeat(store, now) };
-}
-
-export interface ShowResult extends StatusRow {
-  agreement: string;
-  timezone: string;
-  startsAt: string;
-  revokedAt: string | null;
-  revokeReason: string | null;
-  signers: { name: string; role: string; form: string }[];
-  revocationComplete: boolean | null;
-  /** False while an onboarding has not finished on every target. */
-  provisioned: boolean;
-  /** The targets the assignment was provisioned on, as recorded at onboarding: every check works from these. */
-  targets: { target: string; object: string | null; groups: string[]; policies: string[]; provisionedAt: string | null }[];
-  /** The last revocation proof: its condition, and per target what was read, when and from where. */
-  revocation: {
-    condition: RevocationCondition;
-    revokedAt: string;
-    checkedAt: string | null;
-    proven: { target: string; verifiedAt: string; summary: string }[];
-    unproven: { target: string; reason: string }[];
-    proofs: unknown[];
-  } | null;
-  timeline: { seq: number; at: string; actor: string; kind: string; summary: string }[];
-  journal: { at: string; operation: string; step: string; target: string; status: string; detail: string; error: string | null }[];
-}
-
-function summarise(kind: string, d: Record<string, unknown>): string {
-  const parts: string[] = [];
-  for (const k of ['step', 'target', 'reason', 'renewalDays', 'endsAt', 'error', 'certificateId', 'entry']) {
-    if (d[k] !== undefined) parts.push(`${k}=${String(d[k])}`);
-  }
-  return parts.join(' ') || kind;
-}
-
-export async function show(store: Store, id: string, now: Date): Promise<ShowResult> {
-  const rec = await store.getAssignment(id);
-  if (!rec) {
-    throw new InputError(`No assignment ${id} in the store.`, {
-      code: 'assignment.unknown',
-      actions: ['Run `detailee status` to list assignments.'],
-    });
-  }
-  const rev = rec.data.revocation as
-    | { revokedAt: string; complete?: boolean; condition?: RevocationCondition; checkedAt?: string; targets?: { target: string; verifiedAt: string; evidence: string[] }[]; unproven?: { target: string; reason: string }[]; proofs?: unknown[] }
-    | undefined;
-  const cond: RevocationCondition | undefined = rev ? (rev.condition ?? (rev.complete === true ? 'proven' : 'incomplete')) : undefined;
-  const summary: Summary = {
-    id: rec.id,
-    state: rec.state,
-    username: rec.username,
-    startsAt: rec.term.startsAt,
-    endsAt: rec.term.endsAt,
-    lastDay: rec.term.lastDay,
-    timezone: rec.term.timezone,
-    renewalsUsed: rec.renewalsUsed,
-    renewalsMax: rec.renewalsMax,
-    revokedAt: rec.revokedAt,
-    revocation: rec.state === 'active' ? undefined : cond,
-    provisioned: rec.state === 'active' ? rec.data.provisioned === true : undefined,
-  };
-  const base = row(summary, now, await dayCounter([summary], now));
-  const events = await store.auditFor(id);
-  const journal = await store.journalFor(id);
-  return {
-    ...base,
-    targets: (Array.isArray(rec.data.targets) ? (rec.data.targets as { target: string; object?: string; groups?: string[]; policies?: string[]; provisionedAt?: string }[]) : []).map((t) => ({
-      target: t.target,
-      object: t.object ?? null,
-      groups: t.groups ?? [],
-      policies: t.policies ?? [],
-      provisionedAt: t.provisionedAt ?? null,
-    })),
-    revocation:
-      rev && cond
-        ? {
-            condition: cond,
-            revokedAt: rev.revokedAt,
-            checkedAt: rev.checkedAt ?? null,
-            proven: (rev.targets ?? []).map((t) => ({ target: t.target, verifiedAt: t.verifiedAt, summary: t.evidence.join('; ') })),
-            unproven: rev.unproven ?? [],
-            proofs: rev.proofs ?? [],
-          }
-        : null,
-    provisioned: rec.data.provisioned === true,
-    start: rec.term.start,
-    agreement: rec.manifest.agreement.reference,
-    timezone: rec.term.timezone,
-    startsAt: rec.term.startsAt,
-    revokedAt: rec.revokedAt ?? null,
-    revokeReason: rec.revokeReason ?? null,
-    signers: rec.signers,
-    revocationComplete: revocationComplete(rec),
-    timeline: events.map((e) => ({ seq: e.seq, at: e.at, actor: e.actor, kind: e.kind, summary: summarise(e.kind, e.details) })),
-    journal: journal.map((j) => ({
-      at: j.at,
-      operation: j.operation,
-      step: j.stepId,
-      target: j.target,
-      status: j.status,
-      detail: j.detail,
-      error: j.error ?? null,
-    })),
-  };
 }

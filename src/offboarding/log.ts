@@ -120,6 +120,23 @@ export async function listFtiEntries(store: Store, assignmentId: string, options
   return options.history ? log.history : log.current;
 }
 
+/**
+ * Every assignment's entries, in assignment order, each checked as listFtiEntries checks one:
+ * a single log the chain disowns fails the whole listing (exit 3), so nothing is shown from a
+ * store that was tampered with.
+ */
+export async function listAllFtiEntries(store: Store, options: { history?: boolean } = {}): Promise<FtiLogEntry[]> {
+  const out: FtiLogEntry[] = [];
+  for (const s of await store.listSummaries()) {
+    const rows = await store.listFti(s.id);
+    const events = await store.auditFor(s.id);
+    const log = deriveFtiLog(events, rows);
+    if (log.findings.length > 0) throw ftiMismatchError(s.id, log.findings);
+    out.push(...(options.history ? log.history : log.current));
+  }
+  return out;
+}
+
 export interface LegacyImport {
   assignmentId: string;
   imported: { entry: string; event: number; legacyEvent: number }[];

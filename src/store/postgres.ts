@@ -507,6 +507,10 @@ export class PostgresStore implements Store, RawStore {
     return row ? certificateFromRow(row) : undefined;
   }
 
+  async listCertificates() {
+    return (await this.q(`SELECT * FROM certificates ORDER BY issued_at ${C}, id ${C}`)).rows.map(certificateFromRow);
+  }
+
   async getMeta<T = unknown>(key: string): Promise<T | undefined> {
     const row = (await this.q('SELECT value FROM meta WHERE key = $1', [key])).rows[0];
     return row ? (JSON.parse(String(row.value)) as T) : undefined;

@@ -317,6 +317,10 @@ export class SqliteStore implements Store {
     return row ? certificateFromRow(row) : undefined;
   }
 
+  async listCertificates() {
+    return this.all('SELECT * FROM certificates ORDER BY issued_at, id').map(certificateFromRow);
+  }
+
   async getMeta<T = unknown>(key: string): Promise<T | undefined> {
     const row = this.one('SELECT value FROM meta WHERE key = ?', [key]);
     return row ? (JSON.parse(String(row.value)) as T) : undefined;

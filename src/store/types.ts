@@ -163,6 +163,8 @@ export interface Store {
   journalFor(assignmentId: string): Promise<(JournalEntry & { id: number })[]>;
   listFti(assignmentId: string): Promise<StoredFti[]>;
   getCertificate(assignmentId: string): Promise<StoredCertificate | undefined>;
+  /** Every certificate issued, ordered by (issuedAt, id). */
+  listCertificates(): Promise<StoredCertificate[]>;
   getMeta<T = unknown>(key: string): Promise<T | undefined>;
   noticesFor(assignmentId: string): Promise<{ noticeKey: string; at: string }[]>;
   appendJournal(entry: JournalEntry): Promise<void>;

@@ -9,3 +9,6 @@ export function statusText(rows: StatusRow[]): string {
     rows.map((a) => [a.id, a.username, a.display, a.lastDay, String(a.daysLeft), String(a.renewalsLeft), a.nextAction]),
   );
 }
+
+/** The --csv columns: the keys of a --json row, in the same order. */
+export const STATUS_CSV_COLUMNS = ['id', 'username', 'state', 'display', 'start', 'lastDay', 'endsAt', 'daysLeft', 'renewalsLeft', 'nextAction'] as const satisfies readonly (keyof StatusRow)[];

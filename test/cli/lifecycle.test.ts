@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -187,6 +187,61 @@ describe('detailee CLI: the whole lifecycle', () => {
     ]);
     // Without --against-store nothing is read from the store.
     expect(cli(dir, ['certificate', 'verify', off.certificate.files.json!, '--json'], '2025-06-10T15:00:00Z').json).toMatchObject({ chain: null });
+  });
+
+  it('finding things: show names each object, its last proof and the certificate files; certificate list checks every file; fti list --all', () => {
+    const at = '2025-06-10T15:00:00Z';
+    const off = step('offboard').json as { certificate: { id: string; hash: string; files: Record<string, string> } };
+    const shown = cli(dir, ['show', 'irs-2025-0042', '--json'], at);
+    expect(shown.exit).toBe(0);
+    const s = shown.json as {
+      targets: { target: string; object: string; proof: { ok: boolean; readAt: string; server: string } | null }[];
+      certificate: { id: string; hash: string; files: Record<string, string>; missing: string[] };
+    };
+    expect(s.targets.map((t) => [t.target, t.object])).toEqual([
+      ['ldap', expect.stringMatching(/^uid=[^,]+,ou=/)],
+      ['aws', expect.stringMatching(/^arn:aws:iam::\d{12}:user\//)],
+    ]);
+    for (const t of s.targets) expect(t.proof, t.target).toMatchObject({ ok: true, readAt: expect.any(String), server: expect.stringMatching(/127\.0\.0\.1/) });
+    expect(s.certificate).toMatchObject({ id: off.certificate.id, hash: off.certificate.hash, missing: [] });
+    expect(Object.values(s.certificate.files).sort()).toEqual(Object.values(off.certificate.files).sort());
+    const human = String(cli(dir, ['show', 'irs-2025-0042'], at).json);
+    expect(human).toMatch(/last proof: PROVEN, read .* from .*127\.0\.0\.1/);
+    expect(human).toContain(`certificate: ${off.certificate.id}`);
+
+    const listed = cli(dir, ['certificate', 'list', '--json'], at);
+    expect(listed.exit).toBe(0);
+    expect(listed.json).toEqual([expect.objectContaining({ id: off.certificate.id, assignmentId: 'irs-2025-0042', hash: off.certificate.hash, state: 'verified', missing: [], problems: [] })]);
+
+    // A .sig taken away: the certificate is no longer verified, and both views say which file.
+    const sig = `${off.certificate.files.pdf!}.sig`;
+    const kept = readFileSync(sig);
+    rmSync(sig);
+    try {
+      const missing = cli(dir, ['certificate', 'list', '--json'], at);
+      expect(missing.exit).toBe(1);
+      expect(missing.json).toEqual([expect.objectContaining({ state: 'missing file', missing: [sig] })]);
+      expect((cli(dir, ['show', 'irs-2025-0042', '--json'], at).json as typeof s).certificate.missing).toEqual([sig]);
+      // A .sig over other bytes is a failure, not "missing".
+      writeFileSync(sig, readFileSync(`${off.certificate.files.json!}.sig`));
+      const forged = cli(dir, ['certificate', 'list', '--json'], at);
+      expect(forged.exit).toBe(1);
+      expect(forged.json).toEqual([expect.objectContaining({ state: expect.stringMatching(/^failed: /) })]);
+    } finally {
+      writeFileSync(sig, kept);
+    }
+    expect(cli(dir, ['certificate', 'list'], at).exit).toBe(0);
+
+    const all = cli(dir, ['fti', 'list', '--json'], at);
+    expect(all.exit).toBe(0);
+    expect((all.json as { assignmentId: string; id: string }[]).map((e) => [e.assignmentId, e.id])).toEqual([
+      ['irs-2025-0042', 'F-0001'],
+      ['irs-2025-0042', 'F-0002'],
+    ]);
+    expect(cli(dir, ['fti', 'list', '--all', '--json'], at).json).toEqual(all.json);
+    const both = cli(dir, ['fti', 'list', 'irs-2025-0042', '--all', '--json'], at);
+    expect(both.exit).toBe(2);
+    expect(both.json).toMatchObject({ error: { code: 'fti.list-scope' } });
   });
 
   // Last in this block: it leaves the store tampered with.

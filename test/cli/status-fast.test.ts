@@ -88,3 +88,57 @@ describe('detailee status: the fast start and the full command agree', () => {
     expect(existsSync(join(dir, 'nope.yaml'))).toBe(false);
   });
 });
+
+describe('detailee status: finding assignments by state and end', () => {
+  const ids = (out: unknown) => (out as { id: string }[]).map((r) => r.id);
+
+  it('--state keeps the named states; "scheduled" and "active" split the active ones by their start', () => {
+    expect(ids(cli(dir, ['status', '--state', 'active', '--json'], NOW).json)).toEqual(['irs-2025-0001']);
+    expect(ids(cli(dir, ['status', '--state', 'scheduled,expired', '--json'], NOW).json)).toEqual(['irs-2025-0002', 'irs-2025-0003']);
+    expect(ids(cli(dir, ['status', '--state', 'scheduled', '--state', 'active', '--json'], NOW).json)).toEqual(['irs-2025-0001', 'irs-2025-0002']);
+    const none = cli(dir, ['status', '--state', 'closed'], NOW);
+    expect(none.exit).toBe(0);
+    expect(String(none.json)).toMatch(/^No assignments match\./);
+  });
+
+  it('--ending-within keeps active assignments with at most that many days left, the boundary included', () => {
+    const rows = cli(dir, ['status', '--json'], NOW).json as { id: string; daysLeft: number | null }[];
+    const left = rows.find((r) => r.id === 'irs-2025-0001')!.daysLeft!;
+    expect(left).toBeGreaterThan(7);
+    expect(ids(cli(dir, ['status', '--ending-within', `${left}d`, '--json'], NOW).json)).toEqual(['irs-2025-0001']);
+    expect(ids(cli(dir, ['status', '--ending-within', `${left - 1}d`, '--json'], NOW).json)).toEqual([]);
+    const weeks = Math.ceil(left / 7);
+    expect(ids(cli(dir, ['status', '--ending-within', `${weeks}w`, '--json'], NOW).json)).toEqual(['irs-2025-0001']);
+    // An expired assignment has no days left to count: it never matches a period.
+    expect(ids(cli(dir, ['status', '--state', 'expired', '--ending-within', '3660d', '--json'], NOW).json)).toEqual([]);
+  });
+
+  it('--csv prints RFC 4180 with a header and the values of the JSON rows', () => {
+    const out = cli(dir, ['status', '--csv'], NOW);
+    expect(out.exit).toBe(0);
+    const text = String(out.json);
+    expect(text.endsWith('\r\n')).toBe(true);
+    const lines = text.split('\r\n').slice(0, -1);
+    expect(lines[0]).toBe('id,username,state,display,start,lastDay,endsAt,daysLeft,renewalsLeft,nextAction');
+    const rows = cli(dir, ['status', '--json'], NOW).json as Record<string, unknown>[];
+    expect(lines).toHaveLength(rows.length + 1);
+    expect(lines[3]).toMatch(/^irs-2025-0003,[^,]+,expired,"?expired, revocation not proven"?,/);
+    expect(lines[1]!.split(',')[0]).toBe('irs-2025-0001');
+  });
+
+  it('bad input exits 2 naming the flag, before the store is read', () => {
+    const badState = cli(dir, ['status', '--state', 'actve', '--json'], NOW);
+    expect(badState.exit).toBe(2);
+    expect(badState.json).toMatchObject({ error: { code: 'status.state', message: expect.stringContaining('"actve"') } });
+    for (const p of ['30', '1m', '0d', '99999d']) {
+      const bad = cli(dir, ['status', '--ending-within', p, '--json'], NOW);
+      expect(bad.exit, p).toBe(2);
+      expect(bad.json, p).toMatchObject({ error: { code: 'status.ending-within' } });
+    }
+    // No config is needed to refuse a bad flag.
+    const noConfig = cli(dir, ['status', '--state', 'nope'], NOW, { DETAILEE_CONFIG: join(dir, 'absent.yaml') });
+    expect(noConfig.exit).toBe(2);
+    expect(noConfig.stderr).toMatch(/--state/);
+    expect(cli(dir, ['status', '--csv', '--json'], NOW).exit).toBe(2);
+  });
+});

@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../../src/config/load.js';
 import { ActionError } from '../../src/errors.js';
 import type { Context } from '../../src/lifecycle/context.js';
 import { exitCodeOf, runExpire } from '../../src/lifecycle/expire.js';
-import { show } from '../../src/lifecycle/status.js';
+import { show } from '../../src/lifecycle/show.js';
 import { applyOnboarding, prepareOnboarding, type OnboardResult } from '../../src/lifecycle/onboard.js';
 import { revokeAssignment, revokeIntent, type RevokeResult } from '../../src/lifecycle/revoke.js';
 import { openStore } from '../../src/store/open.js';

@@ -342,6 +342,7 @@ describe.each(factories)('Store contract: %s', (kind, factory) => {
       await tx.insertCertificate(first);
     });
     expect(await store.getCertificate('A-1')).toEqual(second);
+    expect(await store.listCertificates()).toEqual([first, second]);
   });
 
   it('keeps JSON meta values by key, overwriting on set', async () => {
