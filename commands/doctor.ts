@@ -3,6 +3,7 @@ import { clockFromEnv } from '../src/clock.js';
 import { askPassphrase } from '../src/config/signing-key.js';
 import { configFailed, type DoctorResult } from '../src/doctor/checks.js';
 import { ExitCode } from '../src/errors.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 const MARK = { pass: '✓', fail: '✗', skip: '-' } as const;
 
@@ -12,7 +13,7 @@ export default class Doctor extends BaseCommand {
 The target checks only read: an LDAP bind, the password policy (ppolicy) and the people and groups entries; the caller's IAM identity and the listings a revocation proof reads.`;
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json'];
 
-  async run(): Promise<DoctorResult> {
+  async run(): Promise<JsonOutputs['doctor']> {
     await this.parse(Doctor);
     let result: DoctorResult;
     let config;

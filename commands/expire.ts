@@ -1,8 +1,9 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
-import { exitCodeOf, parseAsOf, runExpire, type ExpireReport } from '../src/lifecycle/expire.js';
+import { exitCodeOf, parseAsOf, runExpire } from '../src/lifecycle/expire.js';
 import { progress } from '../src/ui/progress.js';
 import { table } from '../src/ui/table.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Expire extends BaseCommand {
   static override summary = 'The nightly job: pre-expiry notices, revocation at end of term, re-verification of revoked accounts, drift repair.';
@@ -12,13 +13,13 @@ export default class Expire extends BaseCommand {
   4  another run holds the lock (a lock left by a killed run is taken over after two hours)
 --as-of forecasts "what would happen on that date" and is accepted only with --dry-run.`;
   static override flags = {
-    'dry-run': Flags.boolean({ description: 'report what would be done; change nothing, send nothing' }),
+    'dry-run': Flags.boolean({ description: 'report what would be done; change nothing, send nothing', default: false }),
     'as-of': Flags.string({ description: 'with --dry-run: pretend it is this date (YYYY-MM-DD in the host zone) or date-time' }),
     concurrency: Flags.integer({ description: 'revocations in flight at once', default: 8, min: 1, max: 64 }),
   };
   static override examples = ['<%= config.bin %> expire', '<%= config.bin %> expire --dry-run --as-of 2025-06-06 --json'];
 
-  async run(): Promise<ExpireReport> {
+  async run(): Promise<JsonOutputs['expire']> {
     const { flags } = await this.parse(Expire);
     const ctx = await this.context();
     const asOf = flags['as-of'] ? parseAsOf(flags['as-of'], ctx.config.timezone) : undefined;

@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
-import { parseSigner, sectionFrom, writeInitialConfig, type InitAws, type InitLdap, type InitOptions, type InitResult, type InitSmtp } from '../src/config/init.js';
+import { parseSigner, sectionFrom, writeInitialConfig, type InitAws, type InitLdap, type InitOptions, type InitSmtp } from '../src/config/init.js';
 import { loadConfig, requireStoreUrl } from '../src/config/load.js';
 import { openStore } from '../src/store/open.js';
 import { isInteractive } from '../src/ui/prompt.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Init extends BaseCommand {
   static override summary = 'Write a complete, commented config, create the store and generate the certificate signing key.';
@@ -38,7 +39,7 @@ On a terminal, asks for what the flags do not give. Without one (or with --json)
     'smtp-password-env': Flags.string({ description: 'environment variable holding the SMTP password', helpGroup: 'NOTICES' }),
   };
 
-  async run(): Promise<InitResult> {
+  async run(): Promise<JsonOutputs['init']> {
     const { flags: f } = await this.parse(Init);
     const ask = isInteractive() && !this.jsonEnabled();
     const o: InitOptions = {

@@ -1,5 +1,6 @@
 import { BaseCommand } from '../src/cli/base.js';
 import { LATEST_SCHEMA } from '../src/store/migrations.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Migrate extends BaseCommand {
   static override summary = 'Apply the store\'s schema migrations (a shared PostgreSQL store is migrated only by this command).';
@@ -8,7 +9,7 @@ export default class Migrate extends BaseCommand {
     'DETAILEE_DATABASE_URL=postgres://detailee@db.internal/detailee <%= config.bin %> migrate --json',
   ];
 
-  async run(): Promise<{ store: string; schemaVersion: number }> {
+  async run(): Promise<JsonOutputs['migrate']> {
     await this.parse(Migrate);
     const store = await this.openStore({ migrate: true });
     const to = await store.schemaVersion();

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
-import { offboard, type OffboardResult } from '../src/offboarding/offboard.js';
+import { offboard } from '../src/offboarding/offboard.js';
 import { isInteractive } from '../src/ui/prompt.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Offboard extends BaseCommand {
   static override summary = 'Revoke if needed, walk the destruction checklist, and issue the signed certificate (JSON, Markdown, PDF).';
@@ -16,7 +17,7 @@ Without --answers the checklist is asked on the terminal, and an interrupted run
     answers: Flags.string({ description: 'answers file (YAML or JSON; format in the README)' }),
   };
 
-  async run(): Promise<OffboardResult> {
+  async run(): Promise<JsonOutputs['offboard']> {
     const { args, flags } = await this.parse(Offboard);
     const ctx = await this.context();
     const prompts = !flags.answers && isInteractive() && !this.jsonEnabled() ? await import('@inquirer/prompts') : undefined;

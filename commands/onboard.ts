@@ -1,10 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
-import { applyOnboarding, prepareOnboarding, type OnboardResult } from '../src/lifecycle/onboard.js';
+import { applyOnboarding, prepareOnboarding } from '../src/lifecycle/onboard.js';
 import { closeTargets } from '../src/targets/index.js';
 import { confirmOrRefuse } from '../src/ui/prompt.js';
 import { table } from '../src/ui/table.js';
 import { ExitCode } from '../src/errors.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Onboard extends BaseCommand {
   static override summary = 'Verify a signed assignment, show the plan, confirm, provision the accounts, verify and record.';
@@ -12,13 +13,13 @@ export default class Onboard extends BaseCommand {
   static override args = { file: Args.string({ description: 'assignment manifest (YAML or JSON)', required: true }) };
   static override flags = {
     signature: Flags.string({ char: 's', description: 'detached signature file (.jws or .p7s); repeatable', multiple: true }),
-    'dry-run': Flags.boolean({ description: 'verify and show the plan; change nothing' }),
+    'dry-run': Flags.boolean({ description: 'verify and show the plan; change nothing', default: false }),
     yes: Flags.boolean({ char: 'y', description: 'apply without asking (required without a terminal)' }),
     'issue-password': Flags.boolean({ description: 'set a random first LDAP password, shown once; the user must change it at first login' }),
   };
   static override examples = ['<%= config.bin %> onboard irs-2025-0042.yaml', '<%= config.bin %> onboard irs-2025-0042.yaml --yes --json'];
 
-  async run(): Promise<OnboardResult> {
+  async run(): Promise<JsonOutputs['onboard']> {
     const { args, flags } = await this.parse(Onboard);
     const ctx = await this.context();
     const prep = await prepareOnboarding(ctx, args.file, flags.signature);

@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
-import { reconcile, type ReconcileReport } from '../src/lifecycle/reconcile.js';
+import { reconcile } from '../src/lifecycle/reconcile.js';
 import { confirmOrRefuse } from '../src/ui/prompt.js';
 import { table } from '../src/ui/table.js';
 import { ExitCode } from '../src/errors.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Reconcile extends BaseCommand {
   static override summary = 'Compare intended state (the store) with LDAP and IAM: drift, orphans and missing accounts.';
@@ -18,7 +19,7 @@ export default class Reconcile extends BaseCommand {
     yes: Flags.boolean({ char: 'y', description: 'with --fix: do not ask (required without a terminal)' }),
   };
 
-  async run(): Promise<ReconcileReport & { fixed: boolean }> {
+  async run(): Promise<JsonOutputs['reconcile']> {
     const { flags } = await this.parse(Reconcile);
     const ctx = await this.context();
     const { report, plans, apply, close } = await reconcile(ctx, { fix: flags.fix });

@@ -4,6 +4,7 @@ import { renewAssignment, type RenewResult } from '../src/lifecycle/renew.js';
 import { ExitCode } from '../src/errors.js';
 import { confirmOrRefuse } from '../src/ui/prompt.js';
 import { table } from '../src/ui/table.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Renew extends BaseCommand {
   static override summary = 'Extend an active detail in place by a signed amendment, within the manifest\'s renewals.max.';
@@ -15,7 +16,7 @@ export default class Renew extends BaseCommand {
   };
   static override flags = {
     signature: Flags.string({ char: 's', description: 'detached signature file (.jws or .p7s); repeatable', multiple: true }),
-    'dry-run': Flags.boolean({ description: 'verify and show the plan and the new end; change nothing' }),
+    'dry-run': Flags.boolean({ description: 'verify and show the plan and the new end; change nothing', default: false }),
     yes: Flags.boolean({ char: 'y', description: 'apply without asking (required without a terminal)' }),
   };
   static override examples = [
@@ -24,7 +25,7 @@ export default class Renew extends BaseCommand {
     '<%= config.bin %> renew irs-2025-0042 renewal.yaml --signature renewal.yaml.p7s --yes',
   ];
 
-  async run(): Promise<RenewResult> {
+  async run(): Promise<JsonOutputs['renew']> {
     const { args, flags } = await this.parse(Renew);
     const ctx = await this.context();
     const show = (plan: RenewResult['plan']) => {

@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
-import { revokeAssignment, type RevokeResult } from '../src/lifecycle/revoke.js';
+import { revokeAssignment } from '../src/lifecycle/revoke.js';
 import { confirmOrRefuse } from '../src/ui/prompt.js';
 import { ExitCode } from '../src/errors.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Revoke extends BaseCommand {
   static override summary = 'Revoke a detailee\'s access now, on every target, and verify it (emergency or early end).';
@@ -18,7 +19,7 @@ export default class Revoke extends BaseCommand {
     yes: Flags.boolean({ char: 'y', description: 'revoke without asking (required without a terminal)' }),
   };
 
-  async run(): Promise<RevokeResult> {
+  async run(): Promise<JsonOutputs['revoke']> {
     const { args, flags } = await this.parse(Revoke);
     const ctx = await this.context();
     const rec = await ctx.store.getAssignment(args.id);

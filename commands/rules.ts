@@ -1,8 +1,9 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 import { MEDIA, type Media } from '../src/offboarding/fti.js';
-import { renderRulesReport, rulesReport, type RulesReport } from '../src/offboarding/sanitization.js';
+import { renderRulesReport, rulesReport } from '../src/offboarding/sanitization.js';
 import { table } from '../src/ui/table.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Rules extends BaseCommand {
   static override summary = 'Print the destruction rules: which sanitisation technique is valid for which media, and why.';
@@ -17,7 +18,7 @@ export default class Rules extends BaseCommand {
     media: Flags.string({ description: 'show one media only', options: [...MEDIA] }),
   };
 
-  async run(): Promise<RulesReport> {
+  async run(): Promise<JsonOutputs['rules']> {
     const { flags } = await this.parse(Rules);
     const report = rulesReport(undefined, flags.media as Media | undefined);
     this.log(renderRulesReport(report, table));

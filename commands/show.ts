@@ -1,8 +1,9 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 import { clockFromEnv } from '../src/clock.js';
-import { show, type ShowResult } from '../src/lifecycle/show.js';
+import { show } from '../src/lifecycle/show.js';
 import { table } from '../src/ui/table.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Show extends BaseCommand {
   static override summary = 'Show one assignment: state, term, days left, next action and its timeline.';
@@ -11,7 +12,7 @@ export default class Show extends BaseCommand {
   static override args = { id: Args.string({ description: 'assignment id', required: true }) };
   static override examples = ['<%= config.bin %> show irs-2025-0042'];
 
-  async run(): Promise<ShowResult> {
+  async run(): Promise<JsonOutputs['show']> {
     const { args } = await this.parse(Show);
     const store = await this.openStore();
     const config = await this.loadConfig();

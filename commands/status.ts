@@ -1,10 +1,11 @@
 import { Flags } from '@oclif/core';
-import { status, type StatusRow } from '../src/lifecycle/status.js';
+import { status } from '../src/lifecycle/status.js';
 import { parsePeriod, parseStates, STATUS_FILTER_STATES } from '../src/lifecycle/status-filter.js';
 import { BaseCommand } from '../src/cli/base.js';
 import { clockFromEnv } from '../src/clock.js';
 import { csv } from '../src/ui/csv.js';
 import { STATUS_CSV_COLUMNS, statusText } from '../src/ui/status.js';
+import type { JsonOutputs } from '../src/cli/json-outputs.js';
 
 export default class Status extends BaseCommand {
   static override summary = 'List every assignment with its state, last day, days left and next action.';
@@ -22,7 +23,7 @@ export default class Status extends BaseCommand {
     csv: Flags.boolean({ description: 'print CSV (RFC 4180) with the columns of a --json row', exclusive: ['json'] }),
   };
 
-  async run(): Promise<StatusRow[]> {
+  async run(): Promise<JsonOutputs['status']> {
     const { flags } = await this.parse(Status);
     // Parsed before the store is opened: bad input changes nothing and needs no config.
     const filter = {

@@ -36,6 +36,12 @@ export interface StepOutput {
   stderr: string;
 }
 
+let jsonCheck: ((args: readonly string[], json: unknown) => void) | undefined;
+/** The test suite checks every `--json` output cli() sees against its schema (test/helpers/json-check-setup.ts). */
+export function setJsonOutputCheck(check: typeof jsonCheck): void {
+  jsonCheck = check;
+}
+
 export function cli(dir: string, args: string[], now: string, extraEnv: Record<string, string> = {}): StepOutput {
   const r = spawnSync(process.execPath, [RUN, ...args], {
     cwd: dir,
@@ -59,6 +65,7 @@ export function cli(dir: string, args: string[], now: string, extraEnv: Record<s
   } catch {
     json = r.stdout;
   }
+  jsonCheck?.(args, json);
   return { step: args.slice(0, 2).join(' '), args, now, exit: r.status ?? -1, json, stderr: r.stderr };
 }
 

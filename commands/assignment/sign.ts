@@ -4,6 +4,7 @@ import { BaseCommand } from '../../src/cli/base.js';
 import { signJws } from '../../src/assignment/signatures.js';
 import { warnIfReadableByOthers } from '../../src/config/load.js';
 import { checkOutputPath, readBoundedFile } from '../../src/validation.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class AssignmentSign extends BaseCommand {
   static override summary = 'Add a detached JWS signature (EdDSA or ES256) over FILE to FILE.jws.';
@@ -19,7 +20,7 @@ export default class AssignmentSign extends BaseCommand {
     out: Flags.string({ description: 'signature file to write (default FILE.jws)' }),
   };
 
-  async run(): Promise<{ file: string; signature: string; kid: string }> {
+  async run(): Promise<JsonOutputs['assignment sign']> {
     const { args, flags } = await this.parse(AssignmentSign);
     const payload = readBoundedFile(args.file, 'document to sign');
     const out = flags.out ?? `${args.file}.jws`;

@@ -4,8 +4,9 @@ import { BaseCommand } from '../../src/cli/base.js';
 import { clockFromEnv } from '../../src/clock.js';
 import { basisFromManifest, basisFromRecord, type RenewalBasis } from '../../src/assignment/amendment.js';
 import { loadAssignment, termOf } from '../../src/assignment/load.js';
-import { documentKind, verifyAmendment, verifyAssignment, type AmendmentVerifyResult, type AssignmentVerifyResult } from '../../src/assignment/verify.js';
+import { documentKind, verifyAmendment, verifyAssignment, type AmendmentVerifyResult } from '../../src/assignment/verify.js';
 import { ExitCode } from '../../src/errors.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class AssignmentVerify extends BaseCommand {
   static override summary = 'Check an assignment manifest or an amendment: schema, detached signatures, signing policy and the computed term. Changes nothing.';
@@ -23,7 +24,7 @@ For an amendment (kind: Amendment) it also shows the new end and the renewals le
     '<%= config.bin %> assignment verify amendment.yaml --assignment irs-2025-0042.yaml',
   ];
 
-  async run(): Promise<AssignmentVerifyResult | AmendmentVerifyResult> {
+  async run(): Promise<JsonOutputs['assignment verify']> {
     const { args, flags } = await this.parse(AssignmentVerify);
     const config = await this.loadConfig();
     const now = clockFromEnv().now();

@@ -2,11 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { clockFromEnv } from '../../src/clock.js';
-import { loadEd25519PrivateKey, makeCheckpoint, type SignedCheckpoint } from '../../src/audit/audit.js';
+import { loadEd25519PrivateKey, makeCheckpoint } from '../../src/audit/audit.js';
 import { askPassphrase, readSigningKey } from '../../src/config/signing-key.js';
 import { InputError } from '../../src/errors.js';
 import { publishPublicKey, signaturePath, signFileBytes } from '../../src/offboarding/file-signature.js';
 import { checkOutputPath } from '../../src/validation.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class AuditCheckpoint extends BaseCommand {
   static override summary = 'Write a signed checkpoint of the audit log\'s head (size and hash).';
@@ -20,7 +21,7 @@ export default class AuditCheckpoint extends BaseCommand {
     key: Flags.string({ description: 'Ed25519 private key, PEM (default: certificates.signingKey)' }),
   };
 
-  async run(): Promise<SignedCheckpoint> {
+  async run(): Promise<JsonOutputs['audit checkpoint']> {
     const { flags } = await this.parse(AuditCheckpoint);
     if (flags.out) checkOutputPath(flags.out, 'the checkpoint');
     const config = await this.loadConfig();

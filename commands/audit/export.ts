@@ -5,6 +5,7 @@ import { BaseCommand } from '../../src/cli/base.js';
 import { iterateAudit } from '../../src/audit/audit.js';
 import { InputError } from '../../src/errors.js';
 import { checkOutputPath } from '../../src/validation.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class AuditExport extends BaseCommand {
   static override summary = 'Export the audit log as JSON Lines (one event per line, in sequence order).';
@@ -15,7 +16,7 @@ export default class AuditExport extends BaseCommand {
   static override description = 'Each line holds seq, at, actor, kind, assignmentId, details, prev and hash: enough for anyone to recompute the chain (SHA-256 over RFC 8785 canonical JSON of every field but hash).';
   static override flags = { out: Flags.string({ description: 'file to write (default: stdout)' }) };
 
-  async run(): Promise<{ events: number; out: string | null }> {
+  async run(): Promise<JsonOutputs['audit export']> {
     const { flags } = await this.parse(AuditExport);
     if (this.jsonEnabled() && !flags.out) {
       throw new InputError('With --json, stdout carries the summary document, so the export needs a file.', {

@@ -1,12 +1,13 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { createPublicKey } from 'node:crypto';
-import { loadPublicKey, parseCheckpoint, verifyAudit, verifyCheckpointFileSignature, verifyCheckpointSignature, type AuditVerifyResult } from '../../src/audit/audit.js';
+import { loadPublicKey, parseCheckpoint, verifyAudit, verifyCheckpointFileSignature, verifyCheckpointSignature } from '../../src/audit/audit.js';
 import { ExitCode } from '../../src/errors.js';
 import { configuredCertificateKey } from '../../src/offboarding/certificate-key.js';
 import { readSignatureFile } from '../../src/offboarding/file-signature.js';
 import { progress } from '../../src/ui/progress.js';
 import { readTextFile } from '../../src/validation.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class AuditVerify extends BaseCommand {
   static override summary = 'Check the audit log\'s hash chain; with --checkpoint, also detect truncation or rollback behind a signed checkpoint.';
@@ -21,7 +22,7 @@ export default class AuditVerify extends BaseCommand {
     key: Flags.string({ description: 'public key that signs checkpoints (default: the key in certificates.signingKey)' }),
   };
 
-  async run(): Promise<AuditVerifyResult> {
+  async run(): Promise<JsonOutputs['audit verify']> {
     const { flags } = await this.parse(AuditVerify);
     const config = await this.loadConfig();
     const store = await this.openStore();

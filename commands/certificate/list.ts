@@ -3,9 +3,10 @@ import { dirname } from 'node:path';
 import { BaseCommand } from '../../src/cli/base.js';
 import { ExitCode, InputError } from '../../src/errors.js';
 import { configuredCertificateKey } from '../../src/offboarding/certificate-key.js';
-import { listIssued, type IssuedCertificate } from '../../src/offboarding/issued.js';
+import { listIssued } from '../../src/offboarding/issued.js';
 import { readBoundedFile } from '../../src/validation.js';
 import { table } from '../../src/ui/table.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class CertificateList extends BaseCommand {
   static override summary = 'List every issued destruction certificate, each checked against its files.';
@@ -19,7 +20,7 @@ export default class CertificateList extends BaseCommand {
     key: Flags.string({ description: 'the issuer\'s public key (PEM); default: the public half of certificates.signingKey' }),
   };
 
-  async run(): Promise<IssuedCertificate[]> {
+  async run(): Promise<JsonOutputs['certificate list']> {
     const { flags } = await this.parse(CertificateList);
     const config = await this.loadConfig();
     const explicitKey = flags.key === undefined ? undefined : readBoundedFile(flags.key, 'public key').toString('utf8');

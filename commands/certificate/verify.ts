@@ -7,6 +7,7 @@ import { certificateSummary } from '../../src/offboarding/view.js';
 import { verifyCertificate, type FileVerification } from '../../src/offboarding/verify.js';
 import { checkCertificateAgainstChain } from '../../src/offboarding/certificate-chain.js';
 import { readBoundedFile } from '../../src/validation.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class CertificateVerify extends BaseCommand {
   static override summary = 'Check a destruction certificate (JSON, or the PDF with its attached JSON) offline.';
@@ -26,14 +27,13 @@ export default class CertificateVerify extends BaseCommand {
     }),
   };
 
-  async run(): Promise<Record<string, unknown>> {
+  async run(): Promise<JsonOutputs['certificate verify']> {
     const { args, flags } = await this.parse(CertificateVerify);
     const bytes = readBoundedFile(args.file, 'certificate', 64 * 1024 * 1024);
     const trusted = flags.key ? { pem: readBoundedFile(flags.key, 'public key').toString('utf8'), source: 'the key given' } : await this.configuredKey(flags.config);
     const signature = flags['record-only'] ? null : readSignatureFile(args.file);
     const r = await verifyCertificate(bytes, trusted?.pem, { recordOnly: flags['record-only'], deep: flags.deep, signature });
-    const c = r.certificate as unknown as Record<string, unknown>;
-    this.log(`Certificate ${String(c.id)}: VALID (${r.format}; ${fileText(r)}); hash ${r.hash}; signed by ${r.keyId}${trusted ? ` (${trusted.source})` : ' (self-consistent only; pass --key with the issuing office\'s public key to check who signed it)'}`);
+    this.log(`Certificate ${r.certificate.id}: VALID (${r.format}; ${fileText(r)}); hash ${r.hash}; signed by ${r.keyId}${trusted ? ` (${trusted.source})` : ' (self-consistent only; pass --key with the issuing office\'s public key to check who signed it)'}`);
     const chain = flags['against-store'] ? await checkCertificateAgainstChain(await this.openStore(), r.certificate, r.hash) : null;
     for (const line of certificateSummary(r.certificate)) this.log(`  ${line}`);
     if (chain) this.log(`Audit chain: VALID; issued at event ${chain.issuedEvent}; its ${chain.entries} FTI log entr${chain.entries === 1 ? 'y matches' : 'ies match'} the chain (${chain.events} events verified)`);

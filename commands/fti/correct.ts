@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { MEDIA, parseTaxYears, type FtiEntry } from '../../src/offboarding/fti.js';
 import { correctFti } from '../../src/offboarding/log.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class FtiCorrect extends BaseCommand {
   static override summary = 'Correct an FTI log entry: a new entry that supersedes it, recorded in the audit chain.';
@@ -27,7 +28,7 @@ export default class FtiCorrect extends BaseCommand {
     reason: Flags.string({ description: 'the tax administration purpose' }),
   };
 
-  async run(): Promise<FtiEntry & { supersedes: string }> {
+  async run(): Promise<JsonOutputs['fti correct']> {
     const { args, flags } = await this.parse(FtiCorrect);
     const ctx = await this.context();
     const entry = await correctFti(ctx, args.id, args.entry, {

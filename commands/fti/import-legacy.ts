@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
-import { importLegacyFti, type LegacyImport } from '../../src/offboarding/log.js';
+import { importLegacyFti } from '../../src/offboarding/log.js';
 import { confirmOrRefuse } from '../../src/ui/prompt.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class FtiImportLegacy extends BaseCommand {
   static override summary = 'Bind FTI log entries recorded before the log was hashed into the audit chain, marked as imported.';
@@ -16,7 +17,7 @@ export default class FtiImportLegacy extends BaseCommand {
     yes: Flags.boolean({ char: 'y', description: 'import without asking (required without a terminal)' }),
   };
 
-  async run(): Promise<LegacyImport> {
+  async run(): Promise<JsonOutputs['fti import-legacy']> {
     const { args, flags } = await this.parse(FtiImportLegacy);
     const ctx = await this.context();
     const preview = await importLegacyFti(ctx, args.id, { apply: false });

@@ -4,6 +4,7 @@ import { InputError } from '../../src/errors.js';
 import { listAllFtiEntries, listFtiEntries } from '../../src/offboarding/log.js';
 import type { FtiLogEntry } from '../../src/offboarding/fti-chain.js';
 import { table } from '../../src/ui/table.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 const HEADERS = ['ENTRY', 'RECEIVED', 'MEDIA', 'RECORDS', 'TAX YEARS', 'LOCATION', 'DESCRIPTION', 'NOTE'];
 
@@ -22,7 +23,7 @@ export default class FtiList extends BaseCommand {
     all: Flags.boolean({ description: 'list the entries of every assignment (the same as giving no id)' }),
   };
 
-  async run(): Promise<FtiLogEntry[]> {
+  async run(): Promise<JsonOutputs['fti list']> {
     const { args, flags } = await this.parse(FtiList);
     if (args.id !== undefined && flags.all) {
       throw new InputError('Give an assignment id or --all, not both.', {

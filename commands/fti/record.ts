@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
-import { MEDIA, parseTaxYears, type FtiEntry } from '../../src/offboarding/fti.js';
+import { MEDIA, parseTaxYears } from '../../src/offboarding/fti.js';
 import { recordFti } from '../../src/offboarding/log.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class FtiRecord extends BaseCommand {
   static override summary = 'Record federal tax information shared with a detailee (the FTI log: references, never the data).';
@@ -23,7 +24,7 @@ export default class FtiRecord extends BaseCommand {
     reason: Flags.string({ description: 'the tax administration purpose' }),
   };
 
-  async run(): Promise<FtiEntry> {
+  async run(): Promise<JsonOutputs['fti record']> {
     const { args, flags } = await this.parse(FtiRecord);
     const ctx = await this.context();
     const entry = await recordFti(ctx, args.id, {

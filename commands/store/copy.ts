@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { resolveStoreUrl } from '../../src/config/load.js';
-import { copyStore, type CopyResult } from '../../src/store/copy.js';
+import { copyStore } from '../../src/store/copy.js';
 import { openStore } from '../../src/store/open.js';
 import { progress } from '../../src/ui/progress.js';
+import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class StoreCopy extends BaseCommand {
   static override summary = 'Copy every record from one store to an empty one (embedded SQLite to shared PostgreSQL, or back).';
@@ -15,7 +16,7 @@ export default class StoreCopy extends BaseCommand {
   };
   static override examples = ['<%= config.bin %> store copy --from sqlite:detailee.db --to postgres://detailee@db.internal/detailee'];
 
-  async run(): Promise<CopyResult & { from: string; to: string }> {
+  async run(): Promise<JsonOutputs['store copy']> {
     const { flags } = await this.parse(StoreCopy);
     const from = await openStore(resolveStoreUrl(flags.from, process.cwd(), {}, '--from'), { migrate: false, mustExist: 'source store (--from)' });
     try {

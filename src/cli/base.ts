@@ -77,7 +77,8 @@ export abstract class BaseCommand extends Command {
       body = err.toJSON();
     } else if (err instanceof Errors.ExitError) {
       exit = err.oclif.exit ?? ExitCode.actionFailed;
-      body = { code: 'exit', message: err.message, exit };
+      // The command chose its exit after saying why on its own (a report, a failed check).
+      body = { code: 'exit', message: err.message, exit, fault: exit === ExitCode.badInput ? 'user' : 'environment', actions: [] };
     } else if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
       // Ctrl-C at a prompt (the terminal is in raw mode there, so it is not a signal). Answers
       // are saved after each one and every change is journaled: a rerun resumes.

@@ -69,7 +69,8 @@ export function row(s: Summary, now: Date, daysLeft: DaysLeft): StatusRow {
     username: s.username,
     state: s.state,
     display: c.display ?? (scheduled ? 'scheduled' : s.state),
-    start: s.startsAt,
+    // The first day, as show and the manifest write it; startsAt (its first instant) is in the term.
+    start: s.startsAt.slice(0, 10),
     lastDay: s.lastDay,
     endsAt: s.endsAt,
     daysLeft: s.state === 'active' ? daysLeft(s) : 0,

@@ -3,6 +3,7 @@ import { VerificationError } from '../errors.js';
 import { serializeSignedCertificate, verifySignedCertificate, type Certificate, type SignedCertificate } from './certificate.js';
 import { verifyFileBytes } from './file-signature.js';
 import { extractFromPdf } from './pdf-extract.js';
+import type { CertificateChainCheck } from './certificate-chain.js';
 
 export interface CertificateCheck {
   format: 'json' | 'pdf';
@@ -167,4 +168,23 @@ async function compareWithRendering(bytes: Uint8Array, format: 'json' | 'pdf', s
       },
     );
   }
+}
+
+/** What `certificate verify --json` prints when the certificate is valid. */
+export interface CertificateVerifyOutput {
+  valid: true;
+  format: CertificateCheck['format'];
+  file: FileCheck;
+  fileSignature: FileVerification['fileSignature'];
+  /** FILE.sig, when it verified. */
+  signatureFile: string | null;
+  rendering: FileVerification['rendering'];
+  hash: string;
+  keyId: string;
+  /** Whether a trusted key (--key or the config's) was checked, and which. */
+  trustedKey: boolean;
+  trustedKeySource: string | null;
+  /** With --against-store: the audit chain's record of the certificate. */
+  chain: CertificateChainCheck | null;
+  certificate: Certificate;
 }

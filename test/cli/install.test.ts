@@ -33,7 +33,7 @@ function userEnv(home: string, path: string): NodeJS.ProcessEnv {
 function pack(into: string): string {
   const copy = join(into, 'package');
   mkdirSync(copy);
-  for (const f of ['package.json', 'README.md', 'bin', 'dist', 'templates', 'docs']) cpSync(join(ROOT, f), join(copy, f), { recursive: true, filter: (p) => !p.endsWith('.tar.gz') });
+  for (const f of ['package.json', 'README.md', 'bin', 'dist', 'templates', 'docs', 'schemas']) cpSync(join(ROOT, f), join(copy, f), { recursive: true, filter: (p) => !p.endsWith('.tar.gz') });
   symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest'], { cwd: copy, stdio: 'pipe' });
   const out = execFileSync(NPM, ['pack', '--ignore-scripts', '--silent', '--pack-destination', into], { cwd: copy, encoding: 'utf8' });
@@ -61,7 +61,7 @@ describe('npm pack + npm install -g', () => {
   it('the package holds what runs and no more; prepack builds it', () => {
     expect(pkg.scripts.prepack).toMatch(/npm run build && oclif manifest/);
     const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    expect(files).toEqual(expect.arrayContaining(['bin/run.js', 'bin/start.js', 'bin/node-check.js', 'oclif.manifest.json', 'docs/rules.md', 'README.md', 'dist/fast/fast.js']));
+    expect(files).toEqual(expect.arrayContaining(['bin/run.js', 'bin/start.js', 'bin/node-check.js', 'oclif.manifest.json', 'docs/rules.md', 'README.md', 'dist/fast/fast.js', 'schemas/error.schema.json', 'schemas/status.schema.json', 'docs/errors.md', 'docs/json.md']));
     expect(files.filter((f) => /^(test|src|scripts|bench|\.ci)\/|\.ts$|^bin\/dev|^dist\/(test|scripts)\/|\.tar\.gz$/.test(f))).toEqual([]);
   });
 
