@@ -1,5 +1,5 @@
 /**
- * Typed errors. Each carries the exit code DESIGN.md assigns to its kind, whose fault it is,
+ * Typed errors. Each carries the exit code its kind has (docs/errors.md), whose fault it is,
  * and what the user can do next; one handler in src/cli maps them to process exits.
  */
 export const ExitCode = {

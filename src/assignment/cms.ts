@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { TrustConfig, TrustedSigner } from '../config/schema.js';
-import type { EntryResult, SignatureFile } from './signatures.js';
+import type { EntryResult, SignatureFile } from './signature-file.js';
 import { buildPath, loadTrust, pathProblems, type TrustMaterial } from './cms-path.js';
 import { certOf, checkSignature, DIGESTS, extension, fromDer, OID, pemOrDer, sameCert, serialHex, type Cert } from './x509.js';
 import { children, dnKeyFromString, dnOf } from './x509-name.js';

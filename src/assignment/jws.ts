@@ -7,7 +7,7 @@ import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 
 import type { TrustConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { readBoundedFile } from '../validation.js';
-import type { EntryResult, SignatureFile } from './signatures.js';
+import type { EntryResult, SignatureFile } from './signature-file.js';
 
 type Alg = 'EdDSA' | 'ES256';
 

@@ -5,7 +5,8 @@ import { InputError, VerificationError } from '../errors.js';
 import { sha256Hex } from '../audit/chain.js';
 import { controlCharIssues, parseYamlOrJson, readBoundedFile, readTextFile, validate } from '../validation.js';
 import { amendmentSchema, assignmentSchema, type Amendment, type Assignment } from './schema.js';
-import type { SignatureFile, SignatureReport } from './signatures.js';
+import type { SignatureFile } from './signature-file.js';
+import type { SignatureReport } from './signatures.js';
 import { computeTerm, type Term } from './term.js';
 
 export interface LoadedDocument<T> {
@@ -34,7 +35,7 @@ export function loadAmendment(path: string): LoadedDocument<Amendment> {
 export function findSignatureFiles(docPath: string, explicit: string[] | undefined): SignatureFile[] {
   const paths = explicit && explicit.length > 0 ? explicit : [`${docPath}.jws`, `${docPath}.p7s`].filter((p) => existsSync(p));
   if (paths.length === 0) {
-    // DESIGN.md: a missing signature fails closed like a bad one (exit 3), not as a usage error.
+    // A missing signature fails closed like a bad one (exit 3), not as a usage error.
     throw new VerificationError(`No signature found for ${docPath}: looked for ${basename(docPath)}.jws and ${basename(docPath)}.p7s beside it.`, {
       code: 'signature.missing',
       actions: ['Pass --signature FILE, or put the detached signature beside the manifest.'],

@@ -1,5 +1,5 @@
 /**
- * Detached signatures over the exact bytes of a manifest (DESIGN.md, "Signatures are detached").
+ * Detached signatures over the exact bytes of a manifest (README, "The assignment manifest").
  * Two forms, JWS and CMS; this module decides which a file is, collects every signer and every
  * failure, and applies what both forms share: the trusted signer's window and the required roles.
  * Verification fails closed: one bad signature anywhere makes the whole report invalid.
@@ -8,14 +8,11 @@ import { basename } from 'node:path';
 import type { TrustConfig, TrustedSigner } from '../config/schema.js';
 import { VerificationError } from '../errors.js';
 import { verifyJwsFile } from './jws.js';
+import type { EntryResult, SignatureFile } from './signature-file.js';
 
 export { signJws } from './jws.js';
 
 export type SignatureForm = 'jws' | 'cms';
-export interface SignatureFile {
-  path: string;
-  bytes: Uint8Array;
-}
 export interface VerifiedSigner {
   name: string;
   role: string;
@@ -44,7 +41,6 @@ export interface SignatureReport {
  * What one signature (a JWS entry or a CMS SignerInfo) came to before the trust window is applied.
  * `who` names the signer as the signature claims it (JWS kid, certificate subject) for messages.
  */
-export type EntryResult = { ok: true; who: string; candidates: TrustedSigner[]; warnings?: string[] } | { ok: false; who?: string; reason: string };
 
 /** Content decides the form; the extension only breaks ties for content that says nothing. */
 export function detectForm(file: SignatureFile): SignatureForm | 'unknown' {

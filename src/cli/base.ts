@@ -10,7 +10,7 @@ import { openTargets } from '../targets/index.js';
 
 /**
  * Every command: `--json` (exactly one JSON document on stdout, also on error) and `--config`.
- * Errors are mapped to DESIGN.md's exit codes here and nowhere else.
+ * Errors are mapped to the exit codes (README, "Exit codes"; docs/errors.md) here and nowhere else.
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true;

@@ -9,7 +9,7 @@ import type { ConfigFile } from './schema.js';
  * only when everything the verdict depends on is unchanged: the exact text and path of the file,
  * the build that validated it (the schema ships inside it), the time-zone database (zone names
  * are checked against it) and the Node version. Anything else is a miss, and a miss validates
- * again. The config holds no secrets (DESIGN.md: they come from files or the environment), so
+ * again. The config holds no secrets (they come from files or the environment), so
  * neither does this cache; entries are still private to their user.
  */
 const FORMAT = 1;

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import type { Step, Target, TargetName, VerifyResult, Intent, Observed } from '../targets/target.js';
+import type { TargetName, Intent, Observed } from '../targets/model.js';
+import type { Step, Target, VerifyResult } from '../targets/target.js';
 import { objectOfObserved, type TargetProof } from '../targets/proof.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../clock.js';

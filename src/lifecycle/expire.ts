@@ -13,7 +13,7 @@ import { missingTargetResult, recordRevocation, revokeAssignment, revokeIntent, 
 import { recordedTargets, selectRecorded } from './recorded.js';
 import { reproofDue } from './reproof.js';
 import { HEARTBEAT_KEY } from './status.js';
-import { sendDueNotices, type NoticeOutcome } from './notices.js';
+import { sendDueNotices, type NightlyFailure, type NoticeOutcome } from './notices.js';
 
 export const LOCK_NAME = 'expire';
 /** A lock older than this is a dead run's; the next run takes it over (and logs that). */
@@ -48,7 +48,7 @@ export interface ExpireReport {
   regressed: { id: string; target: string; object: string; facts: string[]; repaired: boolean }[];
   /** How many ended assignments were re-proven against the live targets tonight. */
   reproved: number;
-  failed: { id: string; target?: string | undefined; stage: string; error: string }[];
+  failed: NightlyFailure[];
   lock: { takenOver: { holder: string; acquiredAt: string } | null };
 }
 

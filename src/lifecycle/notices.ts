@@ -3,7 +3,14 @@ import type * as NotifyModule from '../notify/index.js';
 import type { SmtpSender } from '../notify/smtp.js';
 import { clockNote, type Context } from './context.js';
 import { pagesEndingBy } from './pages.js';
-import type { ExpireReport } from './expire.js';
+
+/** A failure the nightly job reports: which assignment, at what stage, and why. */
+export interface NightlyFailure {
+  id: string;
+  target?: string | undefined;
+  stage: string;
+  error: string;
+}
 
 export interface NoticeOutcome {
   id: string;
@@ -28,7 +35,7 @@ export async function sendDueNotices(
   ctx: Context,
   now: Date,
   dryRun: boolean,
-  failed: ExpireReport['failed'],
+  failed: NightlyFailure[],
   pageSize?: number | undefined,
 ): Promise<NoticeOutcome[]> {
   const days = ctx.config.notices.daysBefore;

@@ -1,5 +1,6 @@
 import { closeTargets, desiredFor } from '../targets/index.js';
-import type { Intent, Observed, Target } from '../targets/target.js';
+import type { Intent, Observed } from '../targets/model.js';
+import type { Target } from '../targets/target.js';
 import type { AssignmentRecord } from '../store/types.js';
 import { clockNote, newRunId, type Context } from './context.js';
 import { executePlans, type PlannedTarget } from './executor.js';

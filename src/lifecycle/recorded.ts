@@ -1,6 +1,7 @@
 import { ActionError } from '../errors.js';
 import type { AssignmentRecord, Store } from '../store/types.js';
-import { TARGET_NAMES, type Target, type TargetName } from '../targets/target.js';
+import { TARGET_NAMES, type TargetName } from '../targets/model.js';
+import { type Target } from '../targets/target.js';
 
 /**
  * The targets an assignment was provisioned on, as recorded at onboarding. Every later check

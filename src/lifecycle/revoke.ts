@@ -1,7 +1,8 @@
 import { ActionError, InputError } from '../errors.js';
 import { closeTargets } from '../targets/index.js';
 import { summarizeProof, type TargetProof } from '../targets/proof.js';
-import type { Intent, Target } from '../targets/target.js';
+import type { Intent } from '../targets/model.js';
+import type { Target } from '../targets/target.js';
 import type { AssignmentRecord, RevocationCondition } from '../store/types.js';
 import { withAssignmentLock } from './assignment-lock.js';
 import { clockNote, newRunId, type Context } from './context.js';

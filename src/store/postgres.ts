@@ -2,7 +2,8 @@ import type { Pool, PoolClient, PoolConfig, QueryResult } from 'pg';
 import { sealEvent } from '../audit/chain.js';
 import { redactUrl } from '../config/resolve.js';
 import { ActionError, DetaileeError, InputError } from '../errors.js';
-import { RAW_TABLES, normaliseRow, rawValues, type RawBatch, type RawStore, type RawTable } from './copy.js';
+import { normaliseRow, rawValues, type RawStore } from './copy.js';
+import { RAW_TABLES, type RawBatch, type RawTable } from './raw-tables.js';
 import { LATEST_SCHEMA, MIGRATIONS } from './migrations.js';
 import {
   assignmentFromRow,

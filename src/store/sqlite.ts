@@ -27,7 +27,8 @@ import {
   type StoreTx,
 } from './types.js';
 import { checkSchemaVersion } from './version.js';
-import { sqliteExportRaw, sqliteImportRaw, type RawBatch, type RawTable } from './copy.js';
+import { sqliteExportRaw, sqliteImportRaw } from './copy.js';
+import type { RawBatch, RawTable } from './raw-tables.js';
 
 const ASSIGNMENT_COLUMNS =
   'id, state, username, starts_at, ends_at, ends_at_ms, last_day, timezone, renewals_used, renewals_max, revoked_at, version, doc';

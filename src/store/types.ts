@@ -1,6 +1,6 @@
 import type { Assignment } from '../assignment/schema.js';
 import type { Term } from '../assignment/term.js';
-import type { RawBatch, RawTable } from './copy.js';
+import type { RawBatch, RawTable } from './raw-tables.js';
 
 export const ASSIGNMENT_STATES = ['active', 'expired', 'revoked', 'offboarding', 'closed'] as const;
 export type AssignmentState = (typeof ASSIGNMENT_STATES)[number];

@@ -2,7 +2,8 @@ import type { Clock } from '../clock.js';
 import { resolveSecret, type Config } from '../config/load.js';
 import type { Assignment } from '../assignment/schema.js';
 import type { Term } from '../assignment/term.js';
-import type { Desired, Target, TargetName } from './target.js';
+import type { Desired, TargetName } from './model.js';
+import type { Target } from './target.js';
 
 /** Open the targets the config names, lazily loading each client library. */
 export async function openTargets(config: Config, clock: Clock, only?: TargetName[]): Promise<Target[]> {

@@ -1,7 +1,7 @@
 import { ldapFacts, PERMANENT_LOCK } from './ldap/plan.js';
 import { hasDenyAll, revokedPolicyDocument, sameDocument } from './aws/documents.js';
 import { iamFacts, REVOKED_POLICY, TAG_ASSIGNMENT } from './aws/facts.js';
-import type { Observed, TargetName } from './target.js';
+import type { Observed, TargetName } from './model.js';
 
 /**
  * The proof that a revocation took: a pure function of what was expected and what was read from

@@ -12,7 +12,8 @@ import { ActionError, InputError } from '../../src/errors.js';
 import { revokedPolicyDocument, termPolicyDocument } from '../../src/targets/aws/documents.js';
 import { REVOKED_POLICY, TERM_POLICY, iamFacts } from '../../src/targets/aws/facts.js';
 import { createIamTarget, type IamTarget } from '../../src/targets/aws/index.js';
-import type { Desired, Intent, Step, Target } from '../../src/targets/target.js';
+import type { Desired, Intent } from '../../src/targets/model.js';
+import type { Step, Target } from '../../src/targets/target.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 import { makeCert } from '../helpers/pki.js';
 

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LdapConfig } from '../../src/config/schema.js';
 import { ActionError, InputError } from '../../src/errors.js';
 import { createLdapTarget, type LdapTarget } from '../../src/targets/ldap/index.js';
-import type { Desired, Intent, Step } from '../../src/targets/target.js';
+import type { Desired, Intent } from '../../src/targets/model.js';
+import type { Step } from '../../src/targets/target.js';
 import { startSlapd, type Slapd } from '../helpers/slapd.js';
 
 function configFor(s: Slapd, over: Partial<LdapConfig> = {}): LdapConfig {

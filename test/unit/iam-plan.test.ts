@@ -3,7 +3,8 @@ import { InputError } from '../../src/errors.js';
 import { revokedPolicyDocument, termFromDocument, termPolicyDocument } from '../../src/targets/aws/documents.js';
 import { REVOKED_POLICY, TERM_POLICY, isEnabled, type IamFacts } from '../../src/targets/aws/facts.js';
 import { desiredTags, planIam } from '../../src/targets/aws/plan.js';
-import type { Desired, Intent, Observed, Step } from '../../src/targets/target.js';
+import type { Desired, Intent, Observed } from '../../src/targets/model.js';
+import type { Step } from '../../src/targets/target.js';
 
 /** A step's parameters without narrowing it to its kind first. */
 const params = (s: Step): Record<string, unknown> => s.params;

@@ -8,7 +8,8 @@ import {
   toGeneralizedTime,
   type LdapFacts,
 } from '../../src/targets/ldap/plan.js';
-import type { Desired, Intent, Observed, Step } from '../../src/targets/target.js';
+import type { Desired, Intent, Observed } from '../../src/targets/model.js';
+import type { Step } from '../../src/targets/target.js';
 
 /** A step's parameters without narrowing it to its kind first. */
 const params = (s: Step): Record<string, unknown> => s.params;

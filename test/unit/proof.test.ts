@@ -3,7 +3,7 @@ import { prove, proofProblems, summarizeProof, type RevocationExpectation } from
 import { PERMANENT_LOCK } from '../../src/targets/ldap/plan.js';
 import { revokedPolicyDocument } from '../../src/targets/aws/documents.js';
 import { REVOKED_POLICY, TAG_ASSIGNMENT, TAG_REVOKED_AT, TERM_POLICY, type IamFacts } from '../../src/targets/aws/facts.js';
-import type { Observed } from '../../src/targets/target.js';
+import type { Observed } from '../../src/targets/model.js';
 
 const REVOKED_AT = '2025-04-01T13:14:15.000Z';
 const DN = 'uid=alovelace,ou=people,dc=example,dc=gov';

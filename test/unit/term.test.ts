@@ -4,7 +4,7 @@ import { computeTerm, daysLeft, isDue, renewTerm } from '../../src/assignment/te
 import { InputError } from '../../src/errors.js';
 
 describe('term arithmetic', () => {
-  it('computes the DESIGN.md example: 120 days from 2025-02-06 in New York', () => {
+  it('computes the README example: 120 days from 2025-02-06 in New York', () => {
     const t = computeTerm('2025-02-06', 120, 'America/New_York');
     expect(t.lastDay).toBe('2025-06-05');
     expect(t.endsAt).toBe('2025-06-06T00:00:00-04:00');

@@ -1,4 +1,4 @@
-import type { Observed } from '../target.js';
+import type { Observed } from '../model.js';
 import { hasDenyAll } from './documents.js';
 
 /** The names detailee gives its IAM objects, and the facts an IAM read reports: pure, no client. */

@@ -1,7 +1,8 @@
 import type { AwsConfig } from '../../config/schema.js';
 import { InputError } from '../../errors.js';
 import { prove, proofProblems } from '../proof.js';
-import type { Granted, Intent, Observed, Target, VerifyResult } from '../target.js';
+import type { Granted, Intent, Observed } from '../model.js';
+import type { Target, VerifyResult } from '../target.js';
 import { createIamWriter } from './apply.js';
 import { GONE, errText, openIamClient, type IamClientOptions } from './client.js';
 import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_MANAGED_BY, iamFacts, isDenied, type IamFacts } from './facts.js';

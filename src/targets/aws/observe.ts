@@ -1,6 +1,6 @@
 import type * as IamSdk from '@aws-sdk/client-iam';
 import { ActionError } from '../../errors.js';
-import type { Intent, Observed } from '../target.js';
+import type { Intent, Observed } from '../model.js';
 import { GONE, type IamConnection } from './client.js';
 import { decodeDocument, revokedFromDocument, termFromDocument } from './documents.js';
 import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_ENDS_AT, TAG_MANAGED_BY, TAG_REVOKED_AT, TERM_POLICY, isEnabled, type IamCredential, type IamFacts } from './facts.js';

@@ -1,5 +1,5 @@
 import { InputError } from '../../errors.js';
-import type { Intent, Observed, StepDisplay } from '../target.js';
+import type { Intent, Observed, StepDisplay } from '../model.js';
 import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_ENDS_AT, TAG_MANAGED_BY, TERM_POLICY, iamFacts, wasRevoked } from './facts.js';
 import { instant, revokedPolicyDocument, sameDocument, tagTime, termPolicyDocument } from './documents.js';
 

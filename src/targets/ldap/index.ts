@@ -1,7 +1,8 @@
 import type { LdapConfig } from '../../config/schema.js';
 import { InputError } from '../../errors.js';
 import { prove, proofProblems } from '../proof.js';
-import type { Granted, Intent, Observed, Target, VerifyResult } from '../target.js';
+import type { Granted, Intent, Observed } from '../model.js';
+import type { Target, VerifyResult } from '../target.js';
 import { errText, openLdapConnection } from './client.js';
 import { createLdapWriter } from './apply.js';
 import { createLdapReader } from './observe.js';

@@ -1,6 +1,6 @@
 import type { Entry } from 'ldapts';
 import { InputError } from '../../errors.js';
-import type { Observed } from '../target.js';
+import type { Observed } from '../model.js';
 import { all, first, type LdapConnection } from './client.js';
 import { DESCRIPTION_PREFIX, EMPLOYEE_TYPE, MANAGED_ATTRIBUTES, PERMANENT_LOCK, fromGeneralizedTime, type LdapFacts, type ManagedAttribute } from './plan.js';
 

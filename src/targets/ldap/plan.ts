@@ -1,5 +1,5 @@
 import { InputError } from '../../errors.js';
-import type { Desired, Intent, Observed, StepDisplay } from '../target.js';
+import type { Desired, Intent, Observed, StepDisplay } from '../model.js';
 
 /**
  * The LDAP planner: a pure function of (observed entry, intent). It imports no client so it can be
