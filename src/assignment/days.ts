@@ -42,23 +42,28 @@ export function midnightDate(endsAt: string): string | undefined {
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
+const dayFormats = new Map<string, Intl.DateTimeFormat | null>();
+
 /**
- * Today's date in an IANA zone from the Date object's local time with TZ set to the zone. V8
- * takes local time from ICU's time-zone rules (the same ones Intl uses) without loading its
- * locale data. An unknown zone silently reads as UTC, so a zone at +00:00 both in January and in
- * July is not trusted (UTC itself included: the caller's long way is right for it, only slower).
- * TZ is restored before returning, and nothing can run in between.
+ * Today's date in an IANA zone, from ICU's time-zone rules through Intl (the same rules luxon
+ * uses), without loading luxon. An unknown zone is undefined: the caller's long way then reports
+ * it. Nothing global is changed (no TZ).
  */
 export function localDate(now: Date, zone: string): string | undefined {
   if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone)) return undefined;
-  const prev = process.env.TZ;
-  try {
-    process.env.TZ = zone;
-    const year = now.getUTCFullYear();
-    if (new Date(Date.UTC(year, 0, 1)).getTimezoneOffset() === 0 && new Date(Date.UTC(year, 6, 1)).getTimezoneOffset() === 0) return undefined;
-    return `${pad(now.getFullYear(), 4)}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
-  } finally {
-    if (prev === undefined) delete process.env.TZ;
-    else process.env.TZ = prev;
+  let format = dayFormats.get(zone);
+  if (format === undefined) {
+    try {
+      format = new Intl.DateTimeFormat('en-US', { timeZone: zone, calendar: 'gregory', numberingSystem: 'latn', year: 'numeric', month: '2-digit', day: '2-digit' });
+    } catch {
+      format = null; // RangeError: not a zone ICU knows
+    }
+    dayFormats.set(zone, format);
   }
+  if (format === null) return undefined;
+  const parts = format.formatToParts(now);
+  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value);
+  const [y, m, d] = [part('year'), part('month'), part('day')];
+  if (![y, m, d].every(Number.isInteger)) return undefined;
+  return `${pad(y, 4)}-${pad(m)}-${pad(d)}`;
 }
