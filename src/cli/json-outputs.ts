@@ -55,8 +55,9 @@ export interface ErrorOutput {
     message: string;
     /** The process exit code. */
     exit: number;
-    fault?: Fault;
-    actions?: string[];
+    fault: Fault;
+    /** What to do next, with real values; may be empty when the message says it all. */
+    actions: string[];
     /** Fields and values for scripts; never secrets or FTI. */
     details?: unknown;
   };
