@@ -197,7 +197,6 @@ export const configSchema = z.strictObject({
       error: 'give at most one of signingKeyPassphraseFile or signingKeyPassphraseEnv (the passphrase itself never goes in the config)',
     })
     .default({}),
-  retentionDays: z.number().int().min(0).max(36500).default(90),
   /** How often the nightly job re-proves ended assignments against the live targets. */
   reproof: z
     .strictObject({

@@ -1,7 +1,8 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findConfigFile, loadConfig, redactUrl, resolveSecret, warnings } from '../../src/config/load.js';
+import { findConfigFile, redactUrl } from '../../src/config/resolve.js';
+import { loadConfig, resolveSecret, warnings } from '../../src/config/load.js';
 import { tempDir } from '../helpers/manifest.js';
 
 /** The message of the exit-2 refusal loadConfig gives for a config file. */
@@ -60,6 +61,12 @@ describe('config', () => {
     expect(msg).toMatch(/trust\.requiredRoles: .*expected array.*; write it as a list, e\.g\. \[a, b\]/);
     expect(msg).toMatch(/notices\.daysBefore\[0\]: .*; use at most 365/);
     expect(msg).toMatch(/\(document\): Unrecognized key: "tmezone"; did you mean "timezone" for "tmezone"\? \(allowed here: store, timezone, /);
+  });
+
+  it('refuses retentionDays, which no version ever acted on: nothing is kept or purged by it', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'c.yaml'), 'timezone: America/New_York\nretentionDays: 90\n');
+    expect(refusal(join(dir, 'c.yaml'))).toMatch(/Unrecognized key: "retentionDays"/);
   });
 
   it('reads secrets from a file or the environment only, and warns when the file is readable by others', () => {
