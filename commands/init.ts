@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 import { parseSigner, sectionFrom, writeInitialConfig, type InitAws, type InitLdap, type InitOptions, type InitSmtp } from '../src/config/init.js';
-import { loadConfig, requireStoreUrl } from '../src/config/load.js';
+import { loadConfig } from '../src/config/load.js';
+import { requireStoreUrl } from '../src/config/resolve.js';
 import { openStore } from '../src/store/open.js';
 import { isInteractive } from '../src/ui/prompt.js';
 import type { JsonOutputs } from '../src/cli/json-outputs.js';

@@ -4,7 +4,6 @@ import { formatIssues, InputError, type Issue } from './errors.js';
 
 // File reading lives in text-file.ts, which the fast `status` start loads without the YAML parser
 // or the schema library; re-exported so every existing import keeps working.
-export * from './text-file.js';
 
 function pathOf(path: ReadonlyArray<PropertyKey>): string {
   let out = '';

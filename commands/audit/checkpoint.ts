@@ -6,7 +6,7 @@ import { loadEd25519PrivateKey, makeCheckpoint } from '../../src/audit/audit.js'
 import { askPassphrase, readSigningKey } from '../../src/config/signing-key.js';
 import { InputError } from '../../src/errors.js';
 import { publishPublicKey, signaturePath, signFileBytes } from '../../src/offboarding/file-signature.js';
-import { checkOutputPath } from '../../src/validation.js';
+import { checkOutputPath } from '../../src/text-file.js';
 import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class AuditCheckpoint extends BaseCommand {

@@ -4,7 +4,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 import { iterateAudit } from '../../src/audit/audit.js';
 import { InputError } from '../../src/errors.js';
-import { checkOutputPath } from '../../src/validation.js';
+import { checkOutputPath } from '../../src/text-file.js';
 import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class AuditExport extends BaseCommand {

@@ -6,7 +6,7 @@ import { ExitCode } from '../../src/errors.js';
 import { configuredCertificateKey } from '../../src/offboarding/certificate-key.js';
 import { readSignatureFile } from '../../src/offboarding/file-signature.js';
 import { progress } from '../../src/ui/progress.js';
-import { readTextFile } from '../../src/validation.js';
+import { readTextFile } from '../../src/text-file.js';
 import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class AuditVerify extends BaseCommand {

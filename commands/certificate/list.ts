@@ -4,7 +4,7 @@ import { BaseCommand } from '../../src/cli/base.js';
 import { ExitCode, InputError } from '../../src/errors.js';
 import { configuredCertificateKey } from '../../src/offboarding/certificate-key.js';
 import { listIssued } from '../../src/offboarding/issued.js';
-import { readBoundedFile } from '../../src/validation.js';
+import { readBoundedFile } from '../../src/text-file.js';
 import { table } from '../../src/ui/table.js';
 import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 

@@ -6,7 +6,7 @@ import { readSignatureFile, signaturePath } from '../../src/offboarding/file-sig
 import { certificateSummary } from '../../src/offboarding/view.js';
 import { verifyCertificate, type FileVerification } from '../../src/offboarding/verify.js';
 import { checkCertificateAgainstChain } from '../../src/offboarding/certificate-chain.js';
-import { readBoundedFile } from '../../src/validation.js';
+import { readBoundedFile } from '../../src/text-file.js';
 import type { JsonOutputs } from '../../src/cli/json-outputs.js';
 
 export default class CertificateVerify extends BaseCommand {

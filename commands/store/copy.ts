@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
-import { resolveStoreUrl } from '../../src/config/load.js';
+import { resolveStoreUrl } from '../../src/config/resolve.js';
 import { copyStore } from '../../src/store/copy.js';
 import { openStore } from '../../src/store/open.js';
 import { progress } from '../../src/ui/progress.js';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { TrustConfig, TrustedIssuer } from '../config/schema.js';
-import { readBoundedFile } from '../validation.js';
+import { readBoundedFile } from '../text-file.js';
 import { certOf, certSignedBy, checkSignature, extension, fromDer, isoSeconds, keyUsageBits, KEY_USAGE_NAMES, OID, pemOrDer, sameCert, serialHex, type Cert } from './x509.js';
 import { dnKeyFromString, dnOf, type Dn } from './x509-name.js';
 

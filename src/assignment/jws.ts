@@ -6,7 +6,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { TrustConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
-import { readBoundedFile } from '../validation.js';
+import { readBoundedFile } from '../text-file.js';
 import type { EntryResult, SignatureFile } from './signature-file.js';
 
 type Alg = 'EdDSA' | 'ES256';

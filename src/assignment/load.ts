@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/resolve.js';
 import { InputError, VerificationError } from '../errors.js';
 import { sha256Hex } from '../audit/chain.js';
-import { controlCharIssues, parseYamlOrJson, readBoundedFile, readTextFile, validate } from '../validation.js';
+import { controlCharIssues, parseYamlOrJson, validate } from '../validation.js';
+import { readBoundedFile, readTextFile } from '../text-file.js';
 import { amendmentSchema, assignmentSchema, type Amendment, type Assignment } from './schema.js';
 import type { SignatureFile } from './signature-file.js';
 import type { SignatureReport } from './signatures.js';

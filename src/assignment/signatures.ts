@@ -10,7 +10,6 @@ import { VerificationError } from '../errors.js';
 import { verifyJwsFile } from './jws.js';
 import type { EntryResult, SignatureFile } from './signature-file.js';
 
-export { signJws } from './jws.js';
 
 export type SignatureForm = 'jws' | 'cms';
 export interface VerifiedSigner {

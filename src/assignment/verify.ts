@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/resolve.js';
 import { readTextFile } from '../text-file.js';
 import { parseYamlOrJson } from '../validation.js';
 import { previewRenewal, type RenewalBasis, type RenewalPreview } from './amendment.js';

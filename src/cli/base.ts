@@ -1,6 +1,7 @@
 import { Command, Flags, Errors } from '@oclif/core';
 import { clockFromEnv } from '../clock.js';
-import { loadConfig, requireStoreUrl, warnings, type Config } from '../config/load.js';
+import { loadConfig, warnings } from '../config/load.js';
+import { requireStoreUrl, type Config } from '../config/resolve.js';
 import { DetaileeError, ExitCode } from '../errors.js';
 import { osActor, type Context } from '../lifecycle/context.js';
 import { faultHookFromEnv } from '../lifecycle/executor.js';

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { parseYamlOrJson, readTextFile, validate } from '../validation.js';
+import { parseYamlOrJson, validate } from '../validation.js';
+import { readTextFile } from '../text-file.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { findConfigFile, noConfigError, resolveConfig, type Config } from './resolve.js';
 
 // Path and store resolution live in resolve.ts (no YAML or schema library there); re-exported so
 // every existing import keeps working.
-export * from './resolve.js';
 
 export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const file = findConfigFile(flag, env, cwd);

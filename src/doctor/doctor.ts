@@ -1,4 +1,4 @@
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/resolve.js';
 import type { ReadKeyOptions } from '../config/signing-key.js';
 import {
   check,

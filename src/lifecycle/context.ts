@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/resolve.js';
 import type { Store } from '../store/types.js';
 import type { Target } from '../targets/target.js';
 

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { packageRoot } from '../package-root.js';
-import { parseYamlOrJson, readTextFile, validate } from '../validation.js';
+import { parseYamlOrJson, validate } from '../validation.js';
+import { readTextFile } from '../text-file.js';
 import { textField } from './fields.js';
 
 export function templatePath(...parts: string[]): string {

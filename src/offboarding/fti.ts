@@ -3,7 +3,6 @@ import { InputError } from '../errors.js';
 import { validate } from '../validation.js';
 import { assertIsoDate, dateField, refuseTaxpayerIds, textField } from './fields.js';
 
-export { looksLikeTaxpayerId } from './fields.js';
 
 /** Where the information sits; the sanitisation rules (NIST SP 800-88) depend on it. */
 export const MEDIA = ['paper', 'hdd', 'ssd', 'usb', 'mobile', 'optical', 'cloud', 'email', 'other'] as const;

@@ -1,6 +1,6 @@
 import Mustache from 'mustache';
 import { InputError } from '../errors.js';
-import { readTextFile } from '../validation.js';
+import { readTextFile } from '../text-file.js';
 import { verifySignedCertificate, type SignedCertificate } from './certificate.js';
 import { templatePath } from './checklist.js';
 import { certificateView } from './view.js';

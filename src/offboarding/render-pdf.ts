@@ -5,7 +5,6 @@ import { serializeSignedCertificate, verifySignedCertificate, type SignedCertifi
 import { facesFor, type Faces } from './pdf-fonts.js';
 import { certificateView, type Row } from './view.js';
 
-export { extractFromPdf } from './pdf-extract.js';
 
 /**
  * Determinism: the same signed certificate always renders the same bytes, so a PDF can be

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DetaileeError, ExitCode } from '../errors.js';
-import { parseYamlOrJson, readTextFile, validate } from '../validation.js';
+import { parseYamlOrJson, validate } from '../validation.js';
+import { readTextFile } from '../text-file.js';
 import { DESTINATIONS, SANITIZATION_METHODS, type Destination, type SanitizationMethod } from './answers.js';
 import { templatePath } from './checklist.js';
 import { MEDIA, type Media } from './fti.js';

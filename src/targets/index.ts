@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
-import { resolveSecret, type Config } from '../config/load.js';
+import { resolveSecret } from '../config/load.js';
+import { type Config } from '../config/resolve.js';
 import type { Assignment } from '../assignment/schema.js';
 import type { Term } from '../assignment/term.js';
 import type { Desired, TargetName } from './model.js';

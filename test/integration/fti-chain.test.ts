@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeCheckpoint, verifyAudit } from '../../src/audit/audit.js';
-import type { Config } from '../../src/config/load.js';
+import type { Config } from '../../src/config/resolve.js';
 import type { Context } from '../../src/lifecycle/context.js';
 import { buildCertificate, signCertificate } from '../../src/offboarding/certificate.js';
 import { checkCertificateAgainstChain } from '../../src/offboarding/certificate-chain.js';

@@ -5,7 +5,7 @@ import { AddUserToGroupCommand, GetUserPolicyCommand } from '@aws-sdk/client-iam
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { DetaileeError } from '../../src/errors.js';
-import type { Config } from '../../src/config/load.js';
+import type { Config } from '../../src/config/resolve.js';
 import type { Context } from '../../src/lifecycle/context.js';
 import { exitCodeOf, runExpire } from '../../src/lifecycle/expire.js';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';

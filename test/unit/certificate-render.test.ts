@@ -10,7 +10,8 @@ import { InputError, VerificationError } from '../../src/errors.js';
 import { buildCertificate, serializeSignedCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
 import { escapeMarkdown, renderMarkdown } from '../../src/offboarding/render-markdown.js';
 import { inSubset } from '../../src/offboarding/pdf-fonts.js';
-import { extractFromPdf, qrRuns, renderPdf } from '../../src/offboarding/render-pdf.js';
+import { extractFromPdf } from '../../src/offboarding/pdf-extract.js';
+import { qrRuns, renderPdf } from '../../src/offboarding/render-pdf.js';
 import { verifyCertificate, verifyCertificateFile } from '../../src/offboarding/verify.js';
 import { certificateInput, entries, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from './offboarding-fixtures.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { ftiEntryId, looksLikeTaxpayerId, parseTaxYears, validateFtiEntry } from '../../src/offboarding/fti.js';
+import { ftiEntryId, parseTaxYears, validateFtiEntry } from '../../src/offboarding/fti.js';
+import { looksLikeTaxpayerId } from '../../src/offboarding/fields.js';
 
 const TODAY = '2025-06-06';
 const good = {
