@@ -7,7 +7,8 @@ import { verifyFileBytes } from '../offboarding/file-signature.js';
 import { ftiFromRow } from '../store/rows.js';
 import { FtiChainIndex, type FtiFinding } from '../offboarding/fti-chain.js';
 import { ed25519KeyId } from '../offboarding/jws.js';
-import { canonicalJson, ChainVerifier } from './chain.js';
+import { ChainVerifier } from './chain.js';
+import { canonicalJson } from '../crypto/canonical-json.js';
 
 const BATCH = 20_000;
 

@@ -1,16 +1,10 @@
 import type { createHash as CreateHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from '../crypto/canonical-json.js';
 import type { AuditEvent, AuditEventInput } from '../store/types.js';
 
 /** The hash that precedes the first event. */
 export const GENESIS = '0'.repeat(64);
 
-/** RFC 8785 canonical JSON, so any implementation can recompute the chain. */
-export function canonicalJson(value: unknown): string {
-  const s = canonicalize(value);
-  if (s === undefined) throw new Error('value cannot be canonicalised');
-  return s;
-}
 
 // Loaded at the first hash, not with the module: the stores import this file, `status` only reads
 // them, and loading node:crypto was a tenth of its start-up time.

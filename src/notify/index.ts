@@ -12,5 +12,5 @@ export {
 } from './render.js';
 export { buildEml, messageIdFor, rfc5322Date, headerLine, quotedPrintable, type EmlInput } from './eml.js';
 export { writeOutbox, outboxFileName, safeFileName } from './outbox.js';
-export { createSmtpSender, isLoopbackHost, type SmtpConfig, type SmtpSender, type SmtpOptions } from './smtp.js';
+export { createSmtpSender, type SmtpConfig, type SmtpSender, type SmtpOptions } from './smtp.js';
 export { deliverNotice, composePreExpiryNotice, defaultFromAddress, type NoticeMessage, type DeliveryResult } from './deliver.js';

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { ConfigFile } from '../config/schema.js';
 import { ActionError, InputError } from '../errors.js';
+import { isLoopbackHost } from '../net/loopback.js';
 
 export type SmtpConfig = NonNullable<ConfigFile['notices']['smtp']>;
 
@@ -17,13 +18,6 @@ export interface SmtpOptions {
   timeoutMs?: number | undefined;
 }
 
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h);
-  return false;
-}
 
 function endpointOf(cfg: SmtpConfig): string {
   return `${isIP(cfg.host) === 6 ? `[${cfg.host}]` : cfg.host}:${cfg.port}`;

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from '../crypto/canonical-json.js';
 import { InputError, VerificationError } from '../errors.js';
 import type { Answers, Destination, Disposition, Person } from './answers.js';
 import { acknowledgementStatement, offboardingChecklist, type Checklist } from './checklist.js';
@@ -206,9 +206,7 @@ function mediaItem(item: number, entry: FtiEntry, d: Disposition, username: stri
 
 /** RFC 8785 (JCS) bytes: what is hashed and signed, recomputable by any JCS implementation. */
 export function canonicalBytes(value: unknown): Buffer {
-  const s = canonicalize(value);
-  if (s === undefined) throw new TypeError('value cannot be canonicalised');
-  return Buffer.from(s, 'utf8');
+  return Buffer.from(canonicalJson(value), 'utf8');
 }
 
 function sha256Hex(data: Uint8Array): string {

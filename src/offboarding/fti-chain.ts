@@ -1,4 +1,5 @@
-import { canonicalJson, hashEvent, sha256Hex } from '../audit/chain.js';
+import { hashEvent, sha256Hex } from '../audit/chain.js';
+import { canonicalJson } from '../crypto/canonical-json.js';
 import type { AuditEvent, StoredFti } from '../store/types.js';
 import type { FtiEntry } from './fti.js';
 

@@ -130,7 +130,8 @@ describe('audit chain', () => {
 
 describe('audit event hashing', () => {
   it('equals SHA-256 over RFC 8785 canonical JSON of the whole event', async () => {
-    const { canonicalJson, sha256Hex } = await import('../../src/audit/chain.js');
+    const { sha256Hex } = await import('../../src/audit/chain.js');
+    const { canonicalJson } = await import('../../src/crypto/canonical-json.js');
     const e = { seq: 42, at: '2025-02-06T12:00:00.000Z', actor: 'o\u00e9"\\', kind: 'k', assignmentId: null, details: { b: [1, 'é', { z: 1, a: 2 }], a: 1e21, u: '\u2028' }, prev: GENESIS };
     expect(hashEvent(e)).toBe(sha256Hex(canonicalJson(e)));
     const f = { ...e, assignmentId: 'a-1', details: {} };

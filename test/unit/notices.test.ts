@@ -11,7 +11,6 @@ import {
   createSmtpSender,
   deliverNotice,
   dueNotices,
-  isLoopbackHost,
   noticeRecipients,
   outboxFileName,
   preExpiryData,
@@ -21,6 +20,7 @@ import {
   type NoticeData,
   type SmtpSender,
 } from '../../src/notify/index.js';
+import { isLoopbackHost } from '../../src/net/loopback.js';
 import { manifest, tempDir } from '../helpers/manifest.js';
 
 const NY = 'America/New_York';
@@ -458,5 +458,9 @@ describe('createSmtpSender configuration', () => {
   it('knows which hosts are loopback', () => {
     expect(['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]'].every(isLoopbackHost)).toBe(true);
     expect(['smtp.example.gov', '10.0.0.1', '128.0.0.1', 'localhost.example.gov'].some(isLoopbackHost)).toBe(false);
+    // One rule for LDAP, AD and SMTP: ::1 however written and IPv4-mapped 127/8 are loopback; a
+    // name other than localhost is not, whatever it says (a resolver could send it anywhere).
+    expect(['0:0:0:0:0:0:0:1', '[0:0:0:0:0:0:0:1]', '::ffff:127.0.0.1', 'LOCALHOST'].every(isLoopbackHost)).toBe(true);
+    expect(['mail.localhost', '::2', '::ffff:10.0.0.1', '127.0.0.1.example.gov', '1.127.0.0', ''].some(isLoopbackHost)).toBe(false);
   });
 });

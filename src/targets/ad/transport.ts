@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { AdConfig } from '../../config/schema.js';
 import { InputError } from '../../errors.js';
-import { isLoopbackHost } from '../ldap/client.js';
+import { isLoopbackHost } from '../../net/loopback.js';
 
 /**
  * How the DC is reached, decided before anything connects: TLS from the first byte (ldaps://),

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../../crypto/canonical-json.js';
 import { InputError } from '../../errors.js';
 
 /**
@@ -78,22 +79,10 @@ export function revokedPolicyDocument(revokedAt: string): PolicyDocument {
   };
 }
 
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return Object.fromEntries(
-      Object.keys(o)
-        .sort()
-        .map((k) => [k, canonical(o[k])]),
-    );
-  }
-  return v;
-}
 
 /** Same policy regardless of key order or formatting (IAM may hand documents back reformatted). */
 export function sameDocument(a: unknown, b: unknown): boolean {
-  return a !== undefined && b !== undefined && JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+  return a !== undefined && b !== undefined && canonicalJson(a) === canonicalJson(b);
 }
 
 /** The term a `detailee-term` document enforces, read back from its conditions. */

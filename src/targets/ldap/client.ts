@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import type * as LdaptsModule from 'ldapts';
+import { isLoopbackHost } from '../../net/loopback.js';
 import type { Client, DN, Entry, Filter } from 'ldapts';
 import type { LdapConfig } from '../../config/schema.js';
 import { ActionError, DetaileeError, InputError } from '../../errors.js';
@@ -13,12 +13,6 @@ import type { MemberAttribute } from './plan.js';
 
 export type Ldapts = typeof LdaptsModule;
 
-/** Loopback hosts are the one place plain LDAP is tolerable: the bytes never leave the machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  return isIP(h) === 4 && h.startsWith('127.');
-}
 
 /**
  * Split a configured base DN (RFC 4514) into RDN maps with their values unescaped, so it can be
