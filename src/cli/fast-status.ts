@@ -98,7 +98,9 @@ export async function fastStatus(argv: readonly string[], io: FastIo): Promise<b
     const result = await status(store, now);
     // The same bytes oclif writes: its JSON is JSON.stringify with two spaces, uncoloured when
     // no theme is set, and every line ends in a newline.
-    out = flags.json ? JSON.stringify(result.assignments, null, 2) : statusText(result.assignments);
+    // oclif also turns JSON on with DETAILEE_CONTENT_TYPE=json, whatever the flags say.
+    const json = flags.json || io.env.DETAILEE_CONTENT_TYPE?.toLowerCase() === 'json';
+    out = json ? JSON.stringify(result.assignments, null, 2) : statusText(result.assignments);
     warning = result.heartbeat.warning;
     validated.remember();
   } catch {

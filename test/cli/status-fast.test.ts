@@ -40,6 +40,9 @@ describe('detailee status: the fast start and the full command agree', () => {
       [['status'], {}],
       [['status', '--config', cfg, '--json'], { DETAILEE_CONFIG: '' }],
       [['status', `--config=${cfg}`], { DETAILEE_CONFIG: '' }],
+      // oclif turns JSON on from the environment too; the fast start once printed the table here.
+      [['status'], { DETAILEE_CONTENT_TYPE: 'json' }],
+      [['status'], { DETAILEE_CONTENT_TYPE: 'JSON' }],
     ];
     for (const [args, env] of forms) {
       const fast = cli(dir, args, NOW, env);
