@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, prepare, type StepOutput } from '../../scripts/scenario.js';
 import { checkAnswers } from '../../src/offboarding/rules.js';
 import type { FtiEntry } from '../../src/offboarding/fti.js';
+import { CORPUS, corpusFile } from '../helpers/corpus.js';
 import { tempDir } from '../helpers/manifest.js';
 import type { Moto } from '../helpers/moto.js';
 import { startCliServers } from '../helpers/servers.js';
@@ -20,7 +20,6 @@ import type { Slapd } from '../helpers/slapd.js';
  * the right error after writing half a change has not refused anything.
  */
 
-const CORPUS = resolve(fileURLToPath(import.meta.url), '../../corpus');
 /** The good assignment is active, its FTI received; answers dated 2025-04-10 are in the past. */
 const NOW = '2025-04-15T15:00:00Z';
 const GOOD_ID = 'irs-2025-0042';
@@ -213,7 +212,7 @@ function runCase(c: Case): { r: StepOutput; vars: Record<string, string> } {
   };
   if (c.file) {
     vars.file = join(work, basename(c.file));
-    copyFileSync(join(CORPUS, c.file), vars.file);
+    copyFileSync(corpusFile(c.file), vars.file);
     if (c.sign) {
       const s = cli(dir, ['assignment', 'sign', vars.file, '--key', approverKey, '--kid', 'alan.turing', '--json'], NOW);
       expect(s.exit, `signing ${c.file}: ${s.stderr}`).toBe(0);
@@ -239,7 +238,7 @@ describe('the corpus', () => {
     expect(cases.length).toBeGreaterThanOrEqual(60);
     expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
     for (const c of cases) {
-      if (c.file) expect(existsSync(join(CORPUS, c.file)), c.name).toBe(true);
+      if (c.file) expect(existsSync(corpusFile(c.file)), c.name).toBe(true);
       if (c.config) expect(existsSync(join(CORPUS, c.config)), c.name).toBe(true);
       expect([2, 3], c.name).toContain(c.exit);
       expect(() => new RegExp(c.message, 'i'), c.name).not.toThrow();
