@@ -27,7 +27,7 @@ const dist = (p) => import(join(ROOT, 'dist', 'src', 'offboarding', p));
 
 /**
  * 50 entries over the media an assignment typically collects, each with a disposition that passes
- * src/offboarding/rules.ts (patterned on test/unit/offboarding-fixtures.ts): paper cross-cut
+ * src/offboarding/rules.ts (patterned on test/helpers/offboarding-fixtures.ts): paper cross-cut
  * shredded, USB sticks purged, laptop drives purged with make/model/serial, cloud buckets
  * crypto-erased, optical discs destroyed, and one in five items returned to the source.
  */

@@ -7,7 +7,7 @@ import { buildCertificate, serializeSignedCertificate, signCertificate } from '.
 import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { pdfWith, zlibBomb } from '../helpers/hostile.js';
 import { tempDir } from '../helpers/manifest.js';
-import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../unit/offboarding-fixtures.js';
+import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
 
 /** Hostile inputs through the built CLI: a decompression bomb, a JSON that says %PDF-, a malformed store URL. */
 const NOW = '2025-06-10T12:00:00Z';

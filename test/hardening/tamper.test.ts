@@ -17,7 +17,7 @@ import { verifyCertificate } from '../../src/offboarding/verify.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { cli, ROOT } from '../../scripts/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
-import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../unit/offboarding-fixtures.js';
+import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
 
 /**
  * Tampering with what detailee keeps and issues: the audit log of a real store (through the built

@@ -16,7 +16,7 @@ import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
 import { createTestSchema, makeRecord } from '../helpers/pg.js';
-import { certificateInput, goodAnswers, SIGNER_PRIVATE } from '../unit/offboarding-fixtures.js';
+import { certificateInput, goodAnswers, SIGNER_PRIVATE } from '../helpers/offboarding-fixtures.js';
 
 /** One backing store, with a side door for the SQL an intruder with write access would run. */
 interface Harness {

@@ -6,7 +6,7 @@ import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { extractFromPdf, inflateLimit, MAX_ATTACHMENT_BYTES } from '../../src/offboarding/pdf-extract.js';
 import { readCertificateDocument, verifyCertificate } from '../../src/offboarding/verify.js';
 import { pdfWith, zlibBomb } from '../helpers/hostile.js';
-import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from './offboarding-fixtures.js';
+import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
 
 /**
  * Certificate files built to hurt the verifier: attachments that inflate to gigabytes, and JSON

@@ -16,7 +16,7 @@ import {
 import { ed25519KeyId } from '../../src/offboarding/jws.js';
 import { verifyCertificateFile } from '../../src/offboarding/verify.js';
 import { certificateSummary } from '../../src/offboarding/view.js';
-import { certificateInput, ISSUED_AT, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from './offboarding-fixtures.js';
+import { certificateInput, ISSUED_AT, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
 
 function verificationFailure(fn: () => unknown): VerificationError {
   try {

@@ -5,7 +5,7 @@ import { buildCertificate, serializeSignedCertificate, signCertificate } from '.
 import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { renderPdf } from '../../src/offboarding/render-pdf.js';
 import { verifyCertificate, type VerifyOptions } from '../../src/offboarding/verify.js';
-import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from './offboarding-fixtures.js';
+import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
 
 /**
  * Properties of `certificate verify` over a v3 certificate file and its `.sig`: whatever single

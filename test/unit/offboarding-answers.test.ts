@@ -3,7 +3,7 @@ import { InputError } from '../../src/errors.js';
 import { missingItems, type DispositionInput } from '../../src/offboarding/answers.js';
 import type { Media } from '../../src/offboarding/fti.js';
 import { checkAnswers } from '../../src/offboarding/rules.js';
-import { entries, ftiEntry, goodAnswers, TODAY } from './offboarding-fixtures.js';
+import { entries, ftiEntry, goodAnswers, TODAY } from '../helpers/offboarding-fixtures.js';
 
 function refusal(fn: () => unknown): InputError {
   try {

@@ -5,7 +5,7 @@ import { InputError } from '../../src/errors.js';
 import type { Answers, PartialAnswers } from '../../src/offboarding/answers.js';
 import { acknowledgementStatement, loadChecklist, offboardingChecklist, propertyOptions } from '../../src/offboarding/checklist.js';
 import { askAnswers, type Prompts } from '../../src/offboarding/interactive.js';
-import { ftiEntry, goodAnswers, TODAY } from './offboarding-fixtures.js';
+import { ftiEntry, goodAnswers, TODAY } from '../helpers/offboarding-fixtures.js';
 
 /** The real @inquirer prompts, rendered to @inquirer/testing's virtual screen. */
 const prompts: Prompts = { input, select, confirm };

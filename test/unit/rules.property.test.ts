@@ -7,7 +7,7 @@ import { looksLikeTaxpayerId } from '../../src/offboarding/fields.js';
 import { MEDIA, type Media } from '../../src/offboarding/fti.js';
 import { checkAnswers } from '../../src/offboarding/rules.js';
 import { judgeTreatment, rulesTablePath, type Treatment } from '../../src/offboarding/sanitization.js';
-import { ftiEntry, goodAnswers, TODAY } from './offboarding-fixtures.js';
+import { ftiEntry, goodAnswers, TODAY } from '../helpers/offboarding-fixtures.js';
 
 /**
  * Properties of the destruction rules over the whole input space, against an oracle read straight

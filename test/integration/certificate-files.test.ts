@@ -11,7 +11,7 @@ import { renderPdf } from '../../src/offboarding/render-pdf.js';
 import { hostTime } from '../../src/offboarding/times.js';
 import { certificateSummary, certificateView } from '../../src/offboarding/view.js';
 import { InputError } from '../../src/errors.js';
-import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from './offboarding-fixtures.js';
+import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
 import { createPublicKey } from 'node:crypto';
 
 /** The README's recipe, run with the real openssl: its exit status and what it printed. */

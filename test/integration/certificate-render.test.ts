@@ -13,7 +13,7 @@ import { inSubset } from '../../src/offboarding/pdf-fonts.js';
 import { extractFromPdf } from '../../src/offboarding/pdf-extract.js';
 import { qrRuns, renderPdf } from '../../src/offboarding/render-pdf.js';
 import { verifyCertificate, verifyCertificateFile } from '../../src/offboarding/verify.js';
-import { certificateInput, entries, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from './offboarding-fixtures.js';
+import { certificateInput, entries, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
 
 function verificationFailure(fn: () => unknown): VerificationError {
   try {

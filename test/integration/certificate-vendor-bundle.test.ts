@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
 import type * as RenderPdf from '../../src/offboarding/render-pdf.js';
 import { renderPdf, type PdfLibraries } from '../../src/offboarding/render-pdf.js';
-import { certificateInput, entries, SIGNER_PRIVATE } from './offboarding-fixtures.js';
+import { certificateInput, entries, SIGNER_PRIVATE } from '../helpers/offboarding-fixtures.js';
 
 // The built CLI renders with dist/vendor/pdf.js (scripts/bundle.mjs), the tests with the packages:
 // a certificate must come out the same bytes from both, or `certificate verify` would reject PDFs

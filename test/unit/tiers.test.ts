@@ -1,0 +1,26 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * test/unit is the fast loop: no build, no network, no external program. A unit test that needs
+ * one of those belongs in test/integration (servers, binaries) or test/cli (the built binary).
+ */
+const dir = import.meta.dirname;
+const FORBIDDEN: [RegExp, string][] = [
+  [/from 'node:child_process'|require\('node:child_process'\)/, 'runs an external program'],
+  [/\/dist\//, 'needs a build'],
+  [/helpers\/(slapd|moto|servers|world|samba|samba-run|pg-cluster|smtp|tcp-proxy|terminal)\.js/, 'starts a server or a terminal'],
+  [/scripts\/scenario\.js/, 'drives the built CLI'],
+];
+
+describe('the unit tier', () => {
+  it('needs no build, no server and no external program', () => {
+    const bad: string[] = [];
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts'))) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      for (const [re, why] of FORBIDDEN) if (re.test(text) && f !== 'tiers.test.ts') bad.push(`${f} ${why}`);
+    }
+    expect(bad).toEqual([]);
+  });
+});
