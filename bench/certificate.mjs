@@ -97,11 +97,13 @@ function certificateInput(entries, answers) {
 
 /** Load the modules, check the answers, and return a function that generates the certificate once. */
 async function prepare() {
-  const [{ buildCertificate, signCertificate, generateSigningKey }, { checkAnswers }, { renderMarkdown }, { renderPdf, loadPdfModules }, { ftiEntryId }] = await Promise.all([
+  const [{ buildCertificate }, { signCertificate, generateSigningKey }, { checkAnswers }, { renderMarkdown }, { renderPdf }, { loadPdfModules }, { ftiEntryId }] = await Promise.all([
     dist('certificate.js'),
+    dist('certificate-sign.js'),
     dist('rules.js'),
     dist('render-markdown.js'),
     dist('render-pdf.js'),
+    dist('pdf-libraries.js'),
     dist('fti.js'),
   ]);
   // As offboarding does, ahead of the first certificate: the PDF stage is then rendering only.

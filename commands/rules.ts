@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 import { MEDIA, type Media } from '../src/offboarding/fti.js';
-import { renderRulesReport, rulesReport } from '../src/offboarding/sanitization.js';
+import { renderRulesReport, rulesReport } from '../src/offboarding/rules-report.js';
 import { table } from '../src/ui/table.js';
 import type { JsonOutputs } from '../src/cli/json-outputs.js';
 

@@ -4,7 +4,7 @@
 // start-up time; one bundle with the compile cache loads in a few milliseconds.
 // Then the PDF libraries of the destruction certificate into dist/vendor/pdf.js, for the same
 // reason: pdfkit, fontkit and their dependencies are a few dozen packages that every certificate
-// otherwise resolves and compiles one by one (render-pdf.ts loads the bundle when it is there).
+// otherwise resolves and compiles one by one (pdf-libraries.ts loads the bundle when it is there).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';

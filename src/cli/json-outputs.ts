@@ -21,7 +21,7 @@ import type { FtiEntry } from '../offboarding/fti.js';
 import type { IssuedCertificate } from '../offboarding/issued.js';
 import type { LegacyImport } from '../offboarding/log.js';
 import type { OffboardResult } from '../offboarding/offboard.js';
-import type { RulesReport } from '../offboarding/sanitization.js';
+import type { RulesReport } from '../offboarding/rules-report.js';
 import type { CertificateVerifyOutput } from '../offboarding/verify.js';
 import type { CopyResult } from '../store/copy.js';
 

@@ -13,7 +13,8 @@ import { acknowledgementStatement, offboardingChecklist, propertyOptions, type C
 import { dateField, looksLikeTaxpayerId, TAXPAYER_ID_MESSAGE } from './fields.js';
 import { MEDIA_LABELS, type FtiEntry, type Media } from './fti.js';
 import { checkAnswers, dispositionProblems, lastWorkDate, samePerson } from './rules.js';
-import { findRule, methodsForMedia, notLonger, parseParticleSize, parseScreenSize, particleWithin, rulesTable, techniquesFor, type Rule } from './sanitization.js';
+import { notLonger, parseParticleSize, parseScreenSize, particleWithin } from './measure.js';
+import { findRule, methodsForMedia, rulesTable, techniquesFor, type Rule } from './sanitization.js';
 
 /**
  * The three prompt functions of @inquirer/prompts the checklist needs. Passed in rather than

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DetaileeError } from '../errors.js';
 import type { StoredCertificate, Store } from '../store/types.js';
 import { readBoundedFile } from '../text-file.js';
-import { verifySignedCertificate } from './certificate.js';
+import { verifySignedCertificate } from './certificate-sign.js';
 import { readSignatureFile, signaturePath, verifyFileBytes } from './file-signature.js';
 import { verifyCertificate } from './verify.js';
 

@@ -15,7 +15,8 @@ import type { AssignmentRecord } from '../store/types.js';
 import { parseYamlOrJson } from '../validation.js';
 import { readTextFile } from '../text-file.js';
 import type { Answers, PartialAnswers } from './answers.js';
-import { buildCertificate, certificateFileName, serializeSignedCertificate, signCertificate } from './certificate.js';
+import { buildCertificate } from './certificate.js';
+import { certificateFileName, serializeSignedCertificate, signCertificate } from './certificate-sign.js';
 import { publishPublicKey, signaturePath, signFileBytes } from './file-signature.js';
 import type { Prompts } from './interactive.js';
 import { FTI_EVENT } from './fti-chain.js';
@@ -97,7 +98,7 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   const early = fileAnswers !== undefined && !o.prompts ? checkAnswers(fileAnswers, entries, today) : undefined;
   // The renderers are needed only at the end; loading them now overlaps the revocation's network
   // round trips (and, interactively, the questions). A failure to load surfaces where it is awaited.
-  const renderers = Promise.all([import('./render-markdown.js'), import('./render-pdf.js').then(async (m) => (await m.loadPdfModules(), m))]);
+  const renderers = Promise.all([import('./render-markdown.js'), import('./render-pdf.js'), import('./pdf-libraries.js').then((m) => m.loadPdfModules())]);
   renderers.catch(() => undefined);
 
   // Every recorded target must be configured before anything changes: a certificate needs a proof

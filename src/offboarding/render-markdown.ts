@@ -1,7 +1,8 @@
 import Mustache from 'mustache';
 import { InputError } from '../errors.js';
 import { readTextFile } from '../text-file.js';
-import { verifySignedCertificate, type SignedCertificate } from './certificate.js';
+import { type SignedCertificate } from './certificate.js';
+import { verifySignedCertificate } from './certificate-sign.js';
 import { templatePath } from './checklist.js';
 import { certificateView } from './view.js';
 

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
-import type PDFDocumentClass from 'pdfkit';
-import type { create as createQrCode } from 'qrcode';
-import { serializeSignedCertificate, verifySignedCertificate, type SignedCertificate } from './certificate.js';
+import { type SignedCertificate } from './certificate.js';
+import { serializeSignedCertificate, verifySignedCertificate } from './certificate-sign.js';
 import { facesFor, type Faces } from './pdf-fonts.js';
+import { loadPdfModules, type PdfLibraries } from './pdf-libraries.js';
+import { drawQr } from './pdf-qr.js';
 import { certificateView, type Row } from './view.js';
 
 
@@ -209,72 +209,6 @@ class Layout {
     if (this.compact && oneLine) this.doc.text(text, x, y, { lineBreak: false });
     else this.doc.text(text, x, y, { width });
   }
-}
-
-export interface QrMatrix {
-  size: number;
-  get(row: number, col: number): number;
-}
-
-/** Horizontal runs of dark modules, in module units: fewer drawing operations than one square each. */
-export function qrRuns(matrix: QrMatrix): { row: number; col: number; length: number }[] {
-  const runs: { row: number; col: number; length: number }[] = [];
-  for (let row = 0; row < matrix.size; row++) {
-    let col = 0;
-    while (col < matrix.size) {
-      if (!matrix.get(row, col)) {
-        col++;
-        continue;
-      }
-      const start = col;
-      while (col < matrix.size && matrix.get(row, col)) col++;
-      runs.push({ row, col: start, length: col - start });
-    }
-  }
-  return runs;
-}
-
-/** Vector rectangles on a white quiet zone of four modules, filled in one operation. */
-function drawQr(doc: Doc, matrix: QrMatrix, x: number, y: number, moduleSize: number): void {
-  const quiet = 4;
-  const total = (matrix.size + 2 * quiet) * moduleSize;
-  doc.save().rect(x, y, total, total).fill('white').restore();
-  doc.save();
-  for (const r of qrRuns(matrix)) {
-    doc.rect(x + (quiet + r.col) * moduleSize, y + (quiet + r.row) * moduleSize, r.length * moduleSize, moduleSize);
-  }
-  doc.fill('black').restore();
-}
-
-/** What renderPdf takes from pdfkit and qrcode. */
-export interface PdfLibraries {
-  PDFDocument: typeof PDFDocumentClass;
-  createQr: typeof createQrCode;
-}
-
-/**
- * The build bundles these libraries into dist/vendor/pdf.js (scripts/bundle.mjs): resolving and
- * compiling their few dozen packages one by one was most of a fresh certificate's cost. Running
- * from src/ (the tests) there is no bundle, and the packages are loaded themselves; both are the
- * same code, so a certificate renders to the same bytes either way (a test compares them).
- */
-const VENDOR_BUNDLE = new URL('../../vendor/pdf.js', import.meta.url);
-
-async function importPdfLibraries(): Promise<PdfLibraries> {
-  if (existsSync(VENDOR_BUNDLE)) return (await import(VENDOR_BUNDLE.href)) as PdfLibraries;
-  const [{ default: PDFDocument }, { create }] = await Promise.all([import('pdfkit'), import('qrcode')]);
-  return { PDFDocument, createQr: create };
-}
-
-let pdfLibraries: Promise<PdfLibraries> | undefined;
-
-/**
- * pdfkit and qrcode, loaded once. Offboarding starts this before it waits on the targets and the
- * store, so in the CLI the module loading overlaps that wait instead of following it.
- */
-export function loadPdfModules(): Promise<PdfLibraries> {
-  pdfLibraries ??= importPdfLibraries();
-  return pdfLibraries;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { VerificationError } from '../errors.js';
-import { serializeSignedCertificate, verifySignedCertificate, type Certificate, type SignedCertificate } from './certificate.js';
+import { type Certificate, type SignedCertificate } from './certificate.js';
+import { serializeSignedCertificate, verifySignedCertificate } from './certificate-sign.js';
 import { verifyFileBytes } from './file-signature.js';
 import { extractFromPdf } from './pdf-extract.js';
 import type { CertificateChainCheck } from './certificate-chain.js';

@@ -6,7 +6,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../../scripts/scenario.js';
 import { MEDIA } from '../../src/offboarding/fti.js';
-import type { RulesReport } from '../../src/offboarding/sanitization.js';
+import type { RulesReport } from '../../src/offboarding/rules-report.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 

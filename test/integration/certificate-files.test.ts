@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessEnded, buildCertificate, serializeSignedCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
+import { accessEnded, buildCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
+import { serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate-sign.js';
 import { PUBLIC_KEY_FILE, publishPublicKey, signFileBytes, verifyFileBytes } from '../../src/offboarding/file-signature.js';
 import { renderMarkdown } from '../../src/offboarding/render-markdown.js';
 import { renderPdf } from '../../src/offboarding/render-pdf.js';

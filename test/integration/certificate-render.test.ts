@@ -7,11 +7,13 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import QRCode from 'qrcode';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InputError, VerificationError } from '../../src/errors.js';
-import { buildCertificate, serializeSignedCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
+import { buildCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
+import { serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate-sign.js';
 import { escapeMarkdown, renderMarkdown } from '../../src/offboarding/render-markdown.js';
 import { inSubset } from '../../src/offboarding/pdf-fonts.js';
 import { extractFromPdf } from '../../src/offboarding/pdf-extract.js';
-import { qrRuns, renderPdf } from '../../src/offboarding/render-pdf.js';
+import { qrRuns } from '../../src/offboarding/pdf-qr.js';
+import { renderPdf } from '../../src/offboarding/render-pdf.js';
 import { verifyCertificate, verifyCertificateFile } from '../../src/offboarding/verify.js';
 import { certificateInput, entries, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
 

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildCertificate, signCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
-import type * as RenderPdf from '../../src/offboarding/render-pdf.js';
-import { renderPdf, type PdfLibraries } from '../../src/offboarding/render-pdf.js';
+import { buildCertificate, type SignedCertificate } from '../../src/offboarding/certificate.js';
+import { signCertificate } from '../../src/offboarding/certificate-sign.js';
+import type * as PdfLibrariesModule from '../../src/offboarding/pdf-libraries.js';
+import type { PdfLibraries } from '../../src/offboarding/pdf-libraries.js';
+import { renderPdf } from '../../src/offboarding/render-pdf.js';
 import { certificateInput, entries, SIGNER_PRIVATE } from '../helpers/offboarding-fixtures.js';
 
 // The built CLI renders with dist/vendor/pdf.js (scripts/bundle.mjs), the tests with the packages:
@@ -41,7 +43,7 @@ describe('the bundled PDF libraries (dist/vendor/pdf.js)', () => {
   });
 
   it('are what the built renderer loads', async () => {
-    const built = (await import(pathToFileURL(join(root, 'dist', 'src', 'offboarding', 'render-pdf.js')).href)) as typeof RenderPdf;
+    const built = (await import(pathToFileURL(join(root, 'dist', 'src', 'offboarding', 'pdf-libraries.js')).href)) as typeof PdfLibrariesModule;
     const loaded = await built.loadPdfModules();
     expect(loaded.PDFDocument).toBe(bundle.PDFDocument);
     expect(loaded.createQr).toBe(bundle.createQr);

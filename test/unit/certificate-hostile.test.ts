@@ -1,7 +1,8 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { VerificationError } from '../../src/errors.js';
-import { buildCertificate, serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate.js';
+import { buildCertificate } from '../../src/offboarding/certificate.js';
+import { serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate-sign.js';
 import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { extractFromPdf, inflateLimit, MAX_ATTACHMENT_BYTES } from '../../src/offboarding/pdf-extract.js';
 import { readCertificateDocument, verifyCertificate } from '../../src/offboarding/verify.js';

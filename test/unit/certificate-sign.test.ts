@@ -3,16 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError, VerificationError } from '../../src/errors.js';
-import {
-  buildCertificate,
-  canonicalBytes,
-  certificateHash,
-  generateSigningKey,
-  serializeSignedCertificate,
-  signCertificate,
-  verifySignedCertificate,
-  type SignedCertificate,
-} from '../../src/offboarding/certificate.js';
+import { buildCertificate, canonicalBytes, certificateHash, type SignedCertificate } from '../../src/offboarding/certificate.js';
+import { generateSigningKey, serializeSignedCertificate, signCertificate, verifySignedCertificate } from '../../src/offboarding/certificate-sign.js';
 import { ed25519KeyId } from '../../src/offboarding/jws.js';
 import { verifyCertificateFile } from '../../src/offboarding/verify.js';
 import { certificateSummary } from '../../src/offboarding/view.js';

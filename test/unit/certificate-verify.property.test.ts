@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DetaileeError } from '../../src/errors.js';
-import { buildCertificate, serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate.js';
+import { buildCertificate } from '../../src/offboarding/certificate.js';
+import { serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate-sign.js';
 import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { renderPdf } from '../../src/offboarding/render-pdf.js';
 import { verifyCertificate, type VerifyOptions } from '../../src/offboarding/verify.js';

@@ -9,17 +9,14 @@ import {
   findRule,
   judgeTreatment,
   methodsForMedia,
-  notLonger,
-  parseParticleSize,
-  particleWithin,
-  parseScreenSize,
   resolveTechnique,
-  rulesReport,
   rulesTable,
   rulesTablePath,
   techniquesFor,
   type Rule,
 } from '../../src/offboarding/sanitization.js';
+import { notLonger, parseParticleSize, parseScreenSize, particleWithin } from '../../src/offboarding/measure.js';
+import { rulesReport } from '../../src/offboarding/rules-report.js';
 
 const UNITS = { mm: 1, cm: 10, in: 25.4 };
 const raw = () => parse(readFileSync(rulesTablePath(), 'utf8')) as Record<string, unknown> & { rules: Record<string, unknown>[]; never: Record<string, unknown>[]; legacy: Record<string, unknown>[] };
