@@ -1,5 +1,5 @@
 import { BaseCommand } from '../src/cli/base.js';
-import { clockFromEnv } from '../src/clock.js';
+import { clockFromEnv } from '../src/time/clock.js';
 import { askPassphrase } from '../src/config/signing-key.js';
 import { configFailed, type DoctorResult } from '../src/doctor/checks.js';
 import { ExitCode } from '../src/errors.js';

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
-import { clockFromEnv } from '../src/clock.js';
+import { clockFromEnv } from '../src/time/clock.js';
 import { show } from '../src/lifecycle/show.js';
 import { table } from '../src/ui/table.js';
 import type { JsonOutputs } from '../src/cli/json-outputs.js';

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { status } from '../src/lifecycle/status.js';
 import { parsePeriod, parseStates, STATUS_FILTER_STATES } from '../src/lifecycle/status-filter.js';
 import { BaseCommand } from '../src/cli/base.js';
-import { clockFromEnv } from '../src/clock.js';
+import { clockFromEnv } from '../src/time/clock.js';
 import { csv } from '../src/ui/csv.js';
 import { STATUS_CSV_COLUMNS, statusText } from '../src/ui/status.js';
 import type { JsonOutputs } from '../src/cli/json-outputs.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
-import { clockFromEnv } from '../../src/clock.js';
+import { clockFromEnv } from '../../src/time/clock.js';
 import { basisFromManifest, basisFromRecord, type RenewalBasis } from '../../src/assignment/amendment.js';
 import { loadAssignment, termOf } from '../../src/assignment/load.js';
 import { documentKind, verifyAmendment, verifyAssignment, type AmendmentVerifyResult } from '../../src/assignment/verify.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
-import { clockFromEnv } from '../../src/clock.js';
+import { clockFromEnv } from '../../src/time/clock.js';
 import { loadEd25519PrivateKey, makeCheckpoint } from '../../src/audit/audit.js';
 import { askPassphrase, readSigningKey } from '../../src/config/signing-key.js';
 import { InputError } from '../../src/errors.js';

@@ -1,6 +1,6 @@
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
-import { isCalendarDate } from './days.js';
+import { isCalendarDate } from '../time/days.js';
 
 export const API_VERSION = 'detailee/v1';
 

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { InputError } from '../errors.js';
-import { dateDiff, hasStarted, localDate, midnightDate } from './days.js';
+import { dateDiff, hasStarted, localDate, midnightDate } from '../time/days.js';
 
 export { hasStarted };
 

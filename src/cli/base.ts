@@ -1,5 +1,5 @@
 import { Command, Flags, Errors } from '@oclif/core';
-import { clockFromEnv } from '../clock.js';
+import { clockFromEnv } from '../time/clock.js';
 import { loadConfig, warnings } from '../config/load.js';
 import { requireStoreUrl, type Config } from '../config/resolve.js';
 import { DetaileeError, ExitCode } from '../errors.js';

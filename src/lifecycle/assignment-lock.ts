@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { LockedError } from '../errors.js';
 import type { Context } from './context.js';
+import { systemClock } from '../time/clock.js';
 
 /**
  * A per-assignment lock held for one short critical section: an onboarding step (re-read the
@@ -25,7 +26,7 @@ export async function withAssignmentLock<T>(
   const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
   const wait = o.wait ?? defaultWait;
   // Lock expiry is wall-clock: a pinned rehearsal clock must not make a live holder look dead.
-  const now = o.now ?? (() => new Date());
+  const now = o.now ?? (() => systemClock.now());
   let waited = 0;
   for (let delay = 5; ; delay = Math.min(delay * 2, 250)) {
     const r = await ctx.store.acquireLock(name, holder, now(), ASSIGNMENT_LOCK_TTL_MS);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../time/clock.js';
 import type { Config } from '../config/resolve.js';
 import type { Store } from '../store/types.js';
 import type { Target } from '../targets/target.js';

@@ -3,7 +3,7 @@ import type { TargetName, Intent, Observed } from '../targets/model.js';
 import type { Step, Target, VerifyResult } from '../targets/target.js';
 import { objectOfObserved, type TargetProof } from '../targets/proof.js';
 import type { Store } from '../store/types.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../time/clock.js';
 
 /**
  * Plan, journal, apply, verify. Each step is written to the journal before it is made and after,

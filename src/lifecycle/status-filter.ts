@@ -1,4 +1,4 @@
-import { hasStarted } from '../assignment/days.js';
+import { hasStarted } from '../time/days.js';
 import { InputError } from '../errors.js';
 import { ASSIGNMENT_STATES, type AssignmentSummary } from '../store/types.js';
 

@@ -1,4 +1,4 @@
-import { dateDiff, hasStarted, localDate, midnightDate } from '../assignment/days.js';
+import { dateDiff, hasStarted, localDate, midnightDate } from '../time/days.js';
 import type { Term } from '../assignment/term.js';
 import type { AssignmentState, Store } from '../store/types.js';
 import { nextAction } from './state.js';

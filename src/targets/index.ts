@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '../time/clock.js';
 import { resolveSecret } from '../config/load.js';
 import { type Config } from '../config/resolve.js';
 import type { Assignment } from '../assignment/schema.js';

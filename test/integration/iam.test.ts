@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as sdk from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/clock.js';
+import { fixedClock } from '../../src/time/clock.js';
 import type { AwsConfig } from '../../src/config/schema.js';
 import { ActionError, InputError } from '../../src/errors.js';
 import { revokedPolicyDocument, termPolicyDocument } from '../../src/targets/aws/documents.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/clock.js';
+import { fixedClock } from '../../src/time/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import { exitCodeOf, runExpire } from '../../src/lifecycle/expire.js';
 import { SqliteStore } from '../../src/store/sqlite.js';

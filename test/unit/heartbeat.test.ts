@@ -5,7 +5,7 @@ import { heartbeat, HEARTBEAT_KEY } from '../../src/lifecycle/status.js';
 import { runExpire, LOCK_NAME, LOCK_TTL_MS } from '../../src/lifecycle/expire.js';
 import { loadConfig } from '../../src/config/load.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { fixedClock } from '../../src/clock.js';
+import { fixedClock } from '../../src/time/clock.js';
 import { makeRecord } from '../helpers/pg.js';
 import { tempDir } from '../helpers/manifest.js';
 

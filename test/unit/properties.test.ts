@@ -5,7 +5,7 @@ import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadAssignment } from '../../src/assignment/load.js';
-import { localDate } from '../../src/assignment/days.js';
+import { localDate } from '../../src/time/days.js';
 import { computeTerm, dateIn, daysLeft, isDue, renewTerm } from '../../src/assignment/term.js';
 import { InputError } from '../../src/errors.js';
 import { manifest, tempDir } from '../helpers/manifest.js';

@@ -8,6 +8,7 @@ import { GONE, errText, openIamClient, type IamClientOptions } from './client.js
 import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_MANAGED_BY, iamFacts, isDenied, type IamFacts } from './facts.js';
 import { createIamReader, emptyIamFacts, observedFromFacts } from './observe.js';
 import { planIam, type IamStep } from './plan.js';
+import { systemClock } from '../../time/clock.js';
 
 /**
  * The AWS IAM target: `client.ts` reaches IAM, `observe.ts` reads it, `plan.ts` decides (purely,
@@ -68,7 +69,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
       const proof = prove(
         { target: 'aws', assignmentId: intent.assignmentId, username, revokedAt: intent.revokedAt, object: intent.object },
         observed,
-        { server, readAt: (options.clock?.now() ?? new Date()).toISOString() },
+        { server, readAt: (options.clock ?? systemClock).now().toISOString() },
       );
       return { target: 'aws', ok: proof.ok, problems: proofProblems(proof), observed, proof };
     }

@@ -7,6 +7,7 @@ import { errText, openLdapConnection } from './client.js';
 import { createLdapWriter } from './apply.js';
 import { createLdapReader } from './observe.js';
 import { ldapFacts, planLdap, type LdapFacts, type LdapStep } from './plan.js';
+import { systemClock } from '../../time/clock.js';
 
 /**
  * The LDAP target: `client.ts` reaches the directory, `observe.ts` reads it, `plan.ts` decides
@@ -57,7 +58,7 @@ export async function createLdapTarget(config: LdapConfig, bindPassword: string,
       const proof = prove(
         { target: 'ldap', assignmentId: intent.assignmentId, username, revokedAt: intent.revokedAt, object: intent.object },
         observed,
-        { server, readAt: (options.clock?.now() ?? new Date()).toISOString() },
+        { server, readAt: (options.clock ?? systemClock).now().toISOString() },
       );
       return { target: 'ldap', ok: proof.ok, problems: proofProblems(proof), observed, proof };
     }

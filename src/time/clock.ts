@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 
 /** The one source of "now". Everything that depends on time takes a Clock, so tests never sleep. */
 export interface Clock {
