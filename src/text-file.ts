@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { InputError } from './errors.js';
 
 /** Files detailee reads as documents are small; anything larger is a mistake or an attack. */
-export const MAX_DOCUMENT_BYTES = 1024 * 1024;
+const MAX_DOCUMENT_BYTES = 1024 * 1024;
 
 /** Read a file's bytes, refusing anything that is not a regular file of at most MAX_DOCUMENT_BYTES. */
 export function readBoundedFile(path: string, what: string, limit = MAX_DOCUMENT_BYTES): Buffer {
@@ -57,7 +57,7 @@ export function readTextFile(path: string, what: string): { text: string; bytes:
   return { text: decodeText(bytes, `${what} ${JSON.stringify(path)}`), bytes };
 }
 
-export function decodeText(bytes: Uint8Array, what: string): string {
+function decodeText(bytes: Uint8Array, what: string): string {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

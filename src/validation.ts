@@ -82,7 +82,7 @@ function withFix(issue: z.core.$ZodIssue, schema: z.ZodType | undefined): string
   }
 }
 
-export function zodIssues(error: z.ZodError, schema?: z.ZodType): Issue[] {
+function zodIssues(error: z.ZodError, schema?: z.ZodType): Issue[] {
   return error.issues.map((i) => ({ path: pathOf(i.path), message: withFix(i, schema) }));
 }
 

@@ -9,7 +9,7 @@ import type { Assignment } from './schema.js';
 import { dateIn, type Term } from './term.js';
 
 /** How far ahead a start may be: a signed manifest for a detail years away is a mistake or a plant. */
-export const MAX_START_AHEAD_YEARS = 1;
+const MAX_START_AHEAD_YEARS = 1;
 
 export interface PolicyProblem {
   /** The manifest field at fault, as the schema errors name fields. */

@@ -2,18 +2,18 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { isCalendarDate } from '../time/days.js';
 
-export const API_VERSION = 'detailee/v1';
+const API_VERSION = 'detailee/v1';
 
 /**
  * A missing field and a field of the wrong type need different fixes: "tier: 2" is there, it is
  * just a number, and telling its author the field "is required" sends them looking in vain.
  */
-export function textTypeError(issue: { input?: unknown }): string {
+function textTypeError(issue: { input?: unknown }): string {
   return issue.input === undefined || issue.input === null ? 'is required' : `must be text, not ${typeof issue.input === 'object' ? (Array.isArray(issue.input) ? 'a list' : 'a mapping') : `a ${typeof issue.input}`} (quote it: "...")`;
 }
 
 /** `id` names store rows and certificate files: no path separators, no `..`. */
-export const idSchema = z
+const idSchema = z
   .string({ error: textTypeError })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
     error: 'must be 1–64 characters: a letter or digit, then letters, digits, ".", "_" or "-"',
@@ -21,7 +21,7 @@ export const idSchema = z
   .refine((s) => !s.includes('..'), { error: 'must not contain ".."' });
 
 /** Used verbatim as LDAP `uid` and IAM user name, so nothing that needs escaping in either. */
-export const usernameSchema = z
+const usernameSchema = z
   .string({ error: textTypeError })
   .regex(/^[a-z][a-z0-9._-]{0,31}$/, {
     error: 'must be 1–32 characters: a lower-case letter, then lower-case letters, digits, ".", "_" or "-"',

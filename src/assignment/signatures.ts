@@ -11,14 +11,14 @@ import { verifyJwsFile } from './jws.js';
 import type { EntryResult, SignatureFile } from './signature-file.js';
 
 
-export type SignatureForm = 'jws' | 'cms';
-export interface VerifiedSigner {
+type SignatureForm = 'jws' | 'cms';
+interface VerifiedSigner {
   name: string;
   role: string;
   form: SignatureForm;
   file: string;
 }
-export interface SignatureFailure {
+interface SignatureFailure {
   file: string;
   form: SignatureForm | 'unknown';
   signer?: string;
@@ -42,7 +42,7 @@ export interface SignatureReport {
  */
 
 /** Content decides the form; the extension only breaks ties for content that says nothing. */
-export function detectForm(file: SignatureFile): SignatureForm | 'unknown' {
+function detectForm(file: SignatureFile): SignatureForm | 'unknown' {
   const b = file.bytes;
   let i = 0;
   if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) i = 3;
@@ -71,7 +71,7 @@ function parseInstant(s: string, endOfDay: boolean): number {
 }
 
 /** Why `signer` may not sign at `now`, or undefined when it may. */
-export function outsideWindow(signer: TrustedSigner, now: Date): string | undefined {
+function outsideWindow(signer: TrustedSigner, now: Date): string | undefined {
   const t = now.getTime();
   if (signer.notBefore !== undefined) {
     const nb = parseInstant(signer.notBefore, false);

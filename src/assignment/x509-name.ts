@@ -57,7 +57,7 @@ export function children(block: asn1js.AsnType): asn1js.AsnType[] {
   return Array.isArray(value) ? (value as asn1js.AsnType[]) : [];
 }
 
-export function stringOf(block: asn1js.AsnType): string | undefined {
+function stringOf(block: asn1js.AsnType): string | undefined {
   const vb = (block as { valueBlock?: { value?: unknown } }).valueBlock;
   return typeof vb?.value === 'string' && block instanceof asn1js.BaseStringBlock ? vb.value : undefined;
 }

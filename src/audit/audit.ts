@@ -12,7 +12,7 @@ import { canonicalJson } from '../crypto/canonical-json.js';
 
 const BATCH = 20_000;
 
-export interface Checkpoint {
+interface Checkpoint {
   format: 'detailee/audit-checkpoint/v1';
   size: number;
   hash: string;
@@ -122,7 +122,7 @@ async function checkFtiRows(store: Store, index: FtiChainIndex): Promise<number>
 }
 
 /** The same key id certificates carry, so one key has one name everywhere. */
-export function keyId(publicKey: KeyObject): string {
+function keyId(publicKey: KeyObject): string {
   return ed25519KeyId(publicKey);
 }
 

@@ -57,7 +57,7 @@ export function pinnedNow(env: NodeJS.ProcessEnv): Date | undefined {
 }
 
 /** The identity of this module's file: a rebuild changes it, and with it every cache key. */
-export function buildOf(moduleUrl: string): string {
+function buildOf(moduleUrl: string): string {
   const st = statSync(fileURLToPath(moduleUrl));
   return `${st.size}:${st.mtimeMs}:${st.ino}`;
 }

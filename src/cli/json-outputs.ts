@@ -25,29 +25,33 @@ import type { RulesReport } from '../offboarding/rules-report.js';
 import type { CertificateVerifyOutput } from '../offboarding/verify.js';
 import type { CopyResult } from '../store/copy.js';
 
-export interface AssignmentSignOutput {
+interface AssignmentSignOutput {
   file: string;
   signature: string;
   kid: string;
 }
-export interface AuditExportOutput {
+interface AuditExportOutput {
   events: number;
   /** The file written; null when the events went to stdout. */
   out: string | null;
 }
-export interface MigrateOutput {
+interface MigrateOutput {
   store: string;
   schemaVersion: number;
 }
-export type FtiCorrectOutput = FtiEntry & { supersedes: string };
-export type ReconcileOutput = ReconcileReport & { fixed: boolean };
-export type StoreCopyOutput = CopyResult & { from: string; to: string };
-export type AssignmentVerifyOutput = AssignmentVerifyResult | AmendmentVerifyResult;
-export type StatusOutput = StatusRow[];
-export type FtiListOutput = FtiLogEntry[];
-export type CertificateListOutput = IssuedCertificate[];
+type FtiCorrectOutput = FtiEntry & { supersedes: string };
+type ReconcileOutput = ReconcileReport & { fixed: boolean };
+type StoreCopyOutput = CopyResult & { from: string; to: string };
+type AssignmentVerifyOutput = AssignmentVerifyResult | AmendmentVerifyResult;
+type StatusOutput = StatusRow[];
+type FtiListOutput = FtiLogEntry[];
+type CertificateListOutput = IssuedCertificate[];
 
-/** Every failure, of every command, with `--json`: the only key is `error`. */
+/**
+ * Every failure, of every command, with `--json`: the only key is `error`. Read by
+ * scripts/schemas.ts by name.
+ * @public
+ */
 export interface ErrorOutput {
   error: {
     /** A name from docs/errors.md. */

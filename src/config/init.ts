@@ -97,7 +97,7 @@ const y = (v: string | number | boolean): string => stringify(v).trimEnd();
  * commented-out lines showing what to write, so that the next step is editing this file rather
  * than reading source code.
  */
-export function configText(o: InitOptions): string {
+function configText(o: InitOptions): string {
   const store = o.store ?? 'sqlite:detailee.db';
   const L: string[] = [];
   L.push(

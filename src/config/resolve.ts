@@ -17,7 +17,7 @@ export interface Config extends ConfigFile {
   storeUrl: string;
 }
 
-export function userConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+function userConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'detailee');
 }
 

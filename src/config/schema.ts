@@ -208,7 +208,6 @@ export const configSchema = z.strictObject({
     .default({ nightlyDays: 30, everyDays: 7 }),
 });
 
-export type ConfigInput = z.input<typeof configSchema>;
 export type ConfigFile = z.output<typeof configSchema>;
 export type LdapConfig = NonNullable<ConfigFile['targets']['ldap']>;
 export type AwsConfig = NonNullable<ConfigFile['targets']['aws']>;

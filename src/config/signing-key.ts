@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import { isInteractive } from '../ui/prompt.js';
 import { resolveSecret, warnIfReadableByOthers } from './load.js';
@@ -90,7 +90,3 @@ export async function askPassphrase(message: string): Promise<string> {
   return password({ message, mask: true }, { output: process.stderr });
 }
 
-/** Whether the key file exists; doctor reports a missing key separately from an unreadable one. */
-export function signingKeyExists(c: CertificateSettings): boolean {
-  return c.signingKey !== undefined && existsSync(c.signingKey);
-}

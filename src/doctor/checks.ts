@@ -5,7 +5,7 @@
  */
 import { DetaileeError } from '../errors.js';
 
-export type CheckStatus = 'pass' | 'fail' | 'skip';
+type CheckStatus = 'pass' | 'fail' | 'skip';
 export type CheckId = 'config' | 'store' | 'ldap' | 'aws' | 'signing-key' | 'trust-anchors' | 'crls' | 'clock';
 
 /** One line of the report. The shape is public (`doctor --json`); keep it stable. */
@@ -26,7 +26,7 @@ export interface DoctorResult {
   checks: DoctorCheck[];
 }
 
-export const TITLES: Record<CheckId, string> = {
+const TITLES: Record<CheckId, string> = {
   config: 'config valid',
   store: 'store reachable and migrated',
   ldap: 'LDAP target',
@@ -229,7 +229,7 @@ export function evaluateClock(f: ClockFacts): DoctorCheck {
 // ---------------------------------------------------------------- running the probes
 
 /** A probe failure as the report's detail and fix: a typed error brings its own first action. */
-export function explain(error: unknown, defaultFix: string): { message: string; fix: string } {
+function explain(error: unknown, defaultFix: string): { message: string; fix: string } {
   if (error instanceof DetaileeError) return { message: error.message, fix: error.actions[0] ?? defaultFix };
   return { message: error instanceof Error ? error.message : String(error), fix: defaultFix };
 }

@@ -26,7 +26,7 @@ import {
 } from './checks.js';
 
 /** This version of detailee was made no earlier than this; a system clock before it is wrong. */
-export const MADE_NOT_BEFORE = new Date('2026-12-01T00:00:00Z');
+const MADE_NOT_BEFORE = new Date('2026-12-01T00:00:00Z');
 
 export async function probeStore(storeUrl: string): Promise<StoreFacts> {
   if (storeUrl.startsWith('sqlite:')) {

@@ -10,7 +10,7 @@ import { systemClock } from '../time/clock.js';
  * onboarding that is still applying: whichever holds the lock finishes its section first, and an
  * onboarding step that comes after a revocation sees the new state and stops.
  */
-export const ASSIGNMENT_LOCK_TTL_MS = 60_000;
+const ASSIGNMENT_LOCK_TTL_MS = 60_000;
 /** How long to wait for another process's section before giving up (exit 4). */
 const WAIT_MS = 30_000;
 

@@ -10,7 +10,7 @@ import type { Clock } from '../time/clock.js';
  * with its audit event; a crash between the two leaves a `started` row that the next run's plan
  * (made from the live state) either repeats idempotently or finds already done.
  */
-export interface StepResult {
+interface StepResult {
   id: string;
   action: string;
   detail: string;

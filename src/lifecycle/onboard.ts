@@ -121,7 +121,7 @@ export async function prepareOnboarding(ctx: Context, file: string, signatures: 
   }
 }
 
-export function newRecord(prep: OnboardPreparation, now: Date): AssignmentRecord {
+function newRecord(prep: OnboardPreparation, now: Date): AssignmentRecord {
   const doc = prep.loaded.doc;
   return {
     id: doc.id,

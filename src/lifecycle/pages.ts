@@ -1,7 +1,7 @@
 import type { AssignmentState, AssignmentSummary, EndingPage, Store } from '../store/types.js';
 
 /** Assignments read from the store at once; each page is dealt with before the next is read. */
-export const PAGE_SIZE = 500;
+const PAGE_SIZE = 500;
 
 /**
  * listEndingBy a page at a time, in (endsAt, id) order, starting after `o.after` (exclusive) when

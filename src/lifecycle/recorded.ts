@@ -23,7 +23,7 @@ export interface RecordedTarget {
   provisionedAt?: string | undefined;
 }
 
-export function isTargetName(x: unknown): x is TargetName {
+function isTargetName(x: unknown): x is TargetName {
   return typeof x === 'string' && (TARGET_NAMES as readonly string[]).includes(x);
 }
 

@@ -56,7 +56,7 @@ export function missingTargetResult(r: RecordedTarget): TargetResult {
 }
 
 /** The revocation record, built from the per-target results. Complete only when every recorded target is proven. */
-export function revocationData(revokedAt: string, results: TargetResult[], at: string, previous?: RevocationData): RevocationData {
+function revocationData(revokedAt: string, results: TargetResult[], at: string, previous?: RevocationData): RevocationData {
   const proofs = results.flatMap((r) => (r.proof ? [r.proof] : []));
   const unproven = results.filter((r) => !r.ok || !r.proof?.ok).map((r) => ({ target: r.target, reason: r.error ?? 'not proven' }));
   const complete = results.length > 0 && unproven.length === 0;

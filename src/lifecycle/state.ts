@@ -17,7 +17,7 @@ const TRANSITIONS: Record<AssignmentState, readonly AssignmentState[]> = {
 };
 
 /** What `data.revocation` holds once a revocation has started. */
-export interface RevocationRecord {
+interface RevocationRecord {
   revokedAt: string;
   complete: boolean;
   condition?: RevocationCondition | undefined;
@@ -29,20 +29,20 @@ export interface RevocationRecord {
 }
 
 /** The record's data in every state. */
-export interface ActiveData {
+interface ActiveData {
   provisioned?: boolean | undefined;
   provisionedAt?: string | undefined;
   /** The targets onboarding chose, recorded before its first step (recorded.ts). */
   targets?: RecordedTarget[] | undefined;
 }
-export interface EndedData extends ActiveData {
+interface EndedData extends ActiveData {
   revocation?: RevocationRecord | undefined;
 }
-export interface OffboardingData extends EndedData {
+interface OffboardingData extends EndedData {
   /** Checklist answers given so far (never FTI itself). */
   offboardingProgress?: Record<string, unknown> | undefined;
 }
-export interface ClosedData extends EndedData {
+interface ClosedData extends EndedData {
   certificateId: string;
 }
 export interface StateData {
@@ -82,10 +82,6 @@ export function requireState(rec: AssignmentRecord, allowed: readonly Assignment
   });
 }
 
-/** The record's data, typed for its state. */
-export function dataOf<S extends AssignmentState>(rec: AssignmentRecord & { state: S }): StateData[S] {
-  return rec.data as unknown as StateData[S];
-}
 
 /**
  * Move `cur` to `to` inside a transaction, merging `data` for the new state. Illegal moves are

@@ -5,7 +5,7 @@ import { nextAction } from './state.js';
 import { isFiltered, stateOf, type StatusFilter } from './status-filter.js';
 
 export const HEARTBEAT_KEY = 'expire.heartbeat';
-export const HEARTBEAT_MAX_AGE_HOURS = 26;
+const HEARTBEAT_MAX_AGE_HOURS = 26;
 
 export interface StatusRow {
   id: string;

@@ -139,7 +139,7 @@ export function defaultNoticeTemplatesDir(): string {
  * with a CR/LF must not start a new header when it reaches the Subject, nor forge lines in the
  * body, and a reordering character must not disguise a date or an address in a mail client.
  */
-export function cleanValue(s: string): string {
+function cleanValue(s: string): string {
   // eslint-disable-next-line no-control-regex -- matching control characters is the point here
   const oneLine = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
   return oneLine.replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '');

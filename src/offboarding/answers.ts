@@ -7,8 +7,7 @@ import type { FtiEntry } from './fti.js';
 export const SANITIZATION_METHODS = ['Clear', 'Purge', 'Destroy'] as const;
 export type SanitizationMethod = (typeof SANITIZATION_METHODS)[number];
 
-export const DISPOSITION_ACTIONS = ['destroyed', 'returned'] as const;
-export type DispositionAction = (typeof DISPOSITION_ACTIONS)[number];
+const DISPOSITION_ACTIONS = ['destroyed', 'returned'] as const;
 
 /** SP 800-88 verification methods. */
 export const VERIFICATION_METHODS = ['full', 'sampling', 'other'] as const;
@@ -17,7 +16,7 @@ export const VERIFICATION_METHODS = ['full', 'sampling', 'other'] as const;
 export const DESTINATIONS = ['internal reuse', 'external reuse', 'recycling facility', 'manufacturer', 'returned to source', 'other'] as const;
 export type Destination = (typeof DESTINATIONS)[number];
 
-export const BACKED_UP = ['yes', 'no', 'unknown'] as const;
+const BACKED_UP = ['yes', 'no', 'unknown'] as const;
 
 const personSchema = z.strictObject({
   name: textField(200),
@@ -36,8 +35,8 @@ export const PERSON_FIELDS = ['name', 'title', 'organization', 'location', 'phon
  */
 const signerSchema = personSchema.extend({ signedOn: dateField.optional() });
 
-export const SIGNERS = ['performedBy', 'validatedBy'] as const;
-export type Signer = (typeof SIGNERS)[number];
+/** The two people who sign an offboarding. */
+type Signer = 'performedBy' | 'validatedBy';
 
 /** A bare YAML number is kept as text so the rules can say it lacks a unit, rather than "must be text". */
 const sizeField = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), textField(50));

@@ -13,12 +13,12 @@ import type { DetachedJws } from './jws.js';
  * (accessEnded), may carry a per-target proof of revocation (revocationProof), and its files are
  * issued with a detached `.sig` each (file-signature.ts).
  */
-export const CERTIFICATE_VERSION = 'detailee/certificate/v3';
+const CERTIFICATE_VERSION = 'detailee/certificate/v3';
 /** Versions `certificate verify` accepts: certificates issued earlier stay verifiable for good. */
 export const CERTIFICATE_VERSIONS = ['detailee/certificate/v1', 'detailee/certificate/v2', CERTIFICATE_VERSION] as const;
 export type CertificateVersion = (typeof CERTIFICATE_VERSIONS)[number];
 /** SP 800-88 pre-sanitisation categorisation: everything in the FTI log is FTI by definition. */
-export const PRE_SANITIZATION_CATEGORIZATION = 'FTI (return information, IRC 6103)';
+const PRE_SANITIZATION_CATEGORIZATION = 'FTI (return information, IRC 6103)';
 
 export interface CertificateInput {
   assignment: {
@@ -45,7 +45,7 @@ export interface CertificateInput {
 }
 
 /** A target's proof of revocation, in one line (built by the revocation, not here). */
-export interface RevocationProofLine {
+interface RevocationProofLine {
   target: string;
   summary: string;
 }
@@ -61,7 +61,7 @@ export interface AccessEnded {
 }
 
 /** One item of media, with every field of the SP 800-88 certificate of sanitisation. Absent facts are null, not omitted. */
-export interface CertificateMediaItem {
+interface CertificateMediaItem {
   item: number;
   entry: string;
   mediaType: Media;
@@ -87,7 +87,7 @@ export interface CertificateMediaItem {
   cryptographicErase: { encryptedFromStart: boolean; keyCopiesDestroyed: boolean } | null;
 }
 
-export interface CertificateFtiEntry {
+interface CertificateFtiEntry {
   id: string;
   description: string;
   type: string;
@@ -110,7 +110,7 @@ export interface CertificateFtiEntry {
 }
 
 /** A signatory of the certificate; `signedOn` is absent only from v1 certificates. */
-export type CertificateSigner = Person & { signedOn?: string };
+type CertificateSigner = Person & { signedOn?: string };
 
 export interface Certificate {
   certificateVersion: CertificateVersion;
@@ -150,7 +150,7 @@ export interface SignedCertificate {
   hash: string;
 }
 
-export const CERTIFICATE_TITLE = 'Certificate of return or destruction of federal tax information';
+const CERTIFICATE_TITLE = 'Certificate of return or destruction of federal tax information';
 
 function incomplete(message: string, action: string): InputError {
   return new InputError(message, { code: 'certificate.incomplete', actions: [action] });

@@ -9,7 +9,7 @@ export function templatePath(...parts: string[]): string {
   return join(packageRoot(), 'templates', ...parts);
 }
 
-export const ANSWER_KEYS = ['performedBy', 'dispositions', 'propertyReturned', 'acknowledgement', 'validatedBy'] as const;
+const ANSWER_KEYS = ['performedBy', 'dispositions', 'propertyReturned', 'acknowledgement', 'validatedBy'] as const;
 
 const itemSchema = z.strictObject({
   id: z.string().regex(/^[a-z][A-Za-z0-9-]*$/, { error: 'must be a short identifier' }),
@@ -53,9 +53,8 @@ const checklistSchema = z
   });
 
 export type Checklist = z.output<typeof checklistSchema>;
-export type ChecklistItem = Checklist['items'][number];
 
-export function checklistPath(): string {
+function checklistPath(): string {
   return templatePath('checklists', 'offboarding.yaml');
 }
 

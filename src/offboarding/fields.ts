@@ -18,7 +18,7 @@ export function looksLikeTaxpayerId(text: string): boolean {
 }
 
 /** Paths (`a.b[2].c`) of every string in `value` that looks like a taxpayer identifier. */
-export function findTaxpayerIds(value: unknown, path = ''): string[] {
+function findTaxpayerIds(value: unknown, path = ''): string[] {
   if (typeof value === 'string') return looksLikeTaxpayerId(value) ? [path || '(document)'] : [];
   if (Array.isArray(value)) return value.flatMap((v, i) => findTaxpayerIds(v, `${path}[${i}]`));
   if (value !== null && typeof value === 'object') {

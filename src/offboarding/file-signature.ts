@@ -10,11 +10,11 @@ import { ed25519KeyId } from './jws.js';
  * `openssl pkeyutl -verify -pubin -inkey signing-key.pub.pem -rawin -in FILE -sigfile FILE.sig`
  * reads. Anyone can then check a certificate or a checkpoint with standard tools alone.
  */
-export const SIGNATURE_SUFFIX = '.sig';
+const SIGNATURE_SUFFIX = '.sig';
 /** The public half of certificates.signingKey, published in the certificates folder. */
 export const PUBLIC_KEY_FILE = 'signing-key.pub.pem';
 /** An Ed25519 signature is always 64 bytes; anything else is not one. */
-export const ED25519_SIGNATURE_BYTES = 64;
+const ED25519_SIGNATURE_BYTES = 64;
 
 export function signaturePath(file: string): string {
   return `${file}${SIGNATURE_SUFFIX}`;

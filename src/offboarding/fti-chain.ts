@@ -52,7 +52,7 @@ export function ftiEventShape(e: FtiEntry): Record<string, unknown> {
   return { entry: e.id, entryHash: ftiEntryHash(e as unknown as Record<string, unknown>), media: e.media, records: e.records, received: e.received };
 }
 
-export type FtiProvenance = 'recorded' | 'corrected' | 'imported';
+type FtiProvenance = 'recorded' | 'corrected' | 'imported';
 
 /** An entry of the current log, with the event that vouches for it. */
 export type FtiLogEntry = FtiEntry & {
@@ -248,7 +248,7 @@ export class FtiChainIndex {
 }
 
 /** One event's own hash; a per-assignment read does not walk the whole chain, so it checks each event it uses. */
-export function eventIntact(e: AuditEvent): boolean {
+function eventIntact(e: AuditEvent): boolean {
   try {
     return hashEvent(e) === e.hash;
   } catch {

@@ -147,4 +147,3 @@ export function ftiEntryId(assignmentId: string, seq: number): string {
   return `F-${String(seq).padStart(4, '0')}`;
 }
 
-export const FTI_ENTRY_ID_PATTERN = /^F-\d{4,}$/;

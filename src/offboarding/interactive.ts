@@ -44,7 +44,7 @@ const PERSON_LABELS: Record<(typeof PERSON_FIELDS)[number], string> = {
 };
 
 /** The methods the rules table has a technique for on this medium: nothing else is offered. */
-export function methodsFor(media: Media): SanitizationMethod[] {
+function methodsFor(media: Media): SanitizationMethod[] {
   return methodsForMedia(media);
 }
 

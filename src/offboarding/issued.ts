@@ -15,14 +15,14 @@ export interface IssuedFiles {
   pdf: string;
 }
 
-export const ISSUED_KINDS = ['json', 'markdown', 'pdf'] as const;
+const ISSUED_KINDS = ['json', 'markdown', 'pdf'] as const;
 
 export function issuedFiles(outputDir: string, certificateId: string): IssuedFiles {
   return { json: join(outputDir, `${certificateId}.json`), markdown: join(outputDir, `${certificateId}.md`), pdf: join(outputDir, `${certificateId}.pdf`) };
 }
 
 /** `verified`, `missing file`, or `failed: <reason>`; anything but `verified` fails `certificate list`. */
-export type IssuedState = 'verified' | 'missing file' | `failed: ${string}`;
+type IssuedState = 'verified' | 'missing file' | `failed: ${string}`;
 
 export interface IssuedCertificate {
   id: string;
@@ -52,7 +52,7 @@ function reason(e: unknown): string {
  * each file must verify over its exact bytes with its .sig. Nothing is taken as verified that was
  * not checked: a file that is not there is `missing file`, never skipped.
  */
-export async function checkIssued(stored: StoredCertificate, outputDir: string, publicKeyPem: string): Promise<IssuedCertificate> {
+async function checkIssued(stored: StoredCertificate, outputDir: string, publicKeyPem: string): Promise<IssuedCertificate> {
   const files = issuedFiles(outputDir, stored.id);
   const signatures = { json: signaturePath(files.json), markdown: signaturePath(files.markdown), pdf: signaturePath(files.pdf) };
   const problems: string[] = [];

@@ -13,7 +13,7 @@ export interface JwsHeader {
 }
 
 /** The 32-byte Ed25519 public key, the same bytes any JOSE library puts in a JWK's `x`. */
-export function rawEd25519PublicKey(key: KeyObject): Buffer {
+function rawEd25519PublicKey(key: KeyObject): Buffer {
   const jwk = key.export({ format: 'jwk' });
   if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') throw new TypeError('not an Ed25519 public key');
   return Buffer.from(jwk.x, 'base64url');

@@ -90,7 +90,7 @@ export async function correctFti(ctx: Context, assignmentId: string, entryId: st
   });
 }
 
-export function ftiMismatchError(assignmentId: string | null, findings: FtiFinding[]): VerificationError {
+function ftiMismatchError(assignmentId: string | null, findings: FtiFinding[]): VerificationError {
   const unboundOnly = findings.every((f) => f.problem === 'unbound');
   return new VerificationError(
     `The FTI log${assignmentId ? ` of ${assignmentId}` : ''} does not match the audit chain: ${findings.map((f) => f.message).join('; ')}.`,
@@ -105,7 +105,7 @@ export function ftiMismatchError(assignmentId: string | null, findings: FtiFindi
 }
 
 /** The chain's view of one assignment's FTI log, with every discrepancy found. */
-export async function readFtiLog(store: Store, assignmentId: string, uptoSeq?: number): Promise<DerivedFtiLog> {
+async function readFtiLog(store: Store, assignmentId: string, uptoSeq?: number): Promise<DerivedFtiLog> {
   if (!(await store.getAssignment(assignmentId))) throw unknownAssignment(assignmentId);
   return deriveFtiLog(await store.auditFor(assignmentId), await store.listFti(assignmentId), uptoSeq);
 }

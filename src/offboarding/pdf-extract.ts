@@ -23,7 +23,7 @@ function fail(code: string, message: string): VerificationError {
  * zlib stops at the limit, so the work done on a bomb is bounded by the limit, not by the bomb.
  */
 export const MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024;
-export const MAX_INFLATE_RATIO = 100;
+const MAX_INFLATE_RATIO = 100;
 /** Small streams may exceed the ratio (a tiny header inflates well); never past this floor. */
 const RATIO_FLOOR_BYTES = 64 * 1024;
 

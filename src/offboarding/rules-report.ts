@@ -3,7 +3,7 @@ import type { Media } from './fti.js';
 import { rulesFor, rulesTable, type Attestation, type LegacySpelling, type RulesTable } from './sanitization.js';
 // ── The table as `detailee rules` shows it ─────────────────────────────────────────────────────
 
-export interface RulesReportRule {
+interface RulesReportRule {
   technique: string;
   method: SanitizationMethod;
   particleSizeMax?: string;

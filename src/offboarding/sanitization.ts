@@ -16,7 +16,7 @@ import { fmt, notLonger, parseParticleSize, parseScreenSize, particleWithin, typ
  * its unit, or refused.
  */
 
-export const ATTESTATIONS = ['encryptedFromStart', 'keyCopiesDestroyed'] as const;
+const ATTESTATIONS = ['encryptedFromStart', 'keyCopiesDestroyed'] as const;
 export type Attestation = (typeof ATTESTATIONS)[number];
 
 const ATTESTATION_TEXT: Record<Attestation, string> = {
@@ -179,7 +179,7 @@ export function buildRulesTable(raw: unknown, path = rulesTablePath()): RulesTab
   };
 }
 
-export function loadRulesTable(path: string = rulesTablePath()): RulesTable {
+function loadRulesTable(path: string = rulesTablePath()): RulesTable {
   const { text: body } = readTextFile(path, 'sanitisation rules table');
   return buildRulesTable(parseYamlOrJson(body, `sanitisation rules table ${path}`), path);
 }
@@ -227,7 +227,7 @@ export function techniquesFor(media: Media, method: SanitizationMethod, table: R
 }
 
 /** "overwrite (Clear), crypto-erase (Purge), shred (Destroy)" */
-export function acceptedFor(media: Media, table: RulesTable = rulesTable()): string {
+function acceptedFor(media: Media, table: RulesTable = rulesTable()): string {
   return rulesFor(media, table)
     .map((r) => `${r.technique} (${r.method})`)
     .join(', ');

@@ -18,7 +18,7 @@ export interface CertificateCheck {
  * outside the signed record — the PDF's visible pages included — was changed. `not-checked`: only
  * the signed record was verified, and the file's bytes were not.
  */
-export type FileCheck = 'as-issued' | 'not-checked';
+type FileCheck = 'as-issued' | 'not-checked';
 
 /**
  * A PDF may carry its header anywhere in the first 1024 bytes, so "contains %PDF-" alone would
@@ -71,7 +71,7 @@ async function renderedPdf(signed: SignedCertificate): Promise<Buffer> {
 }
 
 /** Versions issued before files were signed: their files carry no `.sig`, and that is no fault. */
-export const VERSIONS_WITHOUT_FILE_SIGNATURE: readonly string[] = ['detailee/certificate/v1', 'detailee/certificate/v2'];
+const VERSIONS_WITHOUT_FILE_SIGNATURE: readonly string[] = ['detailee/certificate/v1', 'detailee/certificate/v2'];
 
 export interface VerifyOptions {
   /** Check the signed record alone (a PDF re-saved by another program). */

@@ -12,7 +12,7 @@ export interface Row {
   value: string;
 }
 
-export interface MediaView {
+interface MediaView {
   heading: string;
   rows: Row[];
 }
@@ -56,7 +56,7 @@ function orNone(v: string | null | undefined): string {
 }
 
 /** [2019, 2020, 2021, 2023] → "2019–2021, 2023". */
-export function formatTaxYears(years: readonly number[]): string {
+function formatTaxYears(years: readonly number[]): string {
   const sorted = [...years].sort((a, b) => a - b);
   const parts: string[] = [];
   let i = 0;
@@ -69,7 +69,7 @@ export function formatTaxYears(years: readonly number[]): string {
   return parts.join(', ');
 }
 
-export function qrText(signed: SignedCertificate): string {
+function qrText(signed: SignedCertificate): string {
   return `detailee:cert:${signed.certificate.id}:${signed.hash}`;
 }
 
@@ -77,7 +77,7 @@ export function qrText(signed: SignedCertificate): string {
  * v3 prints every instant in the host's zone, named, with UTC beside it. v1 and v2 recorded no zone,
  * and print their ISO instants exactly as they were issued (so they still re-render to their bytes).
  */
-export function timeFormat(c: Certificate): (iso: string) => string {
+function timeFormat(c: Certificate): (iso: string) => string {
   const zone = c.assignment.term.timezone;
   return zone === undefined ? (iso) => iso : (iso) => hostTime(iso, zone);
 }

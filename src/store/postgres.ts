@@ -35,7 +35,7 @@ import { checkSchemaVersion } from './version.js';
  * so two stores sharing one database (one schema each) never serialise each other, and the
  * one-key space stays free for anything else on the server.
  */
-export const ADVISORY = {
+const ADVISORY = {
   migrate: 0x44540001,
   audit: 0x44540002,
   fti: 0x44540003,

@@ -5,7 +5,7 @@ import type { RawBatch, RawTable } from './raw-tables.js';
 export const ASSIGNMENT_STATES = ['active', 'expired', 'revoked', 'offboarding', 'closed'] as const;
 export type AssignmentState = (typeof ASSIGNMENT_STATES)[number];
 
-export interface SignerSummary {
+interface SignerSummary {
   name: string;
   role: string;
   form: 'jws' | 'cms';
@@ -69,7 +69,7 @@ export interface AuditEvent extends AuditEventInput {
   hash: string;
 }
 
-export type JournalStatus = 'started' | 'done' | 'failed' | 'verified';
+type JournalStatus = 'started' | 'done' | 'failed' | 'verified';
 
 export interface JournalEntry {
   runId: string;

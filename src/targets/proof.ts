@@ -20,7 +20,7 @@ export interface RevocationExpectation {
 }
 
 /** One checked fact: `read` says how it was established. */
-export interface ProofFact {
+interface ProofFact {
   fact: string;
   ok: boolean;
   /** What was read (or why it holds), in a few words; never a secret. */

@@ -42,7 +42,7 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?(Z|[+-]\d{2}:\d{2
  * Every value that starts like a date must be a date (YYYY-MM-DD) or an instant (RFC 3339 with an
  * explicit offset) that reads back as a real date: the one format for each (docs/json.md).
  */
-export function timeFormatProblems(json: unknown, path = ''): string[] {
+function timeFormatProblems(json: unknown, path = ''): string[] {
   if (typeof json === 'string') {
     if (!/^\d{4}-\d{2}-\d{2}/.test(json)) return [];
     const ok = (FULL_DATE.test(json) && !Number.isNaN(Date.parse(`${json}T00:00:00Z`))) || (INSTANT.test(json) && !Number.isNaN(Date.parse(json)));

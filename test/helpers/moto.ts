@@ -40,7 +40,7 @@ export interface MotoOptions {
   enforceIamAfter?: number;
 }
 
-export const MOTO_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' } as const;
+const MOTO_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' } as const;
 const MOTO_BIN = process.env.DETAILEE_TEST_MOTO ?? 'moto_server';
 
 

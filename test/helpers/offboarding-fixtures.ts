@@ -7,7 +7,7 @@ import { checkAnswers } from '../../src/offboarding/rules.js';
 /** A fixed date, never the real one. */
 export const TODAY = '2025-06-06';
 export const ISSUED_AT = '2025-06-06T15:00:00.000Z';
-export const ASSIGNMENT_ID = 'irs-2025-017';
+const ASSIGNMENT_ID = 'irs-2025-017';
 
 /** Test-only Ed25519 keys: fixed so that rendered bytes can be compared across runs. */
 export const SIGNER_PRIVATE = `-----BEGIN PRIVATE KEY-----

@@ -20,8 +20,8 @@ type EngineCrypto = ConstructorParameters<typeof pkijs.CryptoEngine>[0]['crypto'
 const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as EngineCrypto });
 type CryptoKey = webcrypto.CryptoKey;
 
-export type CertKeyType = 'rsa' | 'p256';
-export type KeyUsageName =
+type CertKeyType = 'rsa' | 'p256';
+type KeyUsageName =
   | 'digitalSignature'
   | 'nonRepudiation'
   | 'keyEncipherment'

@@ -63,7 +63,10 @@ const REALM = 'DETAILEE.TEST';
 const DOMAIN = 'DETAILEE';
 const BASE_DN = 'DC=detailee,DC=test';
 
-/** Whether this machine can run a DC for the tests. */
+/**
+ * Whether this machine can run a DC for the tests.
+ * @public bench/ad.mjs imports it from the build
+ */
 export function sambaInstalled(): boolean {
   return existsSync(SAMBA) && spawnSync('samba-tool', ['--version']).status === 0 && spawnSync('kinit', ['-?']).error === undefined;
 }

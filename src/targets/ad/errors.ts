@@ -10,7 +10,7 @@ import { ActionError, InputError, type DetaileeError } from '../../errors.js';
  */
 
 /** The sub-codes of a refused bind (result 49), by the hex AD writes after `data`. */
-export const BIND_REASONS: Record<string, { reason: string; accountState: boolean }> = {
+const BIND_REASONS: Record<string, { reason: string; accountState: boolean }> = {
   '525': { reason: 'no such user', accountState: false },
   '52e': { reason: 'wrong password (or no such user)', accountState: false },
   '530': { reason: 'not permitted to log on at this time (logonHours)', accountState: true },

@@ -12,7 +12,7 @@ export const EPOCH_OFFSET = 116_444_736_000_000_000n;
 const PER_MS = 10_000n;
 
 /** `accountExpires` values that both mean "never expires" (AD writes either). */
-export const NEVER_ZERO = 0n;
+const NEVER_ZERO = 0n;
 export const NEVER_MAX = 0x7fff_ffff_ffff_ffffn;
 
 export function isNever(filetime: bigint): boolean {

@@ -11,7 +11,7 @@ import { isDisabled, parseUac, unsafeBits } from './uac.js';
 export const AD_MARKER = 'detailee';
 export const AD_DESCRIPTION_PREFIX = 'detailee:';
 /** AD refuses a longer sAMAccountName (the pre-Windows 2000 logon name). */
-export const SAM_ACCOUNT_NAME_MAX = 20;
+const SAM_ACCOUNT_NAME_MAX = 20;
 
 export interface AdDesired {
   assignmentId: string;

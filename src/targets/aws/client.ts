@@ -8,7 +8,7 @@ import { ActionError, DetaileeError } from '../../errors.js';
  * SDK failure becomes an ActionError naming the target, operation and AWS code.
  */
 
-export type IamSdkModule = typeof IamSdk;
+type IamSdkModule = typeof IamSdk;
 
 /** On a delete or a revocation step, "the thing is already gone" is the answer wanted. */
 export const GONE = ['NoSuchEntity'];
@@ -29,7 +29,7 @@ interface SdkErrorLike {
 }
 
 /** The AWS error code (e.g. `NoSuchEntity`, `Throttling`) or, for a transport failure, its errno. */
-export function awsErrorCode(e: unknown): string {
+function awsErrorCode(e: unknown): string {
   const x = (e ?? {}) as SdkErrorLike;
   if (typeof x.Code === 'string' && x.Code !== '') return x.Code;
   if (typeof x.name === 'string' && x.name !== '' && x.name !== 'Error') return x.name.replace(/Exception$/, '');
@@ -58,7 +58,7 @@ function token(retryCount: number): RetryTokenLike {
  * LimitExceeded is a quota (too many users, keys, policies), not a rate: the SDK's classifier
  * files it under throttling, and retrying would only delay the same refusal, so it is final here.
  */
-export function createRetryStrategy(o: {
+function createRetryStrategy(o: {
   maxAttempts: number;
   sleep: (ms: number) => Promise<void>;
   random?: () => number;

@@ -77,7 +77,7 @@ export function isDenied(f: IamFacts): boolean {
   return f.inlinePolicies.includes(REVOKED_POLICY) && hasDenyAll(f.documents[REVOKED_POLICY]);
 }
 
-export function hasUsableCredential(f: IamFacts): boolean {
+function hasUsableCredential(f: IamFacts): boolean {
   const active = (c: IamCredential) => c.status === 'Active';
   return (
     f.loginProfile ||

@@ -69,7 +69,7 @@ export function observedFromFacts(username: string, f: IamFacts | undefined, gro
  * document, asked for by name; not the other inline policies' names, the term document or the
  * MFA devices, which neither the revocation plan nor its verification looks at.
  */
-export type Scope = 'full' | 'grant' | 'revoke';
+type Scope = 'full' | 'grant' | 'revoke';
 
 export interface IamReader {
   /** A fresh read of the user for `scope`; never served from a read-ahead. */

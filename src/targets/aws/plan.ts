@@ -14,7 +14,7 @@ export interface IamPlanConfig {
 }
 
 /** The parameters of each kind of IAM step. */
-export interface IamStepParams {
+interface IamStepParams {
   'aws.user.create': { username: string; path: string; tags: Record<string, string>; permissionsBoundary?: string };
   'aws.user.path': { username: string; path: string };
   'aws.boundary.put': { username: string; permissionsBoundary: string };
@@ -43,11 +43,11 @@ export interface IamStepParams {
   'aws.user.delete': { username: string; assignmentId: string | null };
 }
 
-export type IamStepKind = keyof IamStepParams;
+type IamStepKind = keyof IamStepParams;
 
 /** Every change the IAM target makes, one variant per kind; `id` is the kind, then `:object` where there is one. */
 export type IamStep = IamStepOf<IamStepKind>;
-export type IamStepOf<K extends IamStepKind> = { [Q in K]: StepDisplay & { target: 'aws'; kind: Q; params: IamStepParams[Q] } }[K];
+type IamStepOf<K extends IamStepKind> = { [Q in K]: StepDisplay & { target: 'aws'; kind: Q; params: IamStepParams[Q] } }[K];
 
 // ---------------------------------------------------------------------------------------------
 // Validation

@@ -11,7 +11,7 @@ import type { MemberAttribute } from './plan.js';
  * and the single place where a client failure becomes an ActionError.
  */
 
-export type Ldapts = typeof LdaptsModule;
+type Ldapts = typeof LdaptsModule;
 
 
 /**

@@ -11,7 +11,7 @@ const ENTRY_ATTRIBUTES = ['uid', ...MANAGED_ATTRIBUTES, 'pwdStartTime', 'pwdEndT
 const LOOKUP_CONCURRENCY = 16;
 
 /** Pure: the Observed for an entry (or its absence) and the groups it is a member of. */
-export function observedFromEntry(username: string, entry: Entry | undefined, groups: string[]): Observed {
+function observedFromEntry(username: string, entry: Entry | undefined, groups: string[]): Observed {
   if (!entry) {
     const facts: LdapFacts = { managed: false, locked: false, permanentlyLocked: false, attributes: {} };
     return { target: 'ldap', username, exists: false, enabled: false, groups, policies: [], facts: { ...facts } };

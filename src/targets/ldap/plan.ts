@@ -13,7 +13,7 @@ export interface LdapPlanConfig {
 }
 
 /** The parameters of each kind of LDAP step. */
-export interface LdapStepParams {
+interface LdapStepParams {
   'ldap.entry.create': { username: string; attributes: Record<ManagedAttribute, string> };
   'ldap.entry.update': { username: string; replace: Partial<Record<ManagedAttribute, string>> };
   'ldap.term.set': { username: string; startsAt: string; endsAt: string };
@@ -27,11 +27,11 @@ export interface LdapStepParams {
   'ldap.entry.delete': { username: string; assignmentId: string | null };
 }
 
-export type LdapStepKind = keyof LdapStepParams;
+type LdapStepKind = keyof LdapStepParams;
 
 /** Every change the LDAP target makes, one variant per kind; `id` is the kind, then `:group` for memberships. */
 export type LdapStep = LdapStepOf<LdapStepKind>;
-export type LdapStepOf<K extends LdapStepKind> = { [Q in K]: StepDisplay & { target: 'ldap'; kind: Q; params: LdapStepParams[Q] } }[K];
+type LdapStepOf<K extends LdapStepKind> = { [Q in K]: StepDisplay & { target: 'ldap'; kind: Q; params: LdapStepParams[Q] } }[K];
 
 /** Builds a step whose id is derived from its kind, so the two never disagree. */
 function step<K extends LdapStepKind>(kind: K, object: string | undefined, action: string, detail: string, params: LdapStepParams[K]): LdapStepOf<K> {
