@@ -132,7 +132,8 @@ describe.each(['sqlite', 'postgres'] as const)('races between two processes (%s 
     // Each run either applied it, found it applied, or was told another run changed the assignment.
     for (const [i, o] of outputs.entries()) {
       if (exits[i] === 0) continue;
-      expect(exits[i]).toBe(2);
+      // A failure names itself: which error, with what message (a busy store, a target error).
+      expect(exits[i], JSON.stringify(o)).toBe(2);
       expect(o.error?.code).toBe('renew.conflict');
     }
     expect(outputs.filter((o) => o.changed === true)).toHaveLength(1);
