@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { status } from '../src/lifecycle/status.js';
-import { parsePeriod, parseStates, STATUS_FILTER_STATES } from '../src/lifecycle/status-filter.js';
+import { isFiltered, parsePeriod, parseStates, STATUS_FILTER_STATES } from '../src/lifecycle/status-filter.js';
 import { BaseCommand } from '../src/cli/base.js';
 import { clockFromEnv } from '../src/time/clock.js';
 import { csv } from '../src/ui/csv.js';
@@ -30,11 +30,10 @@ export default class Status extends BaseCommand {
       states: flags.state === undefined ? undefined : parseStates(flags.state),
       endingWithinDays: flags['ending-within'] === undefined ? undefined : parsePeriod(flags['ending-within']),
     };
-    const filtered = filter.states !== undefined || filter.endingWithinDays !== undefined;
     const store = await this.openStore();
     const result = await status(store, clockFromEnv().now(), filter);
     if (flags.csv) process.stdout.write(csv(STATUS_CSV_COLUMNS, result.assignments.map((r) => STATUS_CSV_COLUMNS.map((c) => r[c]))));
-    else if (filtered && result.assignments.length === 0) this.log('No assignments match.');
+    else if (isFiltered(filter) && result.assignments.length === 0) this.log('No assignments match.');
     else this.log(statusText(result.assignments));
     // stderr, so it reaches cron mail and terminals without breaking the JSON on stdout.
     if (result.heartbeat.warning) process.stderr.write(`Warning: ${result.heartbeat.warning}\n`);

@@ -25,7 +25,8 @@ export default class CertificateList extends BaseCommand {
     const config = await this.loadConfig();
     const explicitKey = flags.key === undefined ? undefined : readBoundedFile(flags.key, 'public key').toString('utf8');
     const store = await this.openStore();
-    if ((await store.listCertificates()).length === 0) {
+    const certificates = await store.listCertificates();
+    if (certificates.length === 0) {
       this.log('No certificates issued.');
       return [];
     }
@@ -42,7 +43,7 @@ export default class CertificateList extends BaseCommand {
         actions: ['Pass --key with the issuing office\'s public key (signing-key.pub.pem in the certificates folder), or set certificates.signingKey.'],
       });
     }
-    const list = await listIssued(store, outputDir, explicitKey ?? configuredCertificateKey(signingKey!));
+    const list = await listIssued(certificates, outputDir, explicitKey ?? configuredCertificateKey(signingKey!));
     this.log(
       table(
         ['CERTIFICATE', 'ASSIGNMENT', 'ISSUED AT', 'FILES', 'STATE'],

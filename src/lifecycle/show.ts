@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
 import { ActionError, InputError } from '../errors.js';
-import { signaturePath } from '../offboarding/file-signature.js';
-import { issuedFiles, type IssuedFiles } from '../offboarding/issued.js';
+import { issuedFiles, missingFiles, type IssuedFiles } from '../offboarding/issued-files.js';
 import type { AssignmentRecord, RevocationCondition, Store } from '../store/types.js';
 import { summarizeProof, type TargetProof } from '../targets/proof.js';
 import { recordedTargets } from './recorded.js';
@@ -99,7 +97,7 @@ async function certificateOf(store: Store, id: string, outputDir: string | undef
   const cert = await store.getCertificate(id);
   if (!cert) return null;
   const files = outputDir ? issuedFiles(outputDir, cert.id) : null;
-  const missing = files ? Object.values(files).flatMap((f) => [f, signaturePath(f)]).filter((f) => !existsSync(f)) : [];
+  const missing = files ? missingFiles(files) : [];
   return { id: cert.id, hash: cert.hash, issuedAt: cert.issuedAt, files, missing };
 }
 

@@ -1,25 +1,11 @@
 import { createPublicKey } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { DetaileeError } from '../errors.js';
-import type { StoredCertificate, Store } from '../store/types.js';
+import { ISSUED_KINDS, issuedFiles, missingFiles, type IssuedFiles } from './issued-files.js';
+import type { StoredCertificate } from '../store/types.js';
 import { readBoundedFile } from '../text-file.js';
 import { verifySignedCertificate } from './certificate-sign.js';
 import { readSignatureFile, signaturePath, verifyFileBytes } from './file-signature.js';
 import { verifyCertificate } from './verify.js';
-
-/** The files `detailee offboard` writes for a certificate (certificateFileName), each with FILE.sig beside it. */
-export interface IssuedFiles {
-  json: string;
-  markdown: string;
-  pdf: string;
-}
-
-const ISSUED_KINDS = ['json', 'markdown', 'pdf'] as const;
-
-export function issuedFiles(outputDir: string, certificateId: string): IssuedFiles {
-  return { json: join(outputDir, `${certificateId}.json`), markdown: join(outputDir, `${certificateId}.md`), pdf: join(outputDir, `${certificateId}.pdf`) };
-}
 
 /** `verified`, `missing file`, or `failed: <reason>`; anything but `verified` fails `certificate list`. */
 type IssuedState = 'verified' | 'missing file' | `failed: ${string}`;
@@ -56,7 +42,7 @@ async function checkIssued(stored: StoredCertificate, outputDir: string, publicK
   const files = issuedFiles(outputDir, stored.id);
   const signatures = { json: signaturePath(files.json), markdown: signaturePath(files.markdown), pdf: signaturePath(files.pdf) };
   const problems: string[] = [];
-  const missing: string[] = [];
+  const missing = missingFiles(files);
   try {
     const r = verifySignedCertificate(stored.document, publicKeyPem);
     if (r.hash !== stored.hash) problems.push(`the record in the store hashes to ${r.hash}, not the ${stored.hash} recorded beside it`);
@@ -66,11 +52,7 @@ async function checkIssued(stored: StoredCertificate, outputDir: string, publicK
   }
   for (const kind of ISSUED_KINDS) {
     const file = files[kind];
-    const absent = [file, signatures[kind]].filter((f) => !existsSync(f));
-    if (absent.length > 0) {
-      missing.push(...absent);
-      continue;
-    }
+    if (missing.includes(file) || missing.includes(signatures[kind])) continue;
     try {
       const bytes = readBoundedFile(file, 'certificate', MAX_CERTIFICATE_BYTES);
       const signature = readSignatureFile(file);
@@ -89,8 +71,8 @@ async function checkIssued(stored: StoredCertificate, outputDir: string, publicK
   return { id: stored.id, assignmentId: stored.assignmentId, issuedAt: stored.issuedAt, hash: stored.hash, files, signatures, state, missing, problems };
 }
 
-export async function listIssued(store: Store, outputDir: string, publicKeyPem: string): Promise<IssuedCertificate[]> {
+export async function listIssued(certificates: readonly StoredCertificate[], outputDir: string, publicKeyPem: string): Promise<IssuedCertificate[]> {
   const out: IssuedCertificate[] = [];
-  for (const c of await store.listCertificates()) out.push(await checkIssued(c, outputDir, publicKeyPem));
+  for (const c of certificates) out.push(await checkIssued(c, outputDir, publicKeyPem));
   return out;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { revokedPolicyDocument, termFromDocument, termPolicyDocument } from '../../src/targets/aws/documents.js';
-import { REVOKED_POLICY, TERM_POLICY, isEnabled, type IamFacts } from '../../src/targets/aws/facts.js';
+import { REVOKED_POLICY, TERM_POLICY, emptyIamFacts, isEnabled, type IamFacts } from '../../src/targets/aws/facts.js';
 import { desiredTags, planIam } from '../../src/targets/aws/plan.js';
 import type { Desired, Intent, Observed } from '../../src/targets/model.js';
 import type { Step } from '../../src/targets/target.js';
@@ -31,20 +31,13 @@ const purge: Intent = { kind: 'purge', assignmentId: 'A-2025-001', username: 'al
 
 function facts(over: Partial<IamFacts> = {}): IamFacts {
   return {
+    ...emptyIamFacts(),
     managed: true,
     path: '/detailees/',
     arn: 'arn:aws:iam::123456789012:user/detailees/alovelace',
     tags: desiredTags(desired.assignmentId, desired.endsAt),
-    accessKeys: [],
-    loginProfile: false,
-    signingCertificates: [],
-    sshPublicKeys: [],
-    serviceSpecificCredentials: [],
-    mfaDevices: [],
     inlinePolicies: [TERM_POLICY],
     documents: { [TERM_POLICY]: termPolicyDocument(desired.startsAt, desired.endsAt) },
-    unsupported: [],
-    notRead: [],
     ...over,
   };
 }

@@ -96,3 +96,21 @@ export function wasRevoked(observed: Observed): boolean {
 export function isEnabled(f: IamFacts): boolean {
   return !isDenied(f) && hasUsableCredential(f);
 }
+
+/** A user with no credentials, policies or tags; callers fill in what they know. */
+export function emptyIamFacts(): IamFacts {
+  return {
+    managed: false,
+    tags: {},
+    accessKeys: [],
+    loginProfile: false,
+    signingCertificates: [],
+    sshPublicKeys: [],
+    serviceSpecificCredentials: [],
+    mfaDevices: [],
+    inlinePolicies: [],
+    documents: {},
+    unsupported: [],
+    notRead: [],
+  };
+}

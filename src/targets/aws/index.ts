@@ -5,8 +5,8 @@ import type { Granted, Intent, Observed } from '../model.js';
 import type { Target, VerifyResult } from '../target.js';
 import { createIamWriter } from './apply.js';
 import { GONE, errText, openIamClient, type IamClientOptions } from './client.js';
-import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_MANAGED_BY, iamFacts, isDenied, type IamFacts } from './facts.js';
-import { createIamReader, emptyIamFacts, observedFromFacts } from './observe.js';
+import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_MANAGED_BY, emptyIamFacts, iamFacts, isDenied, type IamFacts } from './facts.js';
+import { createIamReader, observedFromFacts } from './observe.js';
 import { planIam, type IamStep } from './plan.js';
 import { systemClock } from '../../time/clock.js';
 

@@ -3,7 +3,7 @@ import { ActionError } from '../../errors.js';
 import type { Intent, Observed } from '../model.js';
 import { GONE, type IamConnection } from './client.js';
 import { decodeDocument, revokedFromDocument, termFromDocument } from './documents.js';
-import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_ENDS_AT, TAG_MANAGED_BY, TAG_REVOKED_AT, TERM_POLICY, isEnabled, type IamCredential, type IamFacts } from './facts.js';
+import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_ENDS_AT, TAG_MANAGED_BY, TAG_REVOKED_AT, TERM_POLICY, emptyIamFacts, isEnabled, type IamCredential, type IamFacts } from './facts.js';
 
 /** Reading IAM: a user and everything that lets it in, a read-ahead for revocations, and every managed user. */
 
@@ -19,23 +19,6 @@ const COVERED_LISTINGS = ['ListSigningCertificates', 'ListSSHPublicKeys', 'ListS
 /** Bounded fan-out for per-user reads in listManaged. */
 const LOOKUP_CONCURRENCY = 8;
 
-/** A user with no credentials, policies or tags; callers fill in what they know. */
-export function emptyIamFacts(): IamFacts {
-  return {
-    managed: false,
-    tags: {},
-    accessKeys: [],
-    loginProfile: false,
-    signingCertificates: [],
-    sshPublicKeys: [],
-    serviceSpecificCredentials: [],
-    mfaDevices: [],
-    inlinePolicies: [],
-    documents: {},
-    unsupported: [],
-    notRead: [],
-  };
-}
 
 /** Pure: the Observed for a user's facts (undefined: there is no such user). */
 export function observedFromFacts(username: string, f: IamFacts | undefined, groups: string[] = [], policies: string[] = []): Observed {
