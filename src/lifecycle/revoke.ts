@@ -143,8 +143,9 @@ export async function revokeAssignment(
     // A first revocation of a fully provisioned account plans from its record, without a read;
     // the proof after the writes is the read, and a target whose proof fails goes round again
     // from a fresh read.
-    const fromRecord = firstRevocation ? planFromRecord(targets.map(intentFor), recorded) : [];
-    const plans = [...fromRecord.map((p) => p.planned), ...(await planAll(targets.map(intentFor).filter((x) => !fromRecord.some((p) => p.planned.target === x.target)), { settle: true }))];
+    const intents = targets.map(intentFor);
+    const fromRecord = firstRevocation ? planFromRecord(intents, recorded) : [];
+    const plans = [...fromRecord, ...(await planAll(intents.filter((x) => !fromRecord.some((p) => p.target === x.target)), { settle: true }))];
     plans.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
     const rows = planRows(plans);
     const runId = newRunId();
@@ -163,7 +164,7 @@ export async function revokeAssignment(
     // Only a target whose writes all took but whose proof failed goes round again: the account
     // was changed by hand since onboarding. A write that failed (a server down) is reported as it
     // is; reading the same unreachable server again would only bury that error under another.
-    const again = applied.filter((r) => !r.ok && r.steps.every((st) => st.status === 'done') && fromRecord.some((p) => p.planned.target.name === r.target));
+    const again = applied.filter((r) => !r.ok && r.steps.every((st) => st.status === 'done') && fromRecord.some((p) => p.target.name === r.target));
     if (again.length > 0) {
       const retried = await exec(await planAll(targets.filter((t) => again.some((r) => r.target === t.name)).map(intentFor), { settle: true }));
       applied = applied.map((r) => {
@@ -199,14 +200,14 @@ export async function revokeAssignment(
  * Plans from the provisioning record, for the targets that can assume one and whose record holds
  * the object read back at onboarding; the others (and any whose plan refuses) are read first.
  */
-function planFromRecord(intents: { target: Target; intent: Intent }[], recorded: RecordedTarget[]): { planned: PlannedTarget }[] {
-  const out: { planned: PlannedTarget }[] = [];
+function planFromRecord(intents: { target: Target; intent: Intent }[], recorded: RecordedTarget[]): PlannedTarget[] {
+  const out: PlannedTarget[] = [];
   for (const { target, intent } of intents) {
     const r = recorded.find((x) => x.target === target.name);
     if (!target.assume || r?.object === undefined || r.provisionedAt === undefined) continue;
     try {
       const granted = { object: r.object, groups: r.groups, policies: r.policies, groupObjects: r.groupObjects };
-      out.push({ planned: { target, intent, steps: target.plan(target.assume(granted, intent), intent) } });
+      out.push({ target, intent, steps: target.plan(target.assume(granted, intent), intent) });
     } catch {
       // Whatever the record cannot plan, a fresh read will (or will say why not).
     }
