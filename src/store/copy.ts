@@ -1,20 +1,9 @@
-import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { ChainVerifier } from '../audit/chain.js';
 import { InputError, VerificationError } from '../errors.js';
-import { auditParams, type Row } from './rows.js';
+import type { Row } from './driver.js';
+import { auditParams } from './rows.js';
 import type { Store } from './types.js';
 import { RAW_TABLE_NAMES, RAW_TABLES, type RawBatch, type RawTable } from './raw-tables.js';
-
-/**
- * Verbatim access for copying between stores: keys, journal ids and audit seq/prev/hash are kept,
- * which the ordinary StoreTx methods (that assign them) cannot do.
- */
-export interface RawStore {
-  /** Rows of one table in key order; integer columns as numbers whatever the driver returns. */
-  exportRaw(table: RawTable, offset: number, limit: number): Promise<Row[]>;
-  /** Insert every batch in ONE transaction: a failed copy leaves the destination empty. */
-  importRaw(batches: AsyncIterable<RawBatch>): Promise<void>;
-}
 
 /** Column values in RAW_TABLES order, integer columns normalised (pg returns BIGINT as text). */
 export function rawValues(table: RawTable, row: Row): unknown[] {
@@ -30,31 +19,6 @@ export function rawValues(table: RawTable, row: Row): unknown[] {
 export function normaliseRow(table: RawTable, row: Row): Row {
   const values = rawValues(table, row);
   return Object.fromEntries(RAW_TABLES[table].columns.map((c, i) => [c, values[i]]));
-}
-
-/* The SQLite side of RawStore, over the store's own DatabaseSync (SqliteStore delegates here). */
-
-export function sqliteExportRaw(db: DatabaseSync, table: RawTable, offset: number, limit: number): Row[] {
-  const spec = RAW_TABLES[table];
-  const rows = db
-    .prepare(`SELECT ${spec.columns.join(', ')} FROM ${table} ORDER BY ${spec.order} LIMIT ? OFFSET ?`)
-    .all(limit, offset) as Row[];
-  return rows.map((r) => normaliseRow(table, r));
-}
-
-export async function sqliteImportRaw(db: DatabaseSync, batches: AsyncIterable<RawBatch>): Promise<void> {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    for await (const { table, rows } of batches) {
-      const cols = RAW_TABLES[table].columns;
-      const insert = db.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
-      for (const row of rows) insert.run(...(rawValues(table, row) as SQLInputValue[]));
-    }
-    db.exec('COMMIT');
-  } catch (e) {
-    if (db.isTransaction) db.exec('ROLLBACK');
-    throw e;
-  }
 }
 
 export interface CopyResult {

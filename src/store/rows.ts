@@ -1,8 +1,8 @@
+import type { Row } from './driver.js';
 import type { RevocationCondition, AssignmentRecord, AssignmentSummary, AuditEvent, JournalEntry, StoredCertificate, StoredFti } from './types.js';
 
-/** Row shapes shared by the SQLite and PostgreSQL stores, so both map identically. */
-export type Row = Record<string, unknown>;
 
+/** Row shapes shared by both drivers, so both map identically. */
 export function assignmentParams(rec: AssignmentRecord): unknown[] {
   return [
     rec.id,
@@ -42,7 +42,7 @@ export function summaryFromRow(row: Row): AssignmentSummary {
     revokedAt: row.revoked_at == null ? undefined : String(row.revoked_at),
     ...(row.revocation == null ? {} : { revocation: String(row.revocation) as RevocationCondition }),
     // Absent (older rows, or not asked) means unknown, which is not "unfinished".
-    ...(row.provisioned == null ? {} : { provisioned: row.provisioned === true || row.provisioned === 1 || row.provisioned === 'true' }),
+    ...(row.provisioned == null ? {} : { provisioned: row.provisioned === 'true' || row.provisioned === '1' }),
   };
 }
 

@@ -87,15 +87,16 @@ describe('detailee CLI on a shared PostgreSQL store', () => {
     expect((loser.json as { error: { code: string } }).error.code).toBe('onboard.conflict');
   });
 
-  it('a second nightly job exits 4 while another holds the advisory lock', async () => {
+  it('a second nightly job exits 4 while another holds the lease, and runs once it is released', async () => {
     const holder = await PostgresStore.open(pg.url, { migrate: false });
     try {
       expect((await holder.acquireLock(LOCK_NAME, 'other-host:1', new Date(NOW), 60_000)).acquired).toBe(true);
       const r = cli(dir, ['expire', '--json'], NOW);
       expect(r.exit).toBe(4);
       expect((r.json as { error: { code: string } }).error.code).toBe('expire.locked');
+      await holder.releaseLock(LOCK_NAME, 'other-host:1');
     } finally {
-      await holder.close(); // the session ends: the lock goes with it
+      await holder.close();
     }
     expect(cli(dir, ['expire', '--json'], NOW).exit).toBe(0);
   });
@@ -165,8 +166,9 @@ describe('the nightly job on PostgreSQL killed while it holds the lock (real sla
     await Promise.all([servers?.stop(), schema?.drop()]);
   });
 
-  it('SIGKILLed after its first revocation step: the advisory lock dies with the process, the next run takes it and finishes (exit 0)', async () => {
+  it('SIGKILLed after its first revocation step: its lease holds off the next run until it ends, then that run takes it over, says so and finishes (exit 0)', async () => {
     const END = '2025-06-06T06:00:00Z'; // past the end of term (2025-06-06T00:00 New York)
+    const LEASE_ENDED = '2025-06-06T08:00:00Z'; // the nightly lease lasts two hours
     const killed = await new Promise<{ signal: NodeJS.Signals | null }>((resolve) => {
       const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), 'expire', '--json'], {
         cwd: work,
@@ -179,11 +181,15 @@ describe('the nightly job on PostgreSQL killed while it holds the lock (real sla
     const show = cli(work, ['show', 'irs-2025-0042', '--json'], END).json as { state: string; revocationComplete: boolean };
     expect(show).toMatchObject({ state: 'expired', revocationComplete: false });
 
-    // No lock is left behind to wait out: the server ended the dead session and its advisory lock.
-    const next = cli(work, ['expire', '--json'], END);
+    // The dead run's lease stands for its two hours, as on the embedded store.
+    const early = cli(work, ['expire', '--json'], END);
+    expect(early.exit, JSON.stringify(early.json)).toBe(4);
+    expect((early.json as { error: { code: string } }).error.code).toBe('expire.locked');
+    const next = cli(work, ['expire', '--json'], LEASE_ENDED);
     expect(next.exit, JSON.stringify(next.json)).toBe(0);
+    expect((next.json as { lock: { takenOver: { holder: string } | null } }).lock.takenOver).toMatchObject({ holder: expect.stringContaining(':') });
     expect((next.json as { revoked: { id: string; complete: boolean }[]; failed: unknown[] }).revoked).toEqual([expect.objectContaining({ id: 'irs-2025-0042', complete: true })]);
-    expect(cli(work, ['show', 'irs-2025-0042', '--json'], END).json).toMatchObject({ state: 'expired', revocationComplete: true });
-    expect(cli(work, ['audit', 'verify', '--json'], END).json).toMatchObject({ ok: true });
+    expect(cli(work, ['show', 'irs-2025-0042', '--json'], LEASE_ENDED).json).toMatchObject({ state: 'expired', revocationComplete: true });
+    expect(cli(work, ['audit', 'verify', '--json'], LEASE_ENDED).json).toMatchObject({ ok: true });
   });
 });

@@ -384,27 +384,55 @@ describe.each(factories)('Store contract: %s', (kind, factory) => {
     await store.releaseLock('other', 'run-b');
   });
 
-  it.runIf(kind === 'sqlite')('takes over an expired lock and says from whom', async () => {
+  it('a lease is renewed by its holder and taken over only once it has ended, saying from whom', async () => {
     const t0 = new Date('2025-02-01T02:00:00Z');
+    const at = (ms: number) => new Date(t0.getTime() + ms);
     await store.acquireLock('nightly', 'run-a', t0, 60_000);
-    expect((await store.acquireLock('nightly', 'run-b', new Date(t0.getTime() + 59_999), 60_000)).acquired).toBe(false);
-    const later = await store.acquireLock('nightly', 'run-b', new Date(t0.getTime() + 60_001), 60_000);
+    // Renewing keeps the time it was first taken and moves the end.
+    expect(await store.acquireLock('nightly', 'run-a', at(30_000), 60_000)).toEqual({ acquired: true });
+    expect((await store.acquireLock('nightly', 'run-b', at(89_999), 60_000)).acquired).toBe(false);
+    const later = await store.acquireLock('nightly', 'run-b', at(90_000), 60_000);
     expect(later).toEqual({
       acquired: true,
-      takenOver: { name: 'nightly', holder: 'run-a', acquiredAt: t0.toISOString(), expiresAt: new Date(t0.getTime() + 60_000).toISOString() },
+      takenOver: { name: 'nightly', holder: 'run-a', acquiredAt: t0.toISOString(), expiresAt: at(90_000).toISOString() },
     });
+    // The old holder has lost it: renewing is refused, releasing does nothing.
+    expect((await store.acquireLock('nightly', 'run-a', at(90_001), 60_000)).acquired).toBe(false);
+    await store.releaseLock('nightly', 'run-a');
+    expect((await store.acquireLock('nightly', 'run-c', at(90_001), 60_000)).acquired).toBe(false);
   });
 
-  it.runIf(kind === 'postgres')('hands the lock on when the holding store closes without releasing, and says from whom', async () => {
+  it('a holder that dies keeps its lease until it ends: the next store is refused until then, then takes it over', async () => {
     const t0 = new Date('2025-02-01T02:00:00Z');
     const other = await open();
-    expect((await store.acquireLock('nightly', 'run-a', t0, 60_000)).acquired).toBe(true);
-    expect((await other.acquireLock('nightly', 'run-b', t0, 60_000)).acquired).toBe(false);
-    await store.close();
-    const taken = await other.acquireLock('nightly', 'run-b', t0, 60_000);
-    expect(taken).toEqual({
-      acquired: true,
-      takenOver: { name: 'nightly', holder: 'run-a', acquiredAt: t0.toISOString(), expiresAt: new Date(t0.getTime() + 60_000).toISOString() },
-    });
+    try {
+      expect((await store.acquireLock('nightly', 'run-a', t0, 60_000)).acquired).toBe(true);
+      await store.close(); // gone without releasing, as a killed process would be
+      expect((await other.acquireLock('nightly', 'run-b', new Date(t0.getTime() + 59_999), 60_000)).acquired).toBe(false);
+      expect(await other.acquireLock('nightly', 'run-b', new Date(t0.getTime() + 60_000), 60_000)).toEqual({
+        acquired: true,
+        takenOver: { name: 'nightly', holder: 'run-a', acquiredAt: t0.toISOString(), expiresAt: new Date(t0.getTime() + 60_000).toISOString() },
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
+  // On the embedded store every write transaction holds SQLite's one write lock (BEGIN IMMEDIATE),
+  // so two takers are serialised by construction; and node:sqlite, being synchronous, cannot hold
+  // two open transactions on one file in one process without blocking itself.
+  it.runIf(kind === 'postgres')('of three stores racing for an ended lease, exactly one wins', async () => {
+    const t0 = new Date('2025-02-01T02:00:00Z');
+    await store.acquireLock('nightly', 'run-a', t0, 1_000);
+    const stores = [await open(), await open(), await open()];
+    try {
+      for (let round = 0; round < 5; round++) {
+        const now = new Date(t0.getTime() + 2_000 * (round + 1));
+        const results = await Promise.all(stores.map((s, i) => s.acquireLock('nightly', `racer-${round}-${i}`, now, 1_000)));
+        expect(results.filter((r) => r.acquired)).toHaveLength(1);
+      }
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
   });
 });
