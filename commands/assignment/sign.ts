@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
-import { signJws } from '../../src/assignment/jws.js';
+import { signJws } from '../../src/crypto/jws.js';
 import { warnIfReadableByOthers } from '../../src/config/load.js';
 import { checkOutputPath, readBoundedFile } from '../../src/text-file.js';
 import type { JsonOutputs } from '../../src/cli/json-outputs.js';

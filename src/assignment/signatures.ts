@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import type { TrustConfig, TrustedSigner } from '../config/schema.js';
 import { VerificationError } from '../errors.js';
-import { verifyJwsFile } from './jws.js';
+import { verifyJwsFile } from '../crypto/jws.js';
 import type { EntryResult, SignatureFile } from './signature-file.js';
 
 
@@ -94,7 +94,7 @@ export async function verifyDetached(payload: Uint8Array, files: SignatureFile[]
     const form = detectForm(file);
     let results: EntryResult[];
     if (form === 'jws') {
-      results = verifyJwsFile(payload, file, trust);
+      results = await verifyJwsFile(payload, file, trust);
     } else if (form === 'cms') {
       const { verifyCmsFile } = await import('./cms.js');
       results = await verifyCmsFile(payload, file, trust, now);

@@ -6,7 +6,7 @@ import type { AuditEvent, Store } from '../store/types.js';
 import { verifyFileBytes } from '../offboarding/file-signature.js';
 import { ftiFromRow } from '../store/rows.js';
 import { FtiChainIndex, type FtiFinding } from '../offboarding/fti-chain.js';
-import { ed25519KeyId } from '../offboarding/jws.js';
+import { ed25519KeyId } from '../crypto/jws.js';
 import { ChainVerifier } from './chain.js';
 import { canonicalJson } from '../crypto/canonical-json.js';
 

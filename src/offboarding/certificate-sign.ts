@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { InputError, VerificationError } from '../errors.js';
 import { canonicalBytes, certificateId, CERTIFICATE_VERSIONS, type Certificate, type SignedCertificate } from './certificate.js';
-import { decodeProtectedHeader, ed25519KeyId, signDetachedEdDsa, verifyDetachedEdDsa } from './jws.js';
+import { decodeProtectedHeader, ed25519KeyId, signDetachedEdDsa, verifyDetachedEdDsa } from '../crypto/jws.js';
 
 /** Signing a certificate with the issuer's Ed25519 key, and verifying one, offline. */
 

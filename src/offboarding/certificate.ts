@@ -5,7 +5,7 @@ import type { Answers, Destination, Disposition, Person } from './answers.js';
 import { acknowledgementStatement, offboardingChecklist, type Checklist } from './checklist.js';
 import { refuseTaxpayerIds } from './fields.js';
 import { MEDIA_LABELS, type FtiEntry, type Media } from './fti.js';
-import type { DetachedJws } from './jws.js';
+import type { DetachedJws } from '../crypto/jws.js';
 
 /**
  * v2 dates the performer's and the validating official's signatures (performedBy/validatedBy.signedOn).

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VerificationError } from '../errors.js';
-import { ed25519KeyId } from './jws.js';
+import { ed25519KeyId } from '../crypto/jws.js';
 
 /**
  * Detached signatures over a file's exact bytes: `FILE.sig` holds the 64 raw bytes of a pure

@@ -1,5 +1,5 @@
 import type { Certificate, SignedCertificate } from './certificate.js';
-import { decodeProtectedHeader } from './jws.js';
+import { decodeProtectedHeader } from '../crypto/jws.js';
 import { hostTime } from './times.js';
 
 /**

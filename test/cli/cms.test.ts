@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { signJws } from '../../src/assignment/jws.js';
+import { signJws } from '../../src/crypto/jws.js';
 import { cli, ROOT, type StepOutput } from '../../scripts/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { startMoto, type Moto } from '../helpers/moto.js';

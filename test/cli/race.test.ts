@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { GetUserCommand, GetUserPolicyCommand, ListGroupsForUserCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { signJws } from '../../src/assignment/jws.js';
+import { signJws } from '../../src/crypto/jws.js';
 import { cli, prepare, ROOT } from '../../scripts/scenario.js';
 import { createTestSchema, type TestSchema } from '../helpers/pg.js';
 import { tempDir } from '../helpers/manifest.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { GetUserCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { signJws } from '../../src/assignment/jws.js';
+import { signJws } from '../../src/crypto/jws.js';
 import { ROOT, cli, prepare, type StepOutput } from '../../scripts/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { signedExample, startCliServers, type CliServers } from '../helpers/servers.js';

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { signJws } from '../../src/assignment/jws.js';
+import { signJws } from '../../src/crypto/jws.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { JournalEntry } from '../../src/store/types.js';
 import { cli, prepare, type StepOutput } from '../../scripts/scenario.js';

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { GENESIS, hashEvent } from '../../src/audit/chain.js';
 import { verifyAssignmentFile } from '../../src/assignment/load.js';
-import { signJws } from '../../src/assignment/jws.js';
+import { signJws } from '../../src/crypto/jws.js';
 import { loadConfig } from '../../src/config/load.js';
 import { DetaileeError } from '../../src/errors.js';
 import { buildCertificate } from '../../src/offboarding/certificate.js';

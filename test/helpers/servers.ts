@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { signJws } from '../../src/assignment/jws.js';
+import { signJws } from '../../src/crypto/jws.js';
 import { ROOT, type Servers } from '../../scripts/scenario.js';
 import { startMoto, type Moto } from './moto.js';
 import { startSlapd, type Slapd } from './slapd.js';

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { signJws } from '../../src/assignment/jws.js';
+import { signJws } from '../../src/crypto/jws.js';
 import { loadConfig } from '../../src/config/load.js';
 import { type Config } from '../../src/config/resolve.js';
 import type { Context } from '../../src/lifecycle/context.js';

@@ -8,7 +8,7 @@ import type { TrustConfig, TrustedSigner } from '../../src/config/schema.js';
 import { dnKeyFromString } from '../../src/assignment/cms.js';
 import type { SignatureFile } from '../../src/assignment/signature-file.js';
 import { assertValid, verifyDetached } from '../../src/assignment/signatures.js';
-import { signJws } from '../../src/assignment/jws.js';
+import { signJws } from '../../src/crypto/jws.js';
 import { VerificationError, type DetaileeError } from '../../src/errors.js';
 import { manifest, tempDir } from '../helpers/manifest.js';
 import { EKU, FIXED_NOW, makeCert, makeCrl, makePki, makeSigningKey, opensslCmsSign, type Pki, type PkiOptions } from '../helpers/pki.js';

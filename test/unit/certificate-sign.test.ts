@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError, VerificationError } from '../../src/errors.js';
 import { buildCertificate, canonicalBytes, certificateHash, type SignedCertificate } from '../../src/offboarding/certificate.js';
 import { generateSigningKey, serializeSignedCertificate, signCertificate, verifySignedCertificate } from '../../src/offboarding/certificate-sign.js';
-import { ed25519KeyId } from '../../src/offboarding/jws.js';
+import { ed25519KeyId } from '../../src/crypto/jws.js';
 import { verifyCertificateFile } from '../../src/offboarding/verify.js';
 import { certificateSummary } from '../../src/offboarding/view.js';
 import { certificateInput, ISSUED_AT, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
