@@ -118,7 +118,7 @@ async function prepare() {
     t.push(performance.now());
     const signed = signCertificate(cert, key);
     t.push(performance.now());
-    const md = renderMarkdown(signed);
+    const md = await renderMarkdown(signed);
     t.push(performance.now());
     const pdf = await renderPdf(signed);
     t.push(performance.now());

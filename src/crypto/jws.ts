@@ -2,10 +2,11 @@
  * JWS with a detached payload (RFC 7515 §7.2, Appendix F): assignment signatures (General or
  * Flattened JSON Serialization, one entry per signer, EdDSA or ES256) and the signature of
  * certificates (flattened, EdDSA). jose does the base64url, decodes protected headers and verifies
- * assignment signatures. What is accepted is decided here first, each refusal with its own reason,
- * so jose only ever sees a JWS we already allow and can only narrow what passes, never widen it.
+ * every signature, of assignments and of certificates. What is accepted is decided here first, each
+ * refusal with its own reason, so jose only ever sees a JWS we already allow and can only narrow
+ * what passes, never widen it.
  */
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import * as base64url from 'jose/base64url';
 import { decodeProtectedHeader as joseProtectedHeader } from 'jose/decode/protected_header';
 import type * as joseFlattened from 'jose/jws/flattened/verify';
@@ -98,9 +99,10 @@ function signingInput(protectedB64: string, payload: Uint8Array): Buffer {
 }
 
 /**
- * jose signs and verifies only asynchronously (WebCrypto), and signing an assignment or a
- * certificate and checking a certificate are synchronous for their callers; node:crypto makes the
- * same raw signatures (Ed25519, ES256 as r||s), and jose verifies them (test/unit/jws.test.ts).
+ * Signing stays on node:crypto: jose signs only asynchronously (WebCrypto), and signing an
+ * assignment (signJws) or a certificate (signDetachedEdDsa) is synchronous for its callers, some
+ * seventy of them, most in tests. node:crypto makes the same raw signatures (Ed25519, ES256 as
+ * r||s), and jose verifies them (test/unit/jws.test.ts); every verification is jose's.
  */
 function rawSign(alg: Alg, protectedB64: string, payload: Uint8Array, key: KeyObject): string {
   const input = signingInput(protectedB64, payload);
@@ -140,6 +142,11 @@ interface Verification {
   trust: TrustConfig;
   keys: Map<string, KeyObject | string>;
   flattenedVerify: typeof joseFlattened.flattenedVerify;
+}
+
+/** jose's verifier, loaded on first use, not at start-up: most commands verify no signature. */
+async function joseFlattenedVerify(): Promise<typeof joseFlattened.flattenedVerify> {
+  return (await import('jose/jws/flattened/verify')).flattenedVerify;
 }
 
 function publicKeyAt(path: string, kid: string, keys: Map<string, KeyObject | string>): KeyObject | string {
@@ -217,9 +224,7 @@ export async function verifyJwsFile(payload: Uint8Array, file: SignatureFile, tr
   const entries = entriesOf(text);
   if (typeof entries === 'string') return [{ ok: false, reason: entries }];
   if (entries.length === 0) return [{ ok: false, reason: 'the JWS has an empty signatures list' }];
-  // Loaded here, not at start-up: most commands never verify an assignment signature.
-  const { flattenedVerify } = await import('jose/jws/flattened/verify');
-  const v: Verification = { payloadB64: base64url.encode(payload), trust, keys: new Map(), flattenedVerify };
+  const v: Verification = { payloadB64: base64url.encode(payload), trust, keys: new Map(), flattenedVerify: await joseFlattenedVerify() };
   const results: EntryResult[] = [];
   for (const e of entries) results.push(await verifyEntry(e, v));
   return results;
@@ -287,17 +292,20 @@ export function signDetachedEdDsa(payload: Uint8Array, privateKey: KeyObject, ki
 }
 
 /**
- * False unless an EdDSA header our rules accept and an Ed25519 key verify the signature. node:crypto
- * checks it, not jose: certificate verification is synchronous for its callers (see rawSign).
+ * False unless an EdDSA header our rules accept, an Ed25519 key and a 64-byte base64url signature
+ * are given, and jose, with EdDSA as its only allowed algorithm, verifies the signature.
  */
-export function verifyDetachedEdDsa(payload: Uint8Array, jws: DetachedJws, publicKey: KeyObject): boolean {
+export async function verifyDetachedEdDsa(payload: Uint8Array, jws: DetachedJws, publicKey: KeyObject): Promise<boolean> {
   const header = headerOf(jws.protected);
-  if (header?.alg !== 'EdDSA' || headerRefusal(header) !== undefined || publicKey.asymmetricKeyType !== 'ed25519') return false;
+  if (header?.alg !== 'EdDSA' || headerRefusal(header) !== undefined || !keyFits('EdDSA', publicKey)) return false;
   const sig = fromBase64url(jws.signature);
-  if (!sig) return false;
+  if (sig?.length !== 64) return false;
+  const flattenedVerify = await joseFlattenedVerify();
   try {
-    return verify(null, signingInput(jws.protected, payload), publicKey, sig);
+    await flattenedVerify({ protected: jws.protected, payload: base64url.encode(payload), signature: jws.signature }, publicKey, { algorithms: ['EdDSA'] });
+    return true;
   } catch {
+    // A refusal by jose, whatever its reason, is a signature that does not verify: fail closed.
     return false;
   }
 }

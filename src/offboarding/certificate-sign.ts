@@ -81,9 +81,10 @@ function readPublicKey(pem: string, what: string, code: string): KeyObject {
 /**
  * Check a signed certificate offline. Without a trusted key this proves only that the document is
  * intact and self-consistent (anyone can sign with a key of their own); with one (`--key`) it also
- * proves who signed it. Every failure is a VerificationError (exit 3) naming what failed.
+ * proves who signed it. Every failure is a rejection with a VerificationError (exit 3) naming what
+ * failed. Asynchronous because jose checks the signature (src/crypto/jws.ts).
  */
-export function verifySignedCertificate(doc: unknown, trustedPublicKeyPem?: string): { certificate: Certificate; hash: string; keyId: string } {
+export async function verifySignedCertificate(doc: unknown, trustedPublicKeyPem?: string): Promise<{ certificate: Certificate; hash: string; keyId: string }> {
   const notCert = 'Pass a certificate written by `detailee offboard` (<id>.json or the PDF).';
   if (!isRecord(doc) || !isRecord(doc.certificate) || !isRecord(doc.signature) || typeof doc.publicKey !== 'string' || typeof doc.hash !== 'string') {
     throw fail('certificate.format', 'This is not a signed detailee certificate (certificate, signature, publicKey and hash are required).', notCert);
@@ -129,7 +130,7 @@ export function verifySignedCertificate(doc: unknown, trustedPublicKeyPem?: stri
     }
     verifier = trusted;
   }
-  if (!verifyDetachedEdDsa(bytes, { protected: sig.protected, signature: sig.signature }, verifier)) {
+  if (!(await verifyDetachedEdDsa(bytes, { protected: sig.protected, signature: sig.signature }, verifier))) {
     throw fail('certificate.signature', `The signature does not verify with key ${embeddedId}: the certificate or its signature was altered.`, 'Obtain the original certificate from the issuing office.');
   }
   return { certificate: cert as unknown as Certificate, hash, keyId: embeddedId };

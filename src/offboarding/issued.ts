@@ -44,7 +44,7 @@ async function checkIssued(stored: StoredCertificate, outputDir: string, publicK
   const problems: string[] = [];
   const missing = missingFiles(files);
   try {
-    const r = verifySignedCertificate(stored.document, publicKeyPem);
+    const r = await verifySignedCertificate(stored.document, publicKeyPem);
     if (r.hash !== stored.hash) problems.push(`the record in the store hashes to ${r.hash}, not the ${stored.hash} recorded beside it`);
     if (r.certificate.id !== stored.id || r.certificate.assignment.id !== stored.assignmentId) problems.push(`the record in the store is certificate ${r.certificate.id} of ${r.certificate.assignment.id}`);
   } catch (e) {

@@ -187,7 +187,7 @@ export async function offboard(ctx: Context, id: string, o: OffboardOptions): Pr
   };
   const publicKey = publishPublicKey(settings.outputDir, settings.keyPem, writeAtomic);
   writeSigned(files.json, serializeSignedCertificate(signed), settings.keyPem);
-  writeSigned(files.markdown, renderMarkdown(signed), settings.keyPem);
+  writeSigned(files.markdown, await renderMarkdown(signed), settings.keyPem);
   writeSigned(files.pdf, await renderPdf(signed), settings.keyPem);
   const signatures = { json: signaturePath(files.json), markdown: signaturePath(files.markdown), pdf: signaturePath(files.pdf) };
 

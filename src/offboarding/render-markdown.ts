@@ -26,8 +26,8 @@ export function escapeMarkdown(value: unknown): string {
 }
 
 /** The Markdown rendering of a signed certificate; refuses one that does not verify. */
-export function renderMarkdown(signed: SignedCertificate, templateText?: string): string {
-  verifySignedCertificate(signed);
+export async function renderMarkdown(signed: SignedCertificate, templateText?: string): Promise<string> {
+  await verifySignedCertificate(signed);
   const template = templateText ?? readTextFile(certificateTemplatePath(), 'certificate template').text;
   try {
     Mustache.parse(template);

@@ -216,7 +216,7 @@ class Layout {
  * `libraries`: the bundle's or the packages' (a test renders with both); by default loadPdfModules'.
  */
 export async function renderPdf(signed: SignedCertificate, libraries?: PdfLibraries): Promise<Buffer> {
-  verifySignedCertificate(signed);
+  await verifySignedCertificate(signed);
   const { PDFDocument, createQr } = libraries ?? (await loadPdfModules());
   const view = certificateView(signed);
   const c = signed.certificate;

@@ -47,15 +47,15 @@ export function readCertificateDocument(bytes: Uint8Array): { format: 'json' | '
   }
 }
 
-/** The signed record only (hash, id, signature, and the key when given); synchronous, no rendering. */
-export function verifyCertificateFile(bytes: Uint8Array, trustedPublicKeyPem?: string): CertificateCheck {
-  return checkRecord(bytes, trustedPublicKeyPem).check;
+/** The signed record only (hash, id, signature, and the key when given); no file signature, no rendering. */
+export async function verifyCertificateFile(bytes: Uint8Array, trustedPublicKeyPem?: string): Promise<CertificateCheck> {
+  return (await checkRecord(bytes, trustedPublicKeyPem)).check;
 }
 
-function checkRecord(bytes: Uint8Array, trustedPublicKeyPem: string | undefined): { check: CertificateCheck; signed: SignedCertificate } {
+async function checkRecord(bytes: Uint8Array, trustedPublicKeyPem: string | undefined): Promise<{ check: CertificateCheck; signed: SignedCertificate }> {
   const { format, document } = readCertificateDocument(bytes);
   // verifySignedCertificate accepted it, so the document is a signed certificate.
-  return { check: { format, ...verifySignedCertificate(document, trustedPublicKeyPem) }, signed: document as SignedCertificate };
+  return { check: { format, ...(await verifySignedCertificate(document, trustedPublicKeyPem)) }, signed: document as SignedCertificate };
 }
 
 /** The last rendering, by its record: checking many copies of one certificate renders it once. */
@@ -106,7 +106,7 @@ function publicKeyFor(signed: SignedCertificate, trustedPublicKeyPem: string | u
  * without its `.sig` is refused, because its version (inside the signed record) says it had one.
  */
 export async function verifyCertificate(bytes: Uint8Array, trustedPublicKeyPem: string | undefined, options: VerifyOptions = {}): Promise<FileVerification> {
-  const { check, signed } = checkRecord(bytes, trustedPublicKeyPem);
+  const { check, signed } = await checkRecord(bytes, trustedPublicKeyPem);
   if (options.recordOnly) return { ...check, file: 'not-checked', fileSignature: 'not-checked', rendering: 'not-compared' };
   let fileSignature: FileVerification['fileSignature'] = 'absent';
   if (options.signature !== undefined && options.signature !== null) {

@@ -35,7 +35,7 @@ describe('FILE.sig: raw Ed25519 over the exact bytes, checked by the real openss
     publishPublicKey(dir, SIGNER_PRIVATE);
     const contents: Record<string, string | Buffer> = {
       json: serializeSignedCertificate(signed),
-      md: renderMarkdown(signed),
+      md: await renderMarkdown(signed),
       pdf: await renderPdf(signed),
     };
     for (const [ext, data] of Object.entries(contents)) {
@@ -102,14 +102,14 @@ describe('what a v3 certificate says', () => {
     return signCertificate(buildCertificate(input), SIGNER_PRIVATE);
   }
 
-  it('after an early revoke, access ended at the revocation, not at the end of term', () => {
+  it('after an early revoke, access ended at the revocation, not at the end of term', async () => {
     const early = issued('2025-05-20T18:30:00.000Z');
     expect(early.certificate.accessEnded).toEqual({ at: '2025-05-20T18:30:00.000Z', reason: 'revoked early' });
     const parties = certificateView(early).parties;
     expect(parties.find((r) => r.label === 'Access ended')?.value).toBe('2025-05-20 14:30:00 EDT (America/New_York; 2025-05-20 18:30:00 UTC), revoked before the end of term');
     expect(parties.find((r) => r.label === 'Term')?.value).not.toMatch(/access ended/);
     expect(certificateSummary(early.certificate)).toContain('Access ended: 2025-05-20 14:30:00 EDT (America/New_York; 2025-05-20 18:30:00 UTC) (revoked early)');
-    expect(renderMarkdown(early)).toMatch(/\| Access ended \| 2025-05-20 14:30:00 EDT \(America\/New\\_York; 2025-05-20 18:30:00 UTC\), revoked before the end of term \|/);
+    expect(await renderMarkdown(early)).toMatch(/\| Access ended \| 2025-05-20 14:30:00 EDT \(America\/New\\_York; 2025-05-20 18:30:00 UTC\), revoked before the end of term \|/);
   });
 
   it('revoked at or after the end of term (the nightly job), access ended at the end of term, which the targets enforce', () => {
@@ -119,7 +119,7 @@ describe('what a v3 certificate says', () => {
     expect(accessEnded('2025-06-06T00:00:00.000-04:00', '2025-06-06T03:59:59.999Z').reason).toBe('revoked early');
   });
 
-  it('prints every time in the host zone, named, with UTC beside it; dates stay dates', () => {
+  it('prints every time in the host zone, named, with UTC beside it; dates stay dates', async () => {
     expect(hostTime('2025-01-15T17:05:09.000Z', 'America/New_York')).toBe('2025-01-15 12:05:09 EST (America/New_York; 2025-01-15 17:05:09 UTC)');
     expect(hostTime('2025-07-01T00:30:00.000Z', 'America/Los_Angeles')).toBe('2025-06-30 17:30:00 PDT (America/Los_Angeles; 2025-07-01 00:30:00 UTC)');
     const signed = issued('2025-05-20T18:30:00.000Z');
@@ -129,7 +129,7 @@ describe('what a v3 certificate says', () => {
     for (const t of [view.issuedAt, view.revocation.revokedAt, ...view.revocation.targets.map((x) => x.verifiedAt)]) expect(t).toMatch(zoned);
     expect(view.issuedAt).toBe('2025-06-06 11:00:00 EDT (America/New_York; 2025-06-06 15:00:00 UTC)');
     // No bare ISO instant is left in what the certificate says (evidence lines are the targets' own words).
-    const md = renderMarkdown(signed).split('\n').filter((l) => !/^\s+- /.test(l)).join('\n');
+    const md = (await renderMarkdown(signed)).split('\n').filter((l) => !/^\s+- /.test(l)).join('\n');
     expect(md).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
   });
 
@@ -139,7 +139,7 @@ describe('what a v3 certificate says', () => {
       { role: 'Person performing the sanitisation', name: 'Pat Lee', title: 'IT Specialist', date: '2025-06-06' },
       { role: 'Validating official (verified the sanitisation)', name: 'Dana Cruz', title: 'Disclosure Manager', date: '2025-06-06' },
     ]);
-    const md = renderMarkdown(signed);
+    const md = await renderMarkdown(signed);
     expect(md).toContain('## Signatures (NIST SP 800-88, Appendix G)');
     expect(md).toMatch(/\*\*Person performing the sanitisation\*\*\n\nSignature: (\\_)+ {2}\nName: Pat Lee {2}\nTitle: IT Specialist {2}\nDate: 2025-06-06/);
     expect(md).toMatch(/\*\*Validating official \(verified the sanitisation\)\*\*\n\nSignature: (\\_)+ {2}\nName: Dana Cruz {2}\nTitle: Disclosure Manager {2}\nDate: 2025-06-06/);
@@ -157,7 +157,7 @@ describe('what a v3 certificate says', () => {
       ],
     });
     expect(withProof.certificate.revocationProof).toHaveLength(2);
-    const md = renderMarkdown(withProof);
+    const md = await renderMarkdown(withProof);
     expect(md).toContain('- **ldap**: bind refused (invalidCredentials) at 2025-06-06 04:00:05 UTC\n- **aws**: DenyAll attached; no active access key\n');
     expect(certificateSummary(withProof.certificate)).toContain('  proof, aws: DenyAll attached; no active access key');
     const pdf = join(dir, 'proof.pdf');
@@ -166,7 +166,7 @@ describe('what a v3 certificate says', () => {
 
     const without = issued('2025-06-06T04:00:00.000Z');
     expect('revocationProof' in without.certificate).toBe(false);
-    expect(renderMarkdown(without)).not.toContain('Proof of revocation');
+    expect(await renderMarkdown(without)).not.toContain('Proof of revocation');
     expect(() => issued('2025-06-06T04:00:00.000Z', { revocationProof: [{ target: 'ldap', summary: 'user 123-45-6789 locked' }] })).toThrow(InputError);
   });
 });

@@ -17,9 +17,9 @@ import { renderPdf } from '../../src/offboarding/render-pdf.js';
 import { verifyCertificate, verifyCertificateFile } from '../../src/offboarding/verify.js';
 import { certificateInput, entries, OTHER_PRIVATE, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
 
-function verificationFailure(fn: () => unknown): VerificationError {
+async function verificationFailure(fn: () => Promise<unknown>): Promise<VerificationError> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     expect(e).toBeInstanceOf(VerificationError);
     expect((e as VerificationError).exit).toBe(3);
@@ -42,8 +42,8 @@ function embeddedStream(pdf: Buffer): { dictStart: number; dataStart: number; da
 }
 
 describe('renderMarkdown', () => {
-  it('renders the certificate fields from the packaged template', () => {
-    const md = renderMarkdown(signed);
+  it('renders the certificate fields from the packaged template', async () => {
+    const md = await renderMarkdown(signed);
     expect(md).toContain(`**Certificate:** ${id}`);
     expect(md).toContain('Alex Rivera');
     expect(md).toContain('| Technique | cross-cut-shred |');
@@ -54,36 +54,36 @@ describe('renderMarkdown', () => {
     expect(md).not.toContain('{{');
   });
 
-  it('escapes Markdown in certificate content so it cannot reshape the document', () => {
+  it('escapes Markdown in certificate content so it cannot reshape the document', async () => {
     const input = certificateInput();
     input.entries = entries().map((e, i) => (i === 0 ? { ...e, description: 'Batch | *7* [x](javascript:alert(1)) <b>' } : e));
-    const md = renderMarkdown(signCertificate(buildCertificate(input), SIGNER_PRIVATE));
+    const md = await renderMarkdown(signCertificate(buildCertificate(input), SIGNER_PRIVATE));
     expect(md).toContain('Batch \\| \\*7\\* \\[x\\](javascript:alert(1)) \\<b\\>');
     expect(escapeMarkdown('line\nbreak')).toBe('line break');
     expect(escapeMarkdown('- item')).toBe('\\- item');
   });
 
-  it('renders a user template with plain data only', () => {
-    expect(renderMarkdown(signed, '{{id}} for {{detaileeName}}{{#media}};{{heading}}{{/media}}')).toBe(
+  it('renders a user template with plain data only', async () => {
+    expect(await renderMarkdown(signed, '{{id}} for {{detaileeName}}{{#media}};{{heading}}{{/media}}')).toBe(
       `${id} for Alex Rivera;Item 1: FTI log entry F-0001 (paper);Item 2: FTI log entry F-0002 (USB flash drive or memory card);Item 3: FTI log entry F-0003 (hard disk drive);Item 4: FTI log entry F-0004 (cloud or virtual storage)`,
     );
   });
 
-  it('shows when the performer and the validating official signed', () => {
-    const md = renderMarkdown(signed);
+  it('shows when the performer and the validating official signed', async () => {
+    const md = await renderMarkdown(signed);
     const section = (title: string) => md.slice(md.indexOf(`## ${title}`), md.indexOf('\n## ', md.indexOf(`## ${title}`) + 3));
     expect(section('Person performing the return or destruction')).toContain('| Signed on | 2025-06-06 |');
     expect(section('Validating official')).toContain('| Signed on | 2025-06-06 |');
   });
 
-  it('refuses a broken template (exit 2)', () => {
-    expect(() => renderMarkdown(signed, '{{#media}} unclosed')).toThrow(InputError);
+  it('refuses a broken template (exit 2)', async () => {
+    await expect(renderMarkdown(signed, '{{#media}} unclosed')).rejects.toThrow(InputError);
   });
 
-  it('refuses to render a certificate that does not verify', () => {
+  it('refuses to render a certificate that does not verify', async () => {
     const doc = JSON.parse(serializeSignedCertificate(signed)) as SignedCertificate;
     doc.certificate.issuer = 'someone.else';
-    expect(() => renderMarkdown(doc)).toThrow(VerificationError);
+    await expect(renderMarkdown(doc)).rejects.toThrow(VerificationError);
   });
 });
 
@@ -159,7 +159,7 @@ describe('renderPdf', () => {
     expect(v2.certificate.certificateVersion).toBe('detailee/certificate/v2');
     const pdfV2 = readFileSync(join(corpus, 'valid-v2.pdf'));
     expect((await renderPdf(v2)).equals(pdfV2)).toBe(true);
-    expect(renderMarkdown(v2)).toBe(readFileSync(join(corpus, 'valid-v2.md'), 'utf8'));
+    expect(await renderMarkdown(v2)).toBe(readFileSync(join(corpus, 'valid-v2.md'), 'utf8'));
     expect(await verifyCertificate(pdfV2, SIGNER_PUBLIC, { deep: true })).toMatchObject({ format: 'pdf', file: 'as-issued', rendering: 'identical' });
     expect(await verifyCertificate(readFileSync(join(corpus, 'valid-v2.json')), SIGNER_PUBLIC, { deep: true })).toMatchObject({ format: 'json', file: 'as-issued' });
     expect(await verifyCertificate(pdfV2, SIGNER_PUBLIC)).toMatchObject({ file: 'not-checked' });
@@ -212,60 +212,60 @@ describe('renderPdf', () => {
     expect(await verifyCertificate(pdf, SIGNER_PUBLIC, { recordOnly: true })).toMatchObject({ file: 'not-checked', fileSignature: 'not-checked' });
   });
 
-  it('attaches the signed JSON, which pdfdetach saves and which verifies', () => {
+  it('attaches the signed JSON, which pdfdetach saves and which verifies', async () => {
     expect(execFileSync('pdfdetach', ['-list', pdfPath], { encoding: 'utf8' })).toContain(`${id}.json`);
     const out = join(dir, 'saved.json');
     execFileSync('pdfdetach', ['-save', '1', '-o', out, pdfPath]);
     const saved = readFileSync(out);
     expect(saved.toString('utf8')).toBe(serializeSignedCertificate(signed));
-    expect(verifyCertificateFile(saved, SIGNER_PUBLIC).hash).toBe(signed.hash);
+    expect((await verifyCertificateFile(saved, SIGNER_PUBLIC)).hash).toBe(signed.hash);
   });
 
-  it('extracts the attachment itself and verifies the PDF offline', () => {
+  it('extracts the attachment itself and verifies the PDF offline', async () => {
     expect(extractFromPdf(pdf)).toEqual(JSON.parse(serializeSignedCertificate(signed)));
-    const check = verifyCertificateFile(pdf, SIGNER_PUBLIC);
+    const check = await verifyCertificateFile(pdf, SIGNER_PUBLIC);
     expect(check).toMatchObject({ format: 'pdf', hash: signed.hash });
     expect(check.certificate.id).toBe(id);
   });
 
-  it('still verifies after qpdf rewrites the file (object streams, QDF)', () => {
+  it('still verifies after qpdf rewrites the file (object streams, QDF)', async () => {
     for (const args of [['--object-streams=generate'], ['--qdf']]) {
       const out = join(dir, 'rewritten.pdf');
       execFileSync('qpdf', [...args, pdfPath, out]);
-      expect(verifyCertificateFile(readFileSync(out), SIGNER_PUBLIC).hash).toBe(signed.hash);
+      expect((await verifyCertificateFile(readFileSync(out), SIGNER_PUBLIC)).hash).toBe(signed.hash);
     }
   });
 
-  it('fails verification when one byte of the attachment changes', () => {
+  it('fails verification when one byte of the attachment changes', async () => {
     const { dataStart, dataEnd } = embeddedStream(pdf);
     for (const at of [dataStart + 5, Math.floor((dataStart + dataEnd) / 2), dataEnd - 2]) {
       const damaged = Buffer.from(pdf);
       damaged[at] = damaged[at]! ^ 0x20;
-      verificationFailure(() => verifyCertificateFile(damaged));
+      await verificationFailure(() => verifyCertificateFile(damaged));
     }
   });
 
-  it('fails verification when the attachment is replaced by an edited JSON', () => {
+  it('fails verification when the attachment is replaced by an edited JSON', async () => {
     const { dictStart, dataStart, dataEnd } = embeddedStream(pdf);
     const json = inflateSync(pdf.subarray(dataStart, dataEnd)).toString('utf8');
     const edited = deflateSync(Buffer.from(json.replace('particle size 1 mm x 5 mm', 'particle size 2x9 mm'), 'utf8'));
     const dict = pdf.subarray(dictStart, dataStart).toString('latin1').replace(/\/Length \d+/, `/Length ${edited.length}`);
     const forged = Buffer.concat([pdf.subarray(0, dictStart), Buffer.from(dict, 'latin1'), edited, pdf.subarray(dataEnd)]);
     expect(JSON.stringify(extractFromPdf(forged))).toContain('2x9 mm');
-    expect(verificationFailure(() => verifyCertificateFile(forged)).code).toBe('certificate.hash');
+    expect((await verificationFailure(() => verifyCertificateFile(forged))).code).toBe('certificate.hash');
   });
 
   it('a PDF re-signed by another key verifies alone and fails against the real signer', async () => {
     const forged = await renderPdf(signCertificate(signed.certificate, OTHER_PRIVATE));
-    expect(() => verifyCertificateFile(forged)).not.toThrow();
-    expect(verificationFailure(() => verifyCertificateFile(forged, SIGNER_PUBLIC)).code).toBe('certificate.untrusted-key');
+    await expect(verifyCertificateFile(forged)).resolves.toBeDefined();
+    expect((await verificationFailure(() => verifyCertificateFile(forged, SIGNER_PUBLIC))).code).toBe('certificate.untrusted-key');
   });
 
-  it('reports a PDF without an attachment', () => {
+  it('reports a PDF without an attachment', async () => {
     const { dictStart } = embeddedStream(pdf);
     const stripped = Buffer.from(pdf.toString('latin1').replace('/Type /EmbeddedFile', '/Type /XXXXXXXXXXXX'), 'latin1');
     expect(dictStart).toBeGreaterThan(0);
-    expect(verificationFailure(() => verifyCertificateFile(stripped)).code).toBe('certificate.pdf-no-attachment');
+    expect((await verificationFailure(() => verifyCertificateFile(stripped))).code).toBe('certificate.pdf-no-attachment');
   });
 });
 

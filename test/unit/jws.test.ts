@@ -109,14 +109,28 @@ describe('the JWS module and jose', () => {
 
   it('verifyDetachedEdDsa accepts only an EdDSA header without extensions and an Ed25519 key', async () => {
     const jws = signDetachedEdDsa(payload, ed.privateKey, 'k');
-    expect(verifyDetachedEdDsa(payload, jws, ed.publicKey)).toBe(true);
+    expect(await verifyDetachedEdDsa(payload, jws, ed.publicKey)).toBe(true);
     await expect(flattenedVerify({ ...jws, payload: b64u(payload) }, ed.publicKey, { algorithms: ['EdDSA'] })).resolves.toBeDefined();
-    expect(verifyDetachedEdDsa(Buffer.from('other'), jws, ed.publicKey)).toBe(false);
-    expect(verifyDetachedEdDsa(payload, jws, p256.publicKey)).toBe(false);
-    expect(verifyDetachedEdDsa(payload, { ...jws, signature: `${jws.signature}A` }, ed.publicKey)).toBe(false);
-    expect(verifyDetachedEdDsa(payload, ed25519Signed({ alg: 'EdDSA', kid: 'k' }), ed.publicKey)).toBe(true);
+    expect(await verifyDetachedEdDsa(Buffer.from('other'), jws, ed.publicKey)).toBe(false);
+    expect(await verifyDetachedEdDsa(payload, jws, p256.publicKey)).toBe(false);
+    expect(await verifyDetachedEdDsa(payload, { ...jws, signature: `${jws.signature}A` }, ed.publicKey)).toBe(false);
+    expect(await verifyDetachedEdDsa(payload, ed25519Signed({ alg: 'EdDSA', kid: 'k' }), ed.publicKey)).toBe(true);
     for (const header of [{ alg: 'ES256', kid: 'k' }, { alg: 'Ed25519', kid: 'k' }, { alg: 'EdDSA', kid: 'k', crit: ['exp'], exp: 1 }, { alg: 'EdDSA', kid: 'k', b64: false }]) {
-      expect(verifyDetachedEdDsa(payload, ed25519Signed(header), ed.publicKey)).toBe(false);
+      expect(await verifyDetachedEdDsa(payload, ed25519Signed(header), ed.publicKey)).toBe(false);
+    }
+  });
+
+  it('verifyDetachedEdDsa verifies what jose signs, and refuses what jose alone would accept', async () => {
+    expect(await verifyDetachedEdDsa(payload, await joseSigned({ alg: 'EdDSA', kid: 'k' }, ed.privateKey), ed.publicKey)).toBe(true);
+    const unencoded = await joseSigned({ alg: 'EdDSA', kid: 'k', b64: false, crit: ['b64'] }, ed.privateKey);
+    await expect(flattenedVerify({ ...unencoded, payload }, ed.publicKey, { algorithms: ['EdDSA'] })).resolves.toBeDefined();
+    expect(await verifyDetachedEdDsa(payload, unencoded, ed.publicKey)).toBe(false);
+    expect(await verifyDetachedEdDsa(payload, await joseSigned({ alg: 'Ed25519', kid: 'k' }, ed.privateKey), ed.publicKey)).toBe(false);
+    const secret = Buffer.from(pem(ed.publicKey));
+    expect(await verifyDetachedEdDsa(payload, await joseSigned({ alg: 'HS256', kid: 'k' }, secret), ed.publicKey)).toBe(false);
+    const good = signDetachedEdDsa(payload, ed.privateKey, 'k');
+    for (const signature of [`${good.signature}=`, good.signature.slice(0, -2), '']) {
+      expect(await verifyDetachedEdDsa(payload, { ...good, signature }, ed.publicKey)).toBe(false);
     }
   });
 });
