@@ -28,17 +28,17 @@ const dist = (p) => import(join(ROOT, 'dist', 'src', 'offboarding', p));
 /**
  * 50 entries over the media an assignment typically collects, each with a disposition that passes
  * src/offboarding/rules.ts (patterned on test/helpers/offboarding-fixtures.ts): paper cross-cut
- * shredded, USB sticks purged, laptop drives purged with make/model/serial, cloud buckets
+ * shredded, USB sticks shredded, laptop drives purged with make/model/serial, cloud buckets
  * crypto-erased, optical discs destroyed, and one in five items returned to the source.
  */
 function fixture(ftiEntryId) {
   const kinds = [
     { media: 'paper', description: 'Printed case summaries', d: { action: 'destroyed', method: 'Destroy', technique: 'cross-cut shred 1x5 mm', tool: { name: 'Intimus 007 S', version: 'model 2019' }, destination: 'recycling facility' } },
-    { media: 'usb', description: 'Encrypted USB stick with extract', d: { action: 'destroyed', method: 'Purge', technique: 'sanitize block erase', tool: { name: 'Kanguru Admin', version: '4.2' }, destination: 'internal reuse', verification: 'sampling' } },
+    { media: 'usb', description: 'Encrypted USB stick with extract', d: { action: 'destroyed', method: 'Destroy', technique: 'shred', details: '2 mm particles', tool: { name: 'SEM 0202', version: '2021' }, destination: 'recycling facility' } },
     { media: 'hdd', description: 'Laptop drive of workstation', d: { action: 'destroyed', method: 'Purge', technique: 'ATA sanitize overwrite', details: 'one pass, zeros', tool: { name: 'hdparm', version: '9.65' }, destination: 'internal reuse', media: { make: 'Seagate', model: 'ST1000', serialNumber: 'ZN1A2B3C', propertyNumber: 'IRS-PROP-5521' } } },
-    { media: 'cloud', description: 'S3 bucket (SSE-KMS) with extract', location: 'AWS us-east-1', d: { action: 'destroyed', method: 'Purge', technique: 'cryptographic erase (KMS key scheduled for deletion)', tool: { name: 'AWS KMS', version: '2025-06' }, destination: 'other', encryptedFromStart: true, keyCopiesDestroyed: true } },
+    { media: 'cloud', description: 'S3 bucket (SSE-KMS) with extract', location: 'AWS us-east-1', d: { action: 'destroyed', method: 'Purge', technique: 'crypto-erase', details: 'KMS key scheduled for deletion', tool: { name: 'AWS KMS', version: '2025-06' }, destination: 'other', encryptedFromStart: true, keyCopiesDestroyed: true } },
     { media: 'paper', description: 'Transcripts, returned', d: { action: 'returned', receipt: 'Receipt signed by the IRS Office of Safeguards' } },
-    { media: 'optical', description: 'DVD with scanned returns', d: { action: 'destroyed', method: 'Destroy', technique: 'optical disc shredder, 2 mm particles', tool: { name: 'SEM 0202', version: '2021' }, destination: 'recycling facility' } },
+    { media: 'optical', description: 'DVD with scanned returns', d: { action: 'destroyed', method: 'Destroy', technique: 'shred', details: '2 mm particles', tool: { name: 'SEM 0202', version: '2021' }, destination: 'recycling facility' } },
   ];
   const entries = [];
   const dispositions = [];
