@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMoto } from '../test/helpers/moto.js';
 import { startSlapd } from '../test/helpers/slapd.js';
-import { ROOT, runLifecycle } from './scenario.js';
+import { ROOT, runLifecycle } from '../test/helpers/scenario.js';
 
 const out = resolve(process.argv[2] ?? join(ROOT, 'demo-output'));
 rmSync(out, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { signJws } from '../../src/crypto/jws.js';
-import { cli, ROOT, type StepOutput } from '../../scripts/scenario.js';
+import { cli, ROOT, type StepOutput } from '../helpers/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 import { EKU, makeCert, makePki, makeSigningKey, opensslCmsSign, type Pki, type PkiOptions } from '../helpers/pki.js';

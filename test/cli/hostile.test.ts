@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { cli } from '../../scripts/scenario.js';
+import { cli } from '../helpers/scenario.js';
 import { buildCertificate } from '../../src/offboarding/certificate.js';
 import { serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate-sign.js';
 import { signFileBytes } from '../../src/offboarding/file-signature.js';

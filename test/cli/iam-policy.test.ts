@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { IAMClient, AttachUserPolicyCommand, CreateAccessKeyCommand, CreateGroupCommand, CreatePolicyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { ROOT, cli, type StepOutput } from '../../scripts/scenario.js';
+import { ROOT, cli, type StepOutput } from '../helpers/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 import { signedExample } from '../helpers/servers.js';

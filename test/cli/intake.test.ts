@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ROOT } from '../../scripts/scenario.js';
+import { cli, ROOT } from '../helpers/scenario.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
 import { startCliServers, type CliServers } from '../helpers/servers.js';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, prepare, ROOT } from '../../scripts/scenario.js';
+import { cli, prepare, ROOT } from '../helpers/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { startCliServers, type CliServers } from '../helpers/servers.js';
 

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, prepare, runLifecycle, type Servers, type StepOutput } from '../../scripts/scenario.js';
+import { cli, prepare, runLifecycle, type Servers, type StepOutput } from '../helpers/scenario.js';
 import { certificateId, type SignedCertificate } from '../../src/offboarding/certificate.js';
 import { generateSigningKey, serializeSignedCertificate, signCertificate } from '../../src/offboarding/certificate-sign.js';
 import { signFileBytes } from '../../src/offboarding/file-signature.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { cli, prepare, type StepOutput } from '../../scripts/scenario.js';
+import { cli, prepare, type StepOutput } from '../helpers/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { signedExample, startCliServers, type CliServers } from '../helpers/servers.js';
 

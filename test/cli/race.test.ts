@@ -5,7 +5,7 @@ import { GetUserCommand, GetUserPolicyCommand, ListGroupsForUserCommand } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { signJws } from '../../src/crypto/jws.js';
-import { cli, prepare, ROOT } from '../../scripts/scenario.js';
+import { cli, prepare, ROOT } from '../helpers/scenario.js';
 import { createTestSchema, type TestSchema } from '../helpers/pg.js';
 import { tempDir } from '../helpers/manifest.js';
 import { signedExample, startCliServers, type CliServers } from '../helpers/servers.js';

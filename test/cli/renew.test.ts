@@ -4,7 +4,7 @@ import { GetUserCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { signJws } from '../../src/crypto/jws.js';
-import { ROOT, cli, prepare, type StepOutput } from '../../scripts/scenario.js';
+import { ROOT, cli, prepare, type StepOutput } from '../helpers/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { signedExample, startCliServers, type CliServers } from '../helpers/servers.js';
 import { onTerminal } from '../helpers/terminal.js';

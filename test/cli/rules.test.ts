@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../../scripts/scenario.js';
+import { cli } from '../helpers/scenario.js';
 import { MEDIA } from '../../src/offboarding/fti.js';
 import type { RulesReport } from '../../src/offboarding/rules-report.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { cli, prepare, type StepOutput } from '../../scripts/scenario.js';
+import { cli, prepare, type StepOutput } from '../helpers/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { signedExample, startCliServers, type CliServers } from '../helpers/servers.js';
 import { onTerminal } from '../helpers/terminal.js';

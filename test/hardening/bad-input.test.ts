@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, prepare, type StepOutput } from '../../scripts/scenario.js';
+import { cli, prepare, type StepOutput } from '../helpers/scenario.js';
 import { checkAnswers } from '../../src/offboarding/rules.js';
 import type { FtiEntry } from '../../src/offboarding/fti.js';
 import { CORPUS, corpusFile } from '../helpers/corpus.js';

@@ -7,7 +7,7 @@ import { verifyAudit } from '../../src/audit/audit.js';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { closeTargets, openTargets } from '../../src/targets/index.js';
-import { cli } from '../../scripts/scenario.js';
+import { cli } from '../helpers/scenario.js';
 import { detaileeDoc } from '../helpers/manifest.js';
 import { startWorld, type World } from '../helpers/world.js';
 

@@ -16,7 +16,7 @@ import { openStore } from '../../src/store/open.js';
 import type { AuditEventInput, Store, StoreTx } from '../../src/store/types.js';
 import { closeTargets, desiredFor, openTargets } from '../../src/targets/index.js';
 import type { Intent } from '../../src/targets/model.js';
-import { cli } from '../../scripts/scenario.js';
+import { cli } from '../helpers/scenario.js';
 import { startTcpProxy, type ProxyMode, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { detaileeDoc } from '../helpers/manifest.js';
 import { startWorld, type World } from '../helpers/world.js';

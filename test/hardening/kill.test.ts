@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import { signJws } from '../../src/crypto/jws.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { JournalEntry } from '../../src/store/types.js';
-import { cli, prepare, type StepOutput } from '../../scripts/scenario.js';
+import { cli, prepare, type StepOutput } from '../helpers/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import type { Moto } from '../helpers/moto.js';
 import { signedExample, startCliServers } from '../helpers/servers.js';

@@ -16,7 +16,7 @@ import { signFileBytes } from '../../src/offboarding/file-signature.js';
 import { renderPdf } from '../../src/offboarding/render-pdf.js';
 import { verifyCertificate } from '../../src/offboarding/verify.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { cli, ROOT } from '../../scripts/scenario.js';
+import { cli, ROOT } from '../helpers/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { certificateInput, SIGNER_PRIVATE, SIGNER_PUBLIC } from '../helpers/offboarding-fixtures.js';
 

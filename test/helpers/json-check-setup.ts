@@ -1,4 +1,4 @@
-import { setJsonOutputCheck } from '../../scripts/scenario.js';
+import { setJsonOutputCheck } from './scenario.js';
 import { jsonOutputProblems } from './json-schemas.js';
 
 // Every `--json` output a CLI test sees must match its schema in schemas/.

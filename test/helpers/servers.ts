@@ -2,14 +2,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { signJws } from '../../src/crypto/jws.js';
-import { ROOT, type Servers } from '../../scripts/scenario.js';
+import { ROOT, type Servers } from './scenario.js';
 import { startMoto, type Moto } from './moto.js';
 import { startSlapd, type Slapd } from './slapd.js';
 
 export interface CliServers {
   slapd: Slapd;
   moto: Moto;
-  /** What scripts/scenario.ts needs to write a config pointing at them. */
+  /** What test/helpers/scenario.ts needs to write a config pointing at them. */
   servers: Servers;
   stop(): Promise<void>;
 }

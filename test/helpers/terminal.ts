@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from '../../scripts/scenario.js';
+import { ROOT } from './scenario.js';
 
 /**
  * Run the built CLI on a pseudo-terminal (util-linux `script`), so it sees a TTY as an officer's

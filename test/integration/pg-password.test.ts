@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { cli, type StepOutput } from '../../scripts/scenario.js';
+import { cli, type StepOutput } from '../helpers/scenario.js';
 import { tempDir } from '../helpers/manifest.js';
 import { startPasswordCluster, type PasswordCluster } from '../helpers/pg-cluster.js';
 

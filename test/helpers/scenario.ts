@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 
-/** The package root, whether this runs from scripts/ (tests) or dist/scripts/ (the demo). */
+/** The package root, whether this runs from test/helpers/ (tests) or dist/test/helpers/ (the demo). */
 export const ROOT = (() => {
   let d = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(d, 'package.json')) || !readFileSync(join(d, 'package.json'), 'utf8').includes('"name": "detailee"')) {
