@@ -18,9 +18,11 @@ process.once('SIGINT', () => {
   process.exit(130);
 });
 
-// `status` in its plain forms and `--version` start from one bundle without the command
-// framework (src/cli/fast.ts); it declines anything else, and then oclif runs the command as
-// always. DETAILEE_FAST_START=0 turns it off.
+// `status` and `--version` start from one bundle without the rest of the command framework
+// (src/cli/fast.ts): `status` is parsed there by oclif's own parser with the command's own flag
+// definitions and printed by the command's own functions. Whatever it declines (help, an error, a
+// PostgreSQL store), oclif runs as always. DETAILEE_FAST_START=0 turns it off (the tests compare
+// both).
 const argv = process.argv.slice(2);
 let done = false;
 if ((argv[0] === 'status' || argv[0] === '--version') && process.env.DETAILEE_FAST_START !== '0') {

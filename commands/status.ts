@@ -1,11 +1,7 @@
-import { Flags } from '@oclif/core';
-import { status } from '../src/lifecycle/status.js';
-import { isFiltered, parsePeriod, parseStates, STATUS_FILTER_STATES } from '../src/lifecycle/status-filter.js';
 import { BaseCommand } from '../src/cli/base.js';
+import { statusFilter, statusFlags, writeStatus } from '../src/cli/status-command.js';
 import { clockFromEnv } from '../src/time/clock.js';
-import { csv } from '../src/ui/csv.js';
-import { STATUS_CSV_COLUMNS, statusText } from '../src/ui/status.js';
-import type { JsonOutputs } from '../src/cli/json-outputs.js';
+import { streamWriter } from '../src/ui/status-stream.js';
 
 export default class Status extends BaseCommand {
   static override summary = 'List every assignment with its state, last day, days left and next action.';
@@ -17,26 +13,24 @@ export default class Status extends BaseCommand {
     '<%= config.bin %> status --state active,scheduled --ending-within 30d',
     '<%= config.bin %> status --state expired --state revoked --csv > ended.csv',
   ];
-  static override flags = {
-    state: Flags.string({ description: `keep only these states: ${STATUS_FILTER_STATES.join(', ')} (repeatable, or comma-separated)`, multiple: true }),
-    'ending-within': Flags.string({ description: 'keep only active assignments ending within this period: Nd (days) or Nw (weeks), e.g. 30d' }),
-    csv: Flags.boolean({ description: 'print CSV (RFC 4180) with the columns of a --json row', exclusive: ['json'] }),
-  };
+  // Shared with the fast start (src/cli/fast-status.ts), which parses with these definitions.
+  static override flags = statusFlags;
 
-  async run(): Promise<JsonOutputs['status']> {
+  private written = false;
+
+  /** The JSON document (JsonOutputs['status']) is written a page at a time by run(), not returned for oclif to print. */
+  async run(): Promise<void> {
     const { flags } = await this.parse(Status);
     // Parsed before the store is opened: bad input changes nothing and needs no config.
-    const filter = {
-      states: flags.state === undefined ? undefined : parseStates(flags.state),
-      endingWithinDays: flags['ending-within'] === undefined ? undefined : parsePeriod(flags['ending-within']),
-    };
+    const filter = statusFilter(flags);
     const store = await this.openStore();
-    const result = await status(store, clockFromEnv().now(), filter);
-    if (flags.csv) process.stdout.write(csv(STATUS_CSV_COLUMNS, result.assignments.map((r) => STATUS_CSV_COLUMNS.map((c) => r[c]))));
-    else if (isFiltered(filter) && result.assignments.length === 0) this.log('No assignments match.');
-    else this.log(statusText(result.assignments));
-    // stderr, so it reaches cron mail and terminals without breaking the JSON on stdout.
-    if (result.heartbeat.warning) process.stderr.write(`Warning: ${result.heartbeat.warning}\n`);
-    return result.assignments;
+    const out = await writeStatus(store, clockFromEnv().now(), filter, flags, this.jsonEnabled(), streamWriter(process.stdout));
+    this.written = true;
+    process.stderr.write(out.stderr);
+  }
+
+  /** oclif prints run()'s result as JSON after it returns; the rows were written already. An error document still prints. */
+  override logJson(json: unknown): void {
+    if (!this.written) super.logJson(json);
   }
 }

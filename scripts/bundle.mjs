@@ -1,6 +1,7 @@
 // Bundles the fast start (src/cli/fast.ts: `status` and `--version`, after tsc) into dist/fast/: one file
-// for the common path, and split chunks (the YAML parser and the schema library, the PostgreSQL
-// store) loaded only when needed. Module resolution across a few hundred files was most of the
+// for the common path, with oclif's flag builders and parser (the command's own flag definitions are
+// parsed there), and split chunks (the YAML parser and the schema library, the PostgreSQL store)
+// loaded only when needed. Module resolution across a few hundred files was most of the
 // start-up time; one bundle with the compile cache loads in a few milliseconds.
 // Then the PDF libraries of the destruction certificate into dist/vendor/pdf.js, for the same
 // reason: pdfkit, fontkit and their dependencies are a few dozen packages that every certificate
@@ -17,22 +18,78 @@ import { fileURLToPath } from 'node:url';
  * stack (about 10 ms at each start) for a command that never opens a stream. Only plain values
  * are re-exported: importing a getter-backed name (fs.promises, fs.ReadStream) fails the build
  * rather than misbehaving at run time.
+ *
+ * With `lazyRequire`, a require() of a built-in (CommonJS packages: oclif's parser and what it
+ * uses) gets an object that loads the built-in at its first use. oclif's parser requires
+ * node:readline for reading a flag from stdin, its file flags node:fs/promises, and so on, all at
+ * load: 10-15 ms of built-ins at each start for code the fast start never runs. A built-in that is
+ * itself a function or class (node:events, node:assert) is required as it is.
  */
-const builtins = {
-  name: 'builtins-without-facade',
+function builtins({ lazyRequire = false } = {}) {
+  return {
+    name: 'builtins-without-facade',
+    setup(b) {
+      const names = new Set(builtinModules);
+      b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+        const id = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
+        // node:sqlite, node:test and node:sea are listed only with their prefix.
+        if (!names.has(id) && !names.has(id.slice('node:'.length))) return undefined;
+        const lazy = lazyRequire && args.kind === 'require-call' && typeof process.getBuiltinModule(id) === 'object';
+        return { path: id, namespace: lazy ? 'builtin-lazy' : 'builtin' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+        const mod = process.getBuiltinModule(args.path);
+        const plain = Object.entries(Object.getOwnPropertyDescriptors(mod))
+          .filter(([k, d]) => 'value' in d && k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k))
+          .map(([k]) => `export const ${k} = m.${k};`);
+        return { contents: `const m = process.getBuiltinModule(${JSON.stringify(args.path)});\nexport default m;\n${plain.join('\n')}\n`, loader: 'js' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'builtin-lazy' }, (args) => ({
+        contents: [
+          'let m;',
+          `const load = () => (m ??= process.getBuiltinModule(${JSON.stringify(args.path)}));`,
+          'module.exports = new Proxy({}, {',
+          '  get: (_, k) => load()[k],',
+          '  has: (_, k) => k in load(),',
+          '  ownKeys: () => Reflect.ownKeys(load()),',
+          '  getOwnPropertyDescriptor: (_, k) => {',
+          '    const d = Reflect.getOwnPropertyDescriptor(load(), k);',
+          '    return d && { ...d, configurable: true };',
+          '  },',
+          '});',
+          '',
+        ].join('\n'),
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * oclif's help, in the fast start only: its help module and the ux module that renders flag help.
+ * oclif's flag builders (flags.js), its error handler (errors/handle.js) and its parser's help
+ * (parser/help.js) import them for --help and --version flags, for printing an error with help and
+ * for flag usage, none of which the fast start runs; the real modules would bring the help
+ * renderer, spinners, oclif's module loader and through that the TypeScript compiler (10 MB) into
+ * the bundle. Anything read from them throws, and the fast start hands the command to oclif.
+ */
+const oclifHelpStub = {
+  name: 'oclif-help-stub',
   setup(b) {
-    const names = new Set(builtinModules);
-    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
-      const id = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
-      // node:sqlite, node:test and node:sea are listed only with their prefix.
-      return names.has(id) || names.has(id.slice('node:'.length)) ? { path: id, namespace: 'builtin' } : undefined;
-    });
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
-      const mod = process.getBuiltinModule(args.path);
-      const plain = Object.entries(Object.getOwnPropertyDescriptors(mod))
-        .filter(([k, d]) => 'value' in d && k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k))
-        .map(([k]) => `export const ${k} = m.${k};`);
-      return { contents: `const m = process.getBuiltinModule(${JSON.stringify(args.path)});\nexport default m;\n${plain.join('\n')}\n`, loader: 'js' };
+    b.onLoad({ filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/](help|ux)[\\/]index\.js$/ }, (args) => {
+      const what = JSON.stringify(`oclif's ${/(help|ux)[\\/]index\.js$/.exec(args.path)[1]} module is not in the fast start bundle (scripts/bundle.mjs): `);
+      return {
+        contents: [
+          'module.exports = new Proxy({}, {',
+          '  get(_, name) {',
+          "    if (name === '__esModule') return true;",
+          `    throw new Error(${what} + String(name));`,
+          '  },',
+          '});',
+          '',
+        ].join('\n'),
+        loader: 'js',
+      };
     });
   },
 };
@@ -124,7 +181,7 @@ const common = {
 
 const outdir = join(root, 'dist', 'fast');
 rmSync(outdir, { recursive: true, force: true });
-await build({
+const fast = await build({
   ...common,
   entryPoints: { fast: 'dist/src/cli/fast.js' },
   outdir,
@@ -133,8 +190,14 @@ await build({
   // The PostgreSQL driver stays a package of its own: the fast start hands such stores to the
   // full command, so it is never loaded from here in practice.
   external: ['pg', 'pgpass', 'pg-connection-string'],
-  plugins: [builtins],
+  plugins: [builtins({ lazyRequire: true }), oclifHelpStub],
+  metafile: true,
 });
+// A stub that no longer matches (oclif moved a module) would bring it all back silently.
+const heavy = Object.keys(fast.metafile.inputs).filter((f) =>
+  /[\\/](typescript|ejs|cli-spinners)[\\/]|@oclif[\\/]core[\\/]lib[\\/](help[\\/](?!index\.js$)|ux[\\/]action[\\/]|config[\\/]|module-loader)/.test(f),
+);
+if (heavy.length > 0) throw new Error(`the fast start bundles oclif's help, config loader or spinners: ${heavy.join(', ')}; see oclifHelpStub in scripts/bundle.mjs`);
 
 // What render-pdf.ts uses, and no more: qrcode's encoder without its PNG, SVG and terminal renderers.
 const vendordir = join(root, 'dist', 'vendor');
@@ -148,7 +211,7 @@ await build({
     loader: 'js',
   },
   outfile: join(vendordir, 'pdf.js'),
-  plugins: [builtins, noBrotli, pdfkitStandardFonts, nativeInflate, lazyAes],
+  plugins: [builtins(), noBrotli, pdfkitStandardFonts, nativeInflate, lazyAes],
 });
 // pdfkit reads its ICC profile next to itself (new URL('./data/...', import.meta.url)) for PDF/A.
 mkdirSync(join(vendordir, 'data'));

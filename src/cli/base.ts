@@ -1,4 +1,4 @@
-import { Command, Flags, Errors } from '@oclif/core';
+import { Command, Errors } from '@oclif/core';
 import { clockFromEnv } from '../time/clock.js';
 import { loadConfig, warnings } from '../config/load.js';
 import { requireStoreUrl, type Config } from '../config/resolve.js';
@@ -8,6 +8,7 @@ import { faultHookFromEnv } from '../lifecycle/executor.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { openTargets } from '../targets/index.js';
+import { baseFlags, jsonDocument } from './common.js';
 
 /**
  * Every command: `--json` (exactly one JSON document on stdout, also on error) and `--config`.
@@ -15,12 +16,8 @@ import { openTargets } from '../targets/index.js';
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true;
-  static override baseFlags = {
-    config: Flags.string({
-      description: 'config file (else $DETAILEE_CONFIG, ./detailee.yaml, then the user config dir)',
-      helpGroup: 'GLOBAL',
-    }),
-  };
+  // Shared with the fast start of `status` (src/cli/fast-status.ts), which parses with them too.
+  static override baseFlags = baseFlags;
 
   private store: Store | undefined;
   private cfg: Config | undefined;
@@ -52,13 +49,9 @@ export abstract class BaseCommand extends Command {
     };
   }
 
-  /**
-   * The same document oclif prints (two-space indent, uncoloured without a JSON theme), without
-   * its colouring tokenizer: that builds an object per token, ~4 KB per entry of a nightly report
-   * or a status row, for output that is never coloured.
-   */
+  /** The same document oclif prints, without its colouring tokenizer (common.ts). */
   override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    process.stdout.write(jsonDocument(json));
   }
 
   /** Human output goes to stdout unless --json; notes for humans go to stderr. */

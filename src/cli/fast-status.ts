@@ -1,20 +1,25 @@
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { boolean } from '@oclif/core/flags';
+import { parse } from '@oclif/core/parser';
 import { configCacheKey, readValidatedConfig, userCacheDir, writeValidatedConfig } from '../config/cache.js';
 import { findConfigFile, resolveConfig } from '../config/resolve.js';
 import type { ConfigFile } from '../config/schema.js';
-import { status } from '../lifecycle/status.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { readTextFile } from '../text-file.js';
-import { statusText } from '../ui/status.js';
+import { baseFlags } from './common.js';
+import { statusFilter, statusFlags, writeStatus } from './status-command.js';
+import { streamWriter, type Write } from '../ui/status-stream.js';
 
 /**
  * `detailee status` without the command framework: monitoring runs it every few minutes, and
- * loading oclif, the YAML parser and the schema library took most of its time. It takes only the
- * plain forms (`status`, `--json`, `--config F`) on an embedded store. Anything else — another
- * flag, a config that does not validate, a PostgreSQL store, any error — returns false before a
- * byte is written, and the caller runs the real command, which then reports exactly as it always
+ * loading oclif, the YAML parser and the schema library took most of its time. It is the same
+ * command: its flags are the command's own definitions (status-command.ts, common.ts), parsed by
+ * oclif's own parser, and its filter and output come from the same functions. It takes every form
+ * the command takes on an embedded store. Anything else — a flag the parser refuses, `--help`, a
+ * config that does not validate, a PostgreSQL store, any error — returns false before a byte is
+ * written, and the caller runs the command through oclif, which then reports exactly as it always
  * does. Reading the status changes nothing, so running it twice is safe.
  */
 export interface FastIo {
@@ -22,22 +27,42 @@ export interface FastIo {
   cwd: string;
   /** Identifies the build that validates configs: a cached verdict of another build is not used. */
   build: string;
-  stdout: (s: string) => void;
+  /** The flags that ask oclif for help: --help and package.json's oclif.additionalHelpFlags. */
+  helpFlags: readonly string[];
+  stdout: Write;
   stderr: (s: string) => void;
 }
 
-export function parseStatusArgv(argv: readonly string[]): { json: boolean; config: string | undefined } | undefined {
-  if (argv[0] !== 'status') return undefined;
-  let json = false;
-  let config: string | undefined;
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json' && !json) json = true;
-    else if (a === '--config' && config === undefined && i + 1 < argv.length && !argv[i + 1]!.startsWith('-')) config = argv[++i];
-    else if (a.startsWith('--config=') && config === undefined && a.length > '--config='.length) config = a.slice('--config='.length);
-    else return undefined;
+/**
+ * oclif's --json, which Command.parse adds to a command that enables it (before the base flags
+ * and the command's own), defined as oclif defines it: a unit test holds the two equal.
+ */
+const json = boolean({ description: 'Format output as json.', helpGroup: 'GLOBAL' });
+
+/** Every flag oclif parses `status` with, in the order Command.parse aggregates them. */
+export const statusParseFlags = { json, ...baseFlags, ...statusFlags };
+
+/**
+ * oclif's help check (main.ts, helpAddition): a help flag anywhere before `--` shows help instead
+ * of running the command, whatever the parser would make of it (`--config --help` included).
+ */
+export function helpRequested(argv: readonly string[], helpFlags: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--help' || helpFlags.includes(a)) return true;
+    if (a === '--') return false;
   }
-  return { json, config };
+  return false;
+}
+
+/**
+ * oclif's Command.jsonEnabled: $DETAILEE_CONTENT_TYPE=json, or `--json` among the command's
+ * arguments before any `--`. oclif looks at the words, not at the parsed flag, and so does this.
+ */
+export function jsonEnabled(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  if (env.DETAILEE_CONTENT_TYPE?.toLowerCase() === 'json') return true;
+  const end = args.indexOf('--');
+  const at = args.indexOf('--json');
+  return at !== -1 && (end === -1 || at < end);
 }
 
 /**
@@ -80,12 +105,16 @@ async function validatedConfig(file: string | undefined, io: FastIo): Promise<{ 
 }
 
 export async function fastStatus(argv: readonly string[], io: FastIo): Promise<boolean> {
-  const flags = parseStatusArgv(argv);
-  if (!flags) return false;
+  if (argv[0] !== 'status' || helpRequested(argv, io.helpFlags)) return false;
+  const args = argv.slice(1);
   let store: Store | undefined;
-  let out: string;
-  let warning: string | null;
+  let started = false;
+  let err: string;
   try {
+    // A parse error (an unknown flag, a missing value, --csv with --json) is the command's to report.
+    const { flags } = await parse([...args], { flags: statusParseFlags, args: {}, strict: true });
+    // Bad --state or --ending-within: the command refuses it before reading a config, and says why.
+    const filter = statusFilter(flags);
     const file = findConfigFile(flags.config, io.env, io.cwd);
     // No config: the full command refuses (exit 2, pointing at `detailee init`).
     if (file === undefined) return false;
@@ -95,31 +124,34 @@ export async function fastStatus(argv: readonly string[], io: FastIo): Promise<b
     const now = pinnedNow(io.env);
     if (now === undefined) return false;
     store = await openStore(cfg.storeUrl, {});
-    const result = await status(store, now);
-    // The same bytes oclif writes: its JSON is JSON.stringify with two spaces, uncoloured when
-    // no theme is set, and every line ends in a newline.
-    // oclif also turns JSON on with DETAILEE_CONTENT_TYPE=json, whatever the flags say.
-    const json = flags.json || io.env.DETAILEE_CONTENT_TYPE?.toLowerCase() === 'json';
-    out = json ? JSON.stringify(result.assignments, null, 2) : statusText(result.assignments);
-    warning = result.heartbeat.warning;
+    // The output is written a page at a time, as the command writes it (status-command.ts).
+    ({ stderr: err } = await writeStatus(store, now, filter, flags, jsonEnabled(args, io.env), (s) => {
+      started = true;
+      return io.stdout(s);
+    }));
     validated.remember();
-  } catch {
-    return false;
+  } catch (e) {
+    // Before the first byte, the full command runs instead and reports as it always does; after
+    // it, handing over would print twice, so the failure is reported here (exit 1).
+    if (!started) return false;
+    io.stderr(`Error: status stopped part-way: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+    return true;
   } finally {
     await store?.close().catch(() => undefined);
   }
-  io.stdout(`${out}\n`);
-  if (warning) io.stderr(`Warning: ${warning}\n`);
+  if (err) io.stderr(err);
   return true;
 }
 
 /** The bundle's entry (fast.ts) calls this; in the bundle, import.meta.url is the bundle's own file. */
-export function runFastStatus(argv: readonly string[]): Promise<boolean> {
+export function runFastStatus(argv: readonly string[], helpFlags: readonly string[]): Promise<boolean> {
   return fastStatus(argv, {
     env: process.env,
     cwd: process.cwd(),
     build: buildOf(import.meta.url),
-    stdout: (s) => process.stdout.write(s),
+    helpFlags,
+    stdout: streamWriter(process.stdout),
     stderr: (s) => process.stderr.write(s),
   });
 }

@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { arch, platform, release } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
-import { runFastStatus } from './fast-status.js';
 
 /**
  * `detailee --version` as oclif prints it (its config.userAgent), without loading oclif. On WSL
@@ -23,19 +22,31 @@ export function versionLine(pkg: { name: string; version: string }): string | un
   return `${pkg.name}/${pkg.version} ${p}-${arch() === 'ia32' ? 'x86' : arch()} node-${process.version}`;
 }
 
-/** The bundle's entry (bin/run.js): true when the command was answered here. */
+interface PackageJson {
+  name: string;
+  version: string;
+  oclif?: { additionalHelpFlags?: string[] };
+}
+
+/** The bundle's entry (bin/start.js): true when the command was answered here. */
 export async function runFast(argv: readonly string[]): Promise<boolean> {
-  if (argv[0] === 'status') return runFastStatus(argv);
+  let pkg: PackageJson;
+  try {
+    pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as PackageJson;
+  } catch {
+    return false;
+  }
+  if (argv[0] === 'status') {
+    // Loaded for status only: `--version` needs neither oclif's parser nor the store.
+    const { runFastStatus } = await import('./fast-status.js');
+    return runFastStatus(argv, pkg.oclif?.additionalHelpFlags ?? []);
+  }
   // oclif looks only at the first argument for --version, and so does this.
   if (argv[0] === '--version') {
-    try {
-      const line = versionLine(JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { name: string; version: string });
-      if (line === undefined) return false;
-      process.stdout.write(`${line}\n`);
-      return true;
-    } catch {
-      return false;
-    }
+    const line = versionLine(pkg);
+    if (line === undefined) return false;
+    process.stdout.write(`${line}\n`);
+    return true;
   }
   return false;
 }

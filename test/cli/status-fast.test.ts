@@ -1,27 +1,53 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
+import { Config } from '@oclif/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../../scripts/scenario.js';
+import { cli, ROOT } from '../helpers/scenario.js';
 import { HEARTBEAT_KEY } from '../../src/lifecycle/status.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { tempDir } from '../helpers/manifest.js';
 import { makeRecord } from '../helpers/pg.js';
 
 /**
- * The built binary: `status` answered by the fast start (bin/run.js → dist/fast) must be
- * byte-for-byte what the full oclif command prints, for every form it takes, and every error
- * must still come from the full command.
+ * The built binary has one CLI, started two ways: `status` and `--version` from the fast start
+ * (bin/start.js → dist/fast, which parses `status` with the command's own flag definitions and
+ * oclif's parser), everything else — and whatever the fast start declines — through oclif.
+ * DETAILEE_FAST_START=0 is oclif alone. Every case below runs both ways and must print the same
+ * output and exit code; the fast start must also really have answered what it takes.
  */
 const NOW = '2025-03-01T12:00:00Z';
 const CONFIG = 'store: sqlite:detailee.db\ntimezone: America/New_York\n';
+const AD =
+  'targets:\n  ad: {url: "ldaps://dc1.agency.gov", bindDN: "svc@agency.gov", bindPasswordEnv: AD_PW, usersDN: "OU=Detailees,DC=agency,DC=gov", groupsDN: "OU=Groups,DC=agency,DC=gov", upnSuffix: agency.gov, caCertificate: ca.pem}\n';
 let dir: string;
 
-const full = { DETAILEE_FAST_START: '0' };
-const cacheDir = () => join(dir, '.cache', 'detailee');
+/** Node's warnings name the process: "(node:1234)" differs between any two runs. */
+const samePid = (stderr: string) => stderr.replace(/^\(node:\d+\)/gm, '(node:PID)');
+
+let caches = 0;
+/**
+ * `args` through the fast start and through oclif alone, each with a cache folder of its own:
+ * asserts the same stdout (the same document where it is JSON: both print it with jsonDocument,
+ * src/cli/common.ts), stderr and exit code, and says whether the fast start answered (only it
+ * keeps a validated config, and only once it has answered; a run it declines leaves nothing).
+ */
+function bothStarts(args: string[], env: Record<string, string> = {}) {
+  const fastCache = join(dir, `.cache-${++caches}`);
+  const fullCache = join(dir, `.cache-${++caches}`);
+  const fast = cli(dir, args, NOW, { XDG_CACHE_HOME: fastCache, ...env });
+  const full = cli(dir, args, NOW, { XDG_CACHE_HOME: fullCache, ...env, DETAILEE_FAST_START: '0' });
+  const label = `${args.join(' ')} ${JSON.stringify(env)}`;
+  expect(fast.exit, label).toBe(full.exit);
+  expect(fast.json, label).toEqual(full.json);
+  expect(samePid(fast.stderr), label).toBe(samePid(full.stderr));
+  expect(existsSync(fullCache), label).toBe(false);
+  return { ...fast, label, answeredFast: existsSync(join(fastCache, 'detailee')) };
+}
 
 beforeAll(async () => {
   dir = tempDir('detailee-cli-status-');
   writeFileSync(join(dir, 'detailee.yaml'), CONFIG);
+  writeFileSync(join(dir, 'with-ad.yaml'), `${CONFIG}${AD}`);
   const store = await SqliteStore.open(join(dir, 'detailee.db'));
   await store.transaction(async (tx) => {
     await tx.insertAssignment(makeRecord('irs-2025-0001', { start: '2025-01-06' }));
@@ -32,63 +58,126 @@ beforeAll(async () => {
   await store.close();
 });
 
-describe('detailee status: the fast start and the full command agree', () => {
-  it('same stdout, stderr and exit code for every form the fast start takes', () => {
-    const cfg = join(dir, 'detailee.yaml');
-    const forms: [string[], Record<string, string>][] = [
-      [['status', '--json'], {}],
-      [['status'], {}],
-      [['status', '--config', cfg, '--json'], { DETAILEE_CONFIG: '' }],
-      [['status', `--config=${cfg}`], { DETAILEE_CONFIG: '' }],
-      // oclif turns JSON on from the environment too; the fast start once printed the table here.
-      [['status'], { DETAILEE_CONTENT_TYPE: 'json' }],
-      [['status'], { DETAILEE_CONTENT_TYPE: 'JSON' }],
-    ];
-    for (const [args, env] of forms) {
-      const fast = cli(dir, args, NOW, env);
-      const slow = cli(dir, args, NOW, { ...env, ...full });
-      expect(fast.exit, args.join(' ')).toBe(0);
-      expect(fast.json, args.join(' ')).toEqual(slow.json);
-      expect(fast.stderr, args.join(' ')).toBe(slow.stderr);
-      expect(slow.exit).toBe(0);
-    }
+describe('detailee status: the fast start and oclif alone agree', () => {
+  const cfg = () => join(dir, 'detailee.yaml');
+  it.each<[string, () => string[], Record<string, string>?]>([
+    ['--json', () => ['status', '--json']],
+    ['the table', () => ['status']],
+    ['`--` and nothing after it', () => ['status', '--']],
+    ['--config F --json', () => ['status', '--config', cfg(), '--json'], { DETAILEE_CONFIG: '' }],
+    ['--config=F', () => ['status', `--config=${cfg()}`], { DETAILEE_CONFIG: '' }],
+    // oclif turns JSON on from the environment too; the fast start once printed the table here.
+    ['DETAILEE_CONTENT_TYPE=json', () => ['status'], { DETAILEE_CONTENT_TYPE: 'json' }],
+    ['DETAILEE_CONTENT_TYPE=JSON', () => ['status'], { DETAILEE_CONTENT_TYPE: 'JSON' }],
+    ['--state S --json', () => ['status', '--state', 'active', '--json']],
+    ['--state=S,S --json', () => ['status', '--state=scheduled,expired', '--json']],
+    ['--state S --state S', () => ['status', '--state', 'scheduled', '--state', 'active']],
+    ['--ending-within Nd --json', () => ['status', '--ending-within', '400d', '--json']],
+    ['--state S --ending-within Nw', () => ['status', '--state', 'active', '--ending-within', '60w']],
+    ['a filter nothing matches', () => ['status', '--state', 'closed']],
+    ['a filter nothing matches, --json', () => ['status', '--state', 'closed', '--json']],
+    ['--csv', () => ['status', '--csv']],
+    ['--csv --state S', () => ['status', '--csv', '--state', 'expired']],
+    // --csv excludes the --json flag, not the environment: CSV, then the JSON document.
+    ['--csv with DETAILEE_CONTENT_TYPE=json', () => ['status', '--csv'], { DETAILEE_CONTENT_TYPE: 'json' }],
+  ])('the fast start answers status %s with what oclif prints', (_, args, env) => {
+    const run = bothStarts(args(), env);
+    expect(run.exit).toBe(0);
+    expect(run.answeredFast).toBe(true);
+  });
+
+  it('what both print: the rows, the heartbeat warning, CSV then JSON', () => {
     const rows = cli(dir, ['status', '--json'], NOW).json as { id: string; display: string }[];
     // The expired fixture carries no revocation record, so nothing claims it was proven.
     expect(rows.map((r) => r.display)).toEqual(['active', 'scheduled', 'expired, revocation not proven']);
     expect(cli(dir, ['status'], NOW).stderr).toMatch(/^Warning: The nightly job last completed 54 hours ago/);
-    // The fast start ran (only it keeps a validated config) and its cache is in the run's folder.
-    expect(readdirSync(cacheDir())).toHaveLength(1);
+    expect(String(cli(dir, ['status', '--csv'], NOW, { DETAILEE_CONTENT_TYPE: 'json' }).json)).toMatch(/^id,username,.*\r\n(.*\r\n){3}\[\n {2}\{\n/s);
   });
 
-  it('an invalid config still exits 2 with the full message, and a fixed one is used again', () => {
-    writeFileSync(join(dir, 'detailee.yaml'), `${CONFIG}notices: {daysBefore: [400]}\n`);
-    const fast = cli(dir, ['status', '--json'], NOW);
-    const slow = cli(dir, ['status', '--json'], NOW, full);
-    expect(fast.exit).toBe(2);
-    expect(fast.json).toEqual(slow.json);
-    expect(JSON.stringify(fast.json)).toMatch(/notices\.daysBefore/);
-    writeFileSync(join(dir, 'detailee.yaml'), CONFIG);
-    expect(cli(dir, ['status', '--json'], NOW).exit).toBe(0);
+  it('what the fast start declines, oclif answers, the same either way: help and what the parser refuses', () => {
+    const run = (args: string[]) => {
+      const r = bothStarts(args);
+      expect(r.answeredFast, r.label).toBe(false);
+      return r;
+    };
+    // A help flag anywhere before `--` is help, even where the parser would take it as a value.
+    expect(String(run(['status', '--config', '--help']).json)).toMatch(/^List every assignment/);
+    expect(run(['status', '-h']).exit).toBe(0);
+    for (const args of [['status', '--jsno'], ['status', '--jsno', '--json'], ['status', 'extra', '--json'], ['status', '--config'], ['status', '--csv', '--json']]) {
+      expect(run(args).exit, args.join(' ')).toBe(2);
+    }
+    // The command's own refusals of a value (status-filter.ts), with JSON and without a config.
+    expect(run(['status', '--state', 'actve', '--json']).json).toMatchObject({ error: { code: 'status.state' } });
+    expect(run(['status', '--ending-within', '30', '--json']).json).toMatchObject({ error: { code: 'status.ending-within' } });
   });
 
-  it('--version prints what oclif prints', () => {
-    const fast = cli(dir, ['--version'], NOW);
-    const slow = cli(dir, ['--version'], NOW, full);
-    expect(fast.exit).toBe(0);
-    expect(fast.json).toBe(slow.json);
-    expect(String(fast.json)).toMatch(/^detailee\/\d+\.\d+\.\d+ (linux|darwin)-\w+ node-v\d+/);
-  });
-
-  it('everything else goes to the full command: help, a bad flag, a missing config', () => {
-    const help = cli(dir, ['status', '--help'], NOW);
-    expect(help.exit).toBe(0);
-    expect(String(help.json)).toMatch(/List every assignment/);
-    const bad = cli(dir, ['status', '--jsno'], NOW);
-    expect(bad.exit).toBe(2);
-    const missing = cli(dir, ['status', '--json', '--config', join(dir, 'nope.yaml')], NOW, { DETAILEE_CONFIG: '' });
+  it('what the fast start declines, oclif answers, the same either way: a missing config, a clock or store it does not take', () => {
+    const run = (args: string[], env: Record<string, string>) => {
+      const r = bothStarts(args, env);
+      expect(r.answeredFast, r.label).toBe(false);
+      return r;
+    };
+    const missing = run(['status', '--json', '--config', join(dir, 'nope.yaml')], { DETAILEE_CONFIG: '' });
     expect(missing.exit).toBe(2);
     expect(missing.json).toMatchObject({ error: { code: 'config.missing' } });
     expect(existsSync(join(dir, 'nope.yaml'))).toBe(false);
+    expect(run(['status'], { DETAILEE_CONFIG: join(dir, 'nope.yaml') }).exit).toBe(2);
+    expect(run(['status'], { DETAILEE_CONTENT_TYPE: 'json', DETAILEE_CONFIG: join(dir, 'nope.yaml') }).json).toMatchObject({ error: { code: 'config.missing' } });
+    expect(run(['status', '--json'], { DETAILEE_NOW: 'yesterday' }).exit).toBe(2);
+    expect(run(['status', '--json'], { DETAILEE_DATABASE_URL: 'mongodb://db.example/detailee' }).exit).toBe(2);
+    // A config with an AD target is answered by the fast start, as the command answers it.
+    const withAd = bothStarts(['status', '--config', join(dir, 'with-ad.yaml')]);
+    expect(withAd.exit).toBe(0);
+    expect(withAd.answeredFast).toBe(true);
+  });
+
+  it('an invalid config exits 2 with the full message either way, and a fixed one is used again', () => {
+    writeFileSync(join(dir, 'detailee.yaml'), `${CONFIG}notices: {daysBefore: [400]}\n`);
+    const bad = bothStarts(['status', '--json']);
+    expect(bad.exit).toBe(2);
+    expect(JSON.stringify(bad.json)).toMatch(/notices\.daysBefore/);
+    writeFileSync(join(dir, 'detailee.yaml'), CONFIG);
+    expect(cli(dir, ['status', '--json'], NOW).exit).toBe(0);
+    // The fast start keeps its verdict in the run's own cache folder: one entry per config path.
+    expect(readdirSync(join(dir, '.cache', 'detailee'))).toHaveLength(1);
+  });
+
+  it('--version prints what oclif prints', () => {
+    const run = bothStarts(['--version']);
+    expect(run.exit).toBe(0);
+    expect(String(run.json)).toMatch(/^detailee\/\d+\.\d+\.\d+ (linux|darwin)-\w+ node-v\d+/);
+  });
+});
+
+/** Every command and topic oclif knows (plugins' included), as a user types it. */
+const oclif = await Config.load(ROOT);
+const words = (id: string) => id.split(':');
+const commands = oclif.commandIDs.map(words);
+const topics = [...oclif.topics].map((t) => t.name).filter((t) => !oclif.commandIDs.includes(t)).map(words);
+
+describe('--help is the same through both starts, for every command and topic', () => {
+  it('the list covers every command file, the plugins\' commands and the topics', () => {
+    const files = readdirSync(join(ROOT, 'commands'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.slice(0, -'.ts'.length).split(sep).join(':'));
+    expect(files.length).toBeGreaterThan(20);
+    expect(oclif.commandIDs).toEqual(expect.arrayContaining([...files, 'help', 'autocomplete']));
+    expect(topics.map((t) => t.join(' '))).toEqual(expect.arrayContaining(['assignment', 'audit', 'certificate', 'fti', 'store']));
+  });
+
+  it.each([[], ...topics, ...commands].map((c) => [c.join(' ') || '(none)', c] as const))('detailee %s --help', (_, words) => {
+    const run = bothStarts([...words, '--help']);
+    expect(run.exit).toBe(0);
+    expect(String(run.json)).toMatch(/USAGE/);
+    expect(run.answeredFast).toBe(false);
+  });
+
+  it('a topic alone, and no command at all, show help too', () => {
+    for (const args of [[], ['assignment'], ['store']]) {
+      const run = bothStarts(args);
+      expect(run.exit, args.join(' ')).toBe(0);
+      expect(String(run.json), args.join(' ')).toMatch(/USAGE|COMMANDS/);
+    }
   });
 });
 

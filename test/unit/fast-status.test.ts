@@ -1,9 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Config, ux } from '@oclif/core';
+import { Config, ux, type Command } from '@oclif/core';
+import { helpAddition } from '@oclif/core/run';
 import { versionLine } from '../../src/cli/fast.js';
-import { fastStatus, parseStatusArgv, type FastIo } from '../../src/cli/fast-status.js';
+import { fastStatus, helpRequested, jsonEnabled, statusParseFlags, type FastIo } from '../../src/cli/fast-status.js';
 import { packageRoot } from '../../src/package-root.js';
 import { cacheEntryPath, configCacheKey, readValidatedConfig, userCacheDir, writeValidatedConfig } from '../../src/config/cache.js';
 import { loadConfig, validateConfigText } from '../../src/config/load.js';
@@ -33,32 +34,88 @@ async function workspace(config = 'store: sqlite:detailee.db\ntimezone: America/
     env: { DETAILEE_CONFIG: file, DETAILEE_NOW: NOW, XDG_CACHE_HOME: join(dir, 'cache') },
     cwd: dir,
     build: 'test-build',
-    stdout: (s) => out.push(s),
+    helpFlags: ['-h'],
+    stdout: (s) => void out.push(s),
     stderr: (s) => err.push(s),
   };
   return { dir, file, io, out, err, cache: join(dir, 'cache', 'detailee') };
 }
 
 describe('the fast status start', () => {
-  it('takes only the plain forms of status, and declines everything else', () => {
-    expect(parseStatusArgv(['status'])).toEqual({ json: false, config: undefined });
-    expect(parseStatusArgv(['status', '--json'])).toEqual({ json: true, config: undefined });
-    expect(parseStatusArgv(['status', '--config', 'c.yaml', '--json'])).toEqual({ json: true, config: 'c.yaml' });
-    expect(parseStatusArgv(['status', '--config=c.yaml'])).toEqual({ json: false, config: 'c.yaml' });
+  it("parses with the very flags oclif parses the command with: --json, the base flags, the command's own", async () => {
+    const config = await Config.load(packageRoot());
+    const command = config.findCommand('status')!;
+    // A flag as oclif keeps it in its manifest: everything but the functions, less what oclif adds
+    // itself (the parser writes name and input into the definitions; hasDynamicHelp is the
+    // manifest's note that there is no help function).
+    const plain = (flags: Record<string, unknown>) =>
+      Object.entries(JSON.parse(JSON.stringify(flags)) as Record<string, Record<string, unknown>>).map(([key, { name: _n, input: _i, hasDynamicHelp: _h, ...rest }]) => [key, rest]);
+    expect(plain(statusParseFlags)).toEqual(plain(command.flags));
+    expect(Object.keys(command.flags)).toEqual(['json', 'config', 'state', 'ending-within', 'csv']);
+  });
+
+  it("decides --json and --help as oclif does (Command.jsonEnabled, main's helpAddition)", async () => {
+    const config = await Config.load(packageRoot());
+    const Status = (await config.findCommand('status')!.load()) as unknown as new (argv: string[], config: Config) => Command;
+    const saved = process.env.DETAILEE_CONTENT_TYPE;
+    try {
+      for (const contentType of [undefined, 'json', 'JSON', 'text']) {
+        if (contentType === undefined) delete process.env.DETAILEE_CONTENT_TYPE;
+        else process.env.DETAILEE_CONTENT_TYPE = contentType;
+        for (const args of [[], ['--json'], ['--config', 'c.yaml', '--json'], ['--', '--json'], ['--json', '--'], ['--csv'], ['--config', '--json']]) {
+          const label = `${contentType} ${args.join(' ')}`;
+          expect(jsonEnabled(args, { DETAILEE_CONTENT_TYPE: contentType }), label).toBe(new Status(args, config).jsonEnabled());
+        }
+      }
+    } finally {
+      if (saved === undefined) delete process.env.DETAILEE_CONTENT_TYPE;
+      else process.env.DETAILEE_CONTENT_TYPE = saved;
+    }
+    const helpFlags = config.pjson.oclif.additionalHelpFlags ?? [];
+    expect(helpFlags).toEqual(['-h']);
+    for (const argv of [['status'], ['status', '--help'], ['status', '-h'], ['status', '--config', '--help'], ['status', '--json', '-h'], ['status', '--', '--help'], ['status', '-H'], ['status', '--help=1']]) {
+      expect(helpRequested(argv, helpFlags), argv.join(' ')).toBe(helpAddition(argv, config));
+    }
+  });
+
+  it("takes every flag of the command, and declines what oclif's parser or the command refuses, writing nothing", async () => {
+    const w = await workspace();
+    const ids = () => (JSON.parse(w.out.join('')) as { id: string }[]).map((r) => r.id);
+    for (const [argv, expected] of [
+      [['status', '--json', '--state', 'scheduled'], ['irs-b']],
+      [['status', '--state=active,scheduled', '--json'], ['irs-a', 'irs-b']],
+      [['status', '--state', 'active', '--state', 'scheduled', '--json'], ['irs-a', 'irs-b']],
+      [['status', `--config=${w.file}`, '--ending-within', '200w', '--json'], ['irs-a', 'irs-b']],
+      [['status', '--ending-within', '1d', '--json'], []],
+    ] as [string[], string[]][]) {
+      w.out.length = 0;
+      expect(await fastStatus(argv, w.io), argv.join(' ')).toBe(true);
+      expect(ids(), argv.join(' ')).toEqual(expected);
+    }
+    w.out.length = 0;
+    expect(await fastStatus(['status', '--csv'], w.io)).toBe(true);
+    expect(w.out.join('')).toMatch(/^id,username,state,display,start,lastDay,endsAt,daysLeft,renewalsLeft,nextAction\r\nirs-a,/);
+    w.out.length = 0;
+    expect(await fastStatus(['status', '--state', 'closed'], w.io)).toBe(true);
+    expect(w.out.join('')).toBe('No assignments match.\n');
+    w.out.length = 0;
     for (const argv of [
       ['show', 'x'],
       ['status', '--help'],
       ['status', '-h'],
+      ['status', '--config', '--help'],
       ['status', 'extra'],
-      ['status', '--json', '--json'],
       ['status', '--config'],
-      ['status', '--config', '--json'],
-      ['status', '--config='],
-      ['status', '--config', 'a', '--config', 'b'],
       ['status', '--jsn'],
+      ['status', '--csv', '--json'],
+      ['status', '--state', 'actve'],
+      ['status', '--ending-within', '30'],
+      ['status', '--', 'x'],
     ]) {
-      expect(parseStatusArgv(argv), argv.join(' ')).toBeUndefined();
+      expect(await fastStatus(argv, w.io), argv.join(' ')).toBe(false);
     }
+    expect(w.out).toEqual([]);
+    expect(w.err).toEqual([]);
   });
 
   it('prints the rows as JSON, validates the config once, then starts from the cached verdict', async () => {
@@ -131,7 +188,7 @@ describe('the fast status start', () => {
     expect(w.err.join('')).toMatch(/^Warning: The nightly job last completed 54 hours ago/);
   });
 
-  it('declines a PostgreSQL store, a missing config file, a bad DETAILEE_NOW, a bad store URL and an unopenable store, writing nothing', async () => {
+  it('declines a PostgreSQL store, a missing config file, a bad DETAILEE_NOW, a bad store URL, and an unopenable store, writing nothing', async () => {
     const cases: [string, (w: Awaited<ReturnType<typeof workspace>>) => void][] = [
       ['postgres', (w) => void (w.io.env.DETAILEE_DATABASE_URL = 'postgres://127.0.0.1:1/none')],
       ['missing config', (w) => void (w.io.env.DETAILEE_CONFIG = join(w.dir, 'nope.yaml'))],
