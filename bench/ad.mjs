@@ -1,6 +1,7 @@
-// Active Directory (preview): provisioning and revocation per account against a real Samba AD DC on
-// loopback, through the AD client (in-process, no CLI start-up). Needs root and Samba
-// (source .ci/deps.sh). For each account: wall time, LDAP operations sent (the client's own counter),
+// Active Directory: provisioning and revocation per account against a real Samba AD DC on loopback,
+// through the AD target as the lifecycle drives it (preflight, inspect, plan, apply each step,
+// verify / prove; in-process, no CLI start-up and no store). Needs root and Samba
+// (source .ci/deps.sh). For each account: wall time, LDAP operations sent (the target's onCall),
 // this process's CPU and the DC's CPU (/proc/PID/stat of the samba process the helper started).
 // Also the one-off costs: provisioning the domain template, and starting a DC from it.
 // Usage: npm run build && node bench/ad.mjs   (BENCH_AD_N overrides the count, default 100)
@@ -44,7 +45,7 @@ const perAccount = (a, b, n) => {
 
 export async function benchAd() {
   const { startSambaDC, sambaInstalled } = await dist('test/helpers/samba.js');
-  const { AdClient } = await dist('src/targets/ad/client.js');
+  const { createAdTarget } = await dist('src/targets/ad/index.js');
   if (!sambaInstalled()) {
     console.log('ad: skipped: Samba is not installed (source .ci/deps.sh as root)');
     return;
@@ -73,23 +74,33 @@ export async function benchAd() {
     };
     const real = Date.now();
     const clock = { now: () => new Date(real) };
-    const ad = await AdClient.connect(config, dc.adminPassword, { clock });
+    const operations = { bind: 0, search: 0, add: 0, modify: 0, delete: 0 };
+    const ad = await createAdTarget(config, dc.adminPassword, { clock, onCall: (k) => operations[k]++ });
+    // What the lifecycle does for one target: read, plan, apply each step, read back.
+    const converge = async (intent, username) => {
+      const steps = ad.plan(await ad.inspect(username, intent.kind), intent);
+      for (const st of steps) await ad.apply(st);
+      return ad.verify(intent);
+    };
     const pid = dc.pid();
     const names = Array.from({ length: N }, (_, i) => `bench${String(i).padStart(4, '0')}`);
 
-    const ops0 = { ...ad.operations };
+    const ops0 = { ...operations };
     const cpu0 = process.cpuUsage();
     const dcCpu0 = procCpuMs(pid);
     const provision = [];
     for (const u of names) {
       const s = performance.now();
-      await ad.provisionUser(
-        { assignmentId: `A-${u}`, username: u, givenName: 'Bench', familyName: u, email: `${u}@home.example.gov`, groups: ['Detailee Analysts', 'vpn-users'], startsAt: new Date(real + 86_400_000).toISOString(), endsAt: new Date(real + 120 * 86_400_000).toISOString() },
-        { mustChangePassword: true },
-      );
+      const intent = {
+        kind: 'provision',
+        desired: { assignmentId: `A-${u}`, username: u, givenName: 'Bench', familyName: u, email: `${u}@home.example.gov`, groups: ['Detailee Analysts', 'vpn-users'], policies: [], startsAt: new Date(real + 86_400_000).toISOString(), endsAt: new Date(real + 120 * 86_400_000).toISOString() },
+      };
+      await ad.preflight(intent);
+      const v = await converge(intent, u);
+      if (!v.ok) throw new Error(`provisioning of ${u} not verified: ${v.problems.join('; ')}`);
       provision.push(performance.now() - s);
     }
-    const ops1 = { ...ad.operations };
+    const ops1 = { ...operations };
     const cpu1 = process.cpuUsage(cpu0);
     const dcCpu1 = procCpuMs(pid);
 
@@ -97,11 +108,11 @@ export async function benchAd() {
     const revoke = [];
     for (const u of names) {
       const s = performance.now();
-      const proof = await ad.revoke(u, `A-${u}`, new Date(real).toISOString());
-      if (!proof.ok) throw new Error(`revocation of ${u} not proven: ${proof.problems.join('; ')}`);
+      const v = await converge({ kind: 'revoke', assignmentId: `A-${u}`, username: u, revokedAt: new Date(real).toISOString() }, u);
+      if (!v.ok) throw new Error(`revocation of ${u} not proven: ${v.problems.join('; ')}`);
       revoke.push(performance.now() - s);
     }
-    const ops2 = { ...ad.operations };
+    const ops2 = { ...operations };
     const cpu3 = process.cpuUsage(cpu2);
     const dcCpu2 = procCpuMs(pid);
     const rss = procRssMb(pid);

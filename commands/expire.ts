@@ -35,9 +35,11 @@ export default class Expire extends BaseCommand {
     if (r.notices.length > 0) this.log(`\nNotices ${prefix}sent:\n${table(['ASSIGNMENT', 'NOTICE', 'DELIVERY'], r.notices.map((n) => [n.id, n.key, n.delivery]))}`);
     if (r.revoked.length > 0)
       this.log(`\n${r.dryRun ? 'Would revoke' : 'Revoked'}:\n${table(['ASSIGNMENT', 'USER', 'RESULT'], r.revoked.map((x) => [x.id, x.username, r.dryRun ? 'due' : x.complete ? 'revoked and verified' : 'INCOMPLETE']))}`);
+    if (r.enabled.length > 0)
+      this.log(`\n${r.dryRun ? 'Would enable' : 'Enabled'} on the start day:\n${table(['ASSIGNMENT', 'TARGET', 'RESULT'], r.enabled.map((x) => [x.id, x.target, r.dryRun ? 'due' : x.enabled ? 'enabled and verified' : 'FAILED']))}`);
     if (r.drift.length > 0) this.log(`\nDrift:\n${table(['ASSIGNMENT', 'TARGET', 'FIXED', 'PROBLEM'], r.drift.map((d) => [d.id, d.target, d.fixed ? 'yes' : 'no', d.problems.join('; ')]))}`);
     if (r.failed.length > 0) this.log(`\nFAILED:\n${table(['ASSIGNMENT', 'TARGET', 'STAGE', 'ERROR'], r.failed.map((f) => [f.id, f.target ?? '-', f.stage, f.error]))}`);
-    if (r.notices.length + r.revoked.length + r.drift.length + r.failed.length === 0) this.log('Nothing to do.');
+    if (r.notices.length + r.revoked.length + r.enabled.length + r.drift.length + r.failed.length === 0) this.log('Nothing to do.');
     this.setExit(exitCodeOf(r));
     return r;
   }

@@ -18,13 +18,7 @@ export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   }
   if (file === undefined) throw noConfigError(env);
   const text = readTextFile(file, 'config file').text;
-  const config = resolveConfig(validateConfigText(text, file), file, env, cwd);
-  if (config.targets.ad !== undefined) {
-    // Said on every run, so nobody takes a config with targets.ad for one that manages AD accounts.
-    const msg = 'Warning: targets.ad (Active Directory, preview) is validated but no command uses it yet: no AD account is provisioned, revoked or checked.';
-    if (!warnings.includes(msg)) warnings.push(msg);
-  }
-  return config;
+  return resolveConfig(validateConfigText(text, file), file, env, cwd);
 }
 
 /** Parse and validate a config file's text (undefined: no file, the defaults). */

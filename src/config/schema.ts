@@ -42,7 +42,7 @@ const dn = (field: string) =>
     .max(1024)
     .regex(/^[A-Za-z][A-Za-z0-9-]*=[^,]+(,\s*[A-Za-z][A-Za-z0-9-]*=[^,]+)*$/, { error: `must be a DN such as ${field}` });
 
-/** Active Directory (preview): validated here, not yet used by any command beyond that. */
+/** Active Directory: the third target (src/targets/ad/), opened by openTargets when this section is present. */
 const adSchema = z
   .strictObject({
     url: z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/, { error: 'must be an ldaps:// URL (or ldap:// with startTLS), host and optional port only, e.g. ldaps://dc1.agency.gov' }),

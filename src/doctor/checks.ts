@@ -6,7 +6,7 @@
 import { DetaileeError } from '../errors.js';
 
 type CheckStatus = 'pass' | 'fail' | 'skip';
-export type CheckId = 'config' | 'store' | 'ldap' | 'aws' | 'signing-key' | 'trust-anchors' | 'crls' | 'clock';
+export type CheckId = 'config' | 'store' | 'ldap' | 'aws' | 'ad' | 'signing-key' | 'trust-anchors' | 'crls' | 'clock';
 
 /** One line of the report. The shape is public (`doctor --json`); keep it stable. */
 export interface DoctorCheck {
@@ -31,6 +31,7 @@ const TITLES: Record<CheckId, string> = {
   store: 'store reachable and migrated',
   ldap: 'LDAP target',
   aws: 'AWS IAM target',
+  ad: 'Active Directory target',
   'signing-key': 'certificate signing key',
   'trust-anchors': 'trust anchors (CA certificates)',
   crls: 'CRLs current',
@@ -129,6 +130,26 @@ export function evaluateAws(f: AwsFacts): DoctorCheck {
     );
   }
   return pass('aws', `as ${f.identity} at ${f.endpoint}; ${f.reads.map((r) => r.operation).join(', ')} allowed`);
+}
+
+// ---------------------------------------------------------------- Active Directory
+
+export interface AdDoctorFacts {
+  url: string;
+  bindDN: string;
+  /** How the bind was protected: TLS checked against the pinned CA, or plain LDAP to a loopback DC. */
+  transport: 'ldaps' | 'starttls' | 'plain';
+  caCertificate?: string | undefined;
+  usersDN: { dn: string; readable: boolean };
+  groupsDN: { dn: string; readable: boolean };
+}
+
+/** The bind and the pin are proven by connecting (a failure there throws); the base DNs by reading them. */
+export function evaluateAd(f: AdDoctorFacts): DoctorCheck {
+  if (!f.usersDN.readable) return fail('ad', `bound to ${f.url} as ${f.bindDN}, but usersDN ${f.usersDN.dn} does not exist or cannot be read`, 'Create that OU, or correct targets.ad.usersDN, or delegate read access on it to the service account.');
+  if (!f.groupsDN.readable) return fail('ad', `bound to ${f.url} as ${f.bindDN}, but groupsDN ${f.groupsDN.dn} does not exist or cannot be read`, 'Create that OU, or correct targets.ad.groupsDN, or delegate read access on it to the service account.');
+  const tls = f.transport === 'plain' ? 'plain LDAP (loopback only)' : `${f.transport === 'ldaps' ? 'LDAPS' : 'StartTLS'}, DC certificate checked against ${f.caCertificate ?? 'the pinned CA'}`;
+  return pass('ad', `bound to ${f.url} as ${f.bindDN} over ${tls}; usersDN and groupsDN exist`);
 }
 
 // ---------------------------------------------------------------- signing key

@@ -11,11 +11,12 @@ import { IANAZone } from 'luxon';
 import { redactUrl, type Config } from '../config/resolve.js';
 import { resolveSecret } from '../config/load.js';
 import { isEncryptedPem, passphraseSource, readSigningKey, type ReadKeyOptions } from '../config/signing-key.js';
-import type { AwsConfig, LdapConfig } from '../config/schema.js';
+import type { AdConfig, AwsConfig, LdapConfig } from '../config/schema.js';
 import { ActionError } from '../errors.js';
 import { LATEST_SCHEMA } from '../store/migrations.js';
 import {
   PPOLICY_ATTRIBUTES,
+  type AdDoctorFacts,
   type AwsFacts,
   type CaFacts,
   type ClockFacts,
@@ -120,6 +121,41 @@ export async function probeLdap(config: LdapConfig, env: NodeJS.ProcessEnv = pro
     };
   } finally {
     await client.unbind().catch(() => undefined);
+  }
+}
+
+/**
+ * Bind to the DC as the target would (the same transport: TLS checked against the pinned CA and the
+ * DC's certificate name, plain LDAP only to loopback; its failures mapped to the same codes), then
+ * read usersDN and groupsDN. Only searches are sent.
+ */
+export async function probeAd(config: AdConfig, env: NodeJS.ProcessEnv = process.env): Promise<AdDoctorFacts> {
+  const password = resolveSecret({ file: config.bindPasswordFile, env: config.bindPasswordEnv }, 'AD bind password', env);
+  const { openAdConnection } = await import('../targets/ad/client.js');
+  const { adTransport } = await import('../targets/ad/transport.js');
+  const { transport } = adTransport(config, (f) => readFileSync(f));
+  const conn = await openAdConnection(config, password);
+  try {
+    // The bind (and the TLS pin) first: a refusal there is the check's failure, not "usersDN unreadable".
+    await conn.connect();
+    const readable = async (dn: string): Promise<boolean> => {
+      try {
+        const r = await conn.op('search', `read ${dn}`, (c) => c.search(dn, { scope: 'base', attributes: ['1.1'] }));
+        return r.searchEntries.length === 1;
+      } catch {
+        return false;
+      }
+    };
+    return {
+      url: config.url,
+      bindDN: config.bindDN,
+      transport,
+      caCertificate: config.caCertificate,
+      usersDN: { dn: config.usersDN, readable: await readable(config.usersDN) },
+      groupsDN: { dn: config.groupsDN, readable: await readable(config.groupsDN) },
+    };
+  } finally {
+    await conn.close();
   }
 }
 

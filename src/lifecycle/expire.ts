@@ -14,6 +14,7 @@ import { recordedTargets, selectRecorded } from './recorded.js';
 import { reproofDue } from './reproof.js';
 import { HEARTBEAT_KEY } from './status.js';
 import { sendDueNotices, type NightlyFailure, type NoticeOutcome } from './notices.js';
+import { enableStarted, type StartDayOutcome } from './start-day.js';
 
 export const LOCK_NAME = 'expire';
 /** A lock older than this is a dead run's; the next run takes it over (and logs that). */
@@ -48,6 +49,8 @@ export interface ExpireReport {
   regressed: { id: string; target: string; object: string; facts: string[]; repaired: boolean }[];
   /** How many ended assignments were re-proven against the live targets tonight. */
   reproved: number;
+  /** AD accounts provisioned (disabled) before their start, enabled and proven from their start day on. */
+  enabled: StartDayOutcome[];
   failed: NightlyFailure[];
   lock: { takenOver: { holder: string; acquiredAt: string } | null };
 }
@@ -87,6 +90,7 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
     drift: [],
     regressed: [],
     reproved: 0,
+    enabled: [],
     failed: [],
     lock: { takenOver: null },
   };
@@ -135,7 +139,7 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
       } catch (e) {
         unavailable = `targets unavailable: ${(e as Error).message}`;
       }
-      const revocable = ts.length > 0 || (!ctx.config.targets.ldap && !ctx.config.targets.aws);
+      const revocable = ts.length > 0 || (!ctx.config.targets.ldap && !ctx.config.targets.aws && !ctx.config.targets.ad);
       let done = 0;
       for await (const page of pagesEndingBy(ctx.store, nowIso, ['active'], { pageSize: o.pageSize })) {
         if (unavailable !== undefined) {
@@ -170,6 +174,8 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
         }
       }
     }
+
+    report.enabled = await enableStarted(ctx, now, getTargets, o.dryRun, report.failed);
 
     const revokedIds = new Set(report.revoked.map((r) => r.id));
     const endedTotal = await ctx.store.countEndingBy(FOREVER, ENDED_STATES);

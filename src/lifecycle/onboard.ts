@@ -10,6 +10,7 @@ import type { Target } from '../targets/target.js';
 import type { AssignmentRecord } from '../store/types.js';
 import { StoreConflictError } from '../store/types.js';
 import { withAssignmentLock } from './assignment-lock.js';
+import { awaitsStart } from './start-day.js';
 import { clockNote, newRunId, type Context } from './context.js';
 import { recordedOn, type RecordedTarget } from './recorded.js';
 import { executePlans, planAll, type PlannedTarget, type TargetResult } from './executor.js';
@@ -105,7 +106,7 @@ export async function prepareOnboarding(ctx: Context, file: string, signatures: 
       // Accounts on no target would be "revoked" against nothing: refuse before anything is written.
       throw new InputError(`The config names no targets; ${doc.id} would be onboarded nowhere.`, {
         code: 'onboard.no-targets',
-        actions: ['Configure targets.ldap and/or targets.aws in the config (see `detailee init`), then onboard again.'],
+        actions: ['Configure targets.ldap, targets.aws and/or targets.ad in the config (see `detailee init`), then onboard again.'],
       });
     }
     const intents = targets.map((target) => ({
@@ -231,7 +232,10 @@ export async function applyOnboarding(ctx: Context, prep: OnboardPreparation, op
       if (!rec) throw new ActionError(`Assignment ${doc.id} vanished from the store during onboarding.`, { code: 'store.lost' });
       const at = ctx.clock.now().toISOString();
       const targets = withObjects(recordedOn(rec) ?? [], prep, results, at);
-      if (ok && rec.state === 'active') await tx.updateAssignment({ ...rec, updatedAt: at, data: { ...rec.data, provisioned: true, provisionedAt: at, targets } }, rec.version);
+      if (ok && rec.state === 'active') {
+        const data = { ...rec.data, provisioned: true, provisionedAt: at, targets, awaitingStart: awaitsStart(targets, rec.term.startsAt) };
+        await tx.updateAssignment({ ...rec, updatedAt: at, data }, rec.version);
+      }
       else await tx.updateAssignment({ ...rec, updatedAt: at, data: { ...rec.data, targets } }, rec.version);
       await tx.appendAudit({
         at,

@@ -1,5 +1,6 @@
 import { ActionError } from '../errors.js';
 import type { AssignmentRecord, Store } from '../store/types.js';
+import { groupsFor } from '../targets/index.js';
 import { TARGET_NAMES, type TargetName } from '../targets/model.js';
 import { type Target } from '../targets/target.js';
 
@@ -21,6 +22,8 @@ export interface RecordedTarget {
   recordedAt: string;
   /** When the read-back after provisioning confirmed the object. */
   provisionedAt?: string | undefined;
+  /** AD: when the nightly job enabled an account provisioned (disabled) before its start, proven by a read. */
+  enabledAt?: string | undefined;
 }
 
 function isTargetName(x: unknown): x is TargetName {
@@ -64,7 +67,7 @@ export async function recordedTargets(store: Store, rec: AssignmentRecord): Prom
   const manifest = rec.manifest;
   return [...seen].map(([target, at]) => ({
     target,
-    groups: target === 'ldap' ? manifest.access.ldap.groups : manifest.access.aws.groups,
+    groups: groupsFor(target, manifest),
     policies: target === 'aws' ? manifest.access.aws.policies : [],
     recordedAt: at,
   }));

@@ -21,6 +21,12 @@ export async function openTargets(config: Config, clock: Clock, only?: TargetNam
       const { createIamTarget } = await import('./aws/index.js');
       out.push(await createIamTarget(config.targets.aws, { clock }));
     }
+    if (config.targets.ad && want('ad')) {
+      const ad = config.targets.ad;
+      const password = resolveSecret({ file: ad.bindPasswordFile, env: ad.bindPasswordEnv }, 'AD bind password');
+      const { createAdTarget } = await import('./ad/index.js');
+      out.push(await createAdTarget(ad, password, { clock }));
+    }
   } catch (e) {
     await closeTargets(out);
     throw e;
@@ -39,9 +45,16 @@ export function desiredFor(target: TargetName, doc: Assignment, term: Term): Des
     givenName: doc.detailee.givenName,
     familyName: doc.detailee.familyName,
     email: doc.detailee.email,
-    groups: target === 'ldap' ? doc.access.ldap.groups : doc.access.aws.groups,
+    groups: groupsFor(target, doc),
     policies: target === 'aws' ? doc.access.aws.policies : [],
     startsAt: term.startsAt,
     endsAt: term.endsAt,
   };
+}
+
+/** The groups an assignment grants on a target: access.ad is optional (manifest v1 has none). */
+export function groupsFor(target: TargetName, doc: Assignment): string[] {
+  if (target === 'ldap') return doc.access.ldap.groups;
+  if (target === 'aws') return doc.access.aws.groups;
+  return doc.access.ad?.groups ?? [];
 }

@@ -3,8 +3,8 @@
  * (Desired, Intent), what was granted and what was observed. The per-target planners import only
  * this, so the Target interface (which names their steps) and they never import each other.
  */
-export type TargetName = 'ldap' | 'aws';
-export const TARGET_NAMES: readonly TargetName[] = ['ldap', 'aws'];
+export type TargetName = 'ldap' | 'aws' | 'ad';
+export const TARGET_NAMES: readonly TargetName[] = ['ldap', 'aws', 'ad'];
 
 /** What an assignment wants to exist on a target. */
 export interface Desired {
@@ -13,7 +13,7 @@ export interface Desired {
   givenName: string;
   familyName: string;
   email: string;
-  /** Group names on this target (LDAP cn, or IAM group name). */
+  /** Group names on this target (LDAP or AD cn, or IAM group name). */
   groups: string[];
   /** Managed policy ARNs (IAM only; empty for LDAP). */
   policies: string[];
@@ -37,11 +37,11 @@ export type Intent =
 
 /** What an assignment's provisioning record says one target granted (see lifecycle/recorded.ts). */
 export interface Granted {
-  /** The provisioned object read back at onboarding: LDAP DN or IAM user ARN. */
+  /** The provisioned object read back at onboarding: LDAP or AD DN, or IAM user ARN. */
   object: string;
   groups: string[];
   policies: string[];
-  /** LDAP group DNs by cn, as onboarding's read-back found them. */
+  /** LDAP (or AD) group DNs by cn, as onboarding's read-back found them. */
   groupObjects?: Record<string, string> | undefined;
 }
 

@@ -1,6 +1,8 @@
 import { ldapFacts, PERMANENT_LOCK } from './ldap/plan.js';
 import { hasDenyAll, revokedPolicyDocument, sameDocument } from './aws/documents.js';
 import { iamFacts, REVOKED_POLICY, TAG_ASSIGNMENT } from './aws/facts.js';
+import { adFacts, memberDNs } from './ad/model.js';
+import { isDisabled, uacNames } from './ad/uac.js';
 import type { Observed, TargetName } from './model.js';
 
 /**
@@ -56,7 +58,7 @@ export function prove(expected: RevocationExpectation, observed: Observed, read:
       { fact: 'account', ok: false, observed: `read ${observed.username}, expected ${expected.username}`, read: 'missing' },
     ]);
   }
-  const facts = observed.target === 'ldap' ? ldapProof(expected, observed) : iamProof(expected, observed);
+  const facts = observed.target === 'ldap' ? ldapProof(expected, observed) : observed.target === 'ad' ? adProof(expected, observed) : iamProof(expected, observed);
   return finish(expected, observed, read, facts);
 }
 
@@ -84,10 +86,10 @@ function finish(expected: RevocationExpectation, observed: Observed, read: ReadC
   return { target: expected.target, object, server: read.server, readAt: read.readAt, ok, facts };
 }
 
-/** The object an observation read (LDAP DN, IAM ARN); undefined when the account is gone. */
+/** The object an observation read (LDAP or AD DN, IAM ARN); undefined when the account is gone. */
 export function objectOfObserved(o: Observed): string | undefined {
   if (!o.exists) return undefined;
-  return o.target === 'ldap' ? ldapFacts(o).dn : iamFacts(o).arn;
+  return o.target === 'ldap' ? ldapFacts(o).dn : o.target === 'ad' ? adFacts(o).dn : iamFacts(o).arn;
 }
 
 function identityFacts(expected: RevocationExpectation, observed: Observed, object: string | undefined): ProofFact[] {
@@ -109,7 +111,7 @@ function identityFacts(expected: RevocationExpectation, observed: Observed, obje
 
 function normalizeObject(target: TargetName, s: string): string {
   // DNs compare case-insensitively and without spaces after separators; ARNs exactly.
-  return target === 'ldap' ? s.toLowerCase().replace(/\s*([,=+])\s*/g, '$1') : s;
+  return target === 'aws' ? s : s.toLowerCase().replace(/\s*([,=+])\s*/g, '$1');
 }
 
 function ldapProof(expected: RevocationExpectation, o: Observed): ProofFact[] {
@@ -137,6 +139,37 @@ function ldapProof(expected: RevocationExpectation, o: Observed): ProofFact[] {
       read: 'live',
     },
     groupFact(o.groups),
+  ];
+}
+
+/**
+ * AD: the account disabled (ACCOUNTDISABLE read from userAccountControl), accountExpires at or
+ * before the revocation (the DC refuses the account after it by itself), and no group by either
+ * reading (memberOf, and a search for groups naming it). The password replaced at revocation
+ * cannot be read back; the flag and the expiry are what the DC refuses a logon on.
+ */
+function adProof(expected: RevocationExpectation, o: Observed): ProofFact[] {
+  if (!o.exists) return [{ fact: 'account', ok: true, observed: `no AD account ${o.username}`, read: 'live' }];
+  const a = adFacts(o);
+  const uac = a.userAccountControl;
+  const disabled = uac !== undefined && isDisabled(uac);
+  const expires = a.accountExpires;
+  const endOk = expires !== undefined && expires !== 'never' && Date.parse(expires) <= Date.parse(expected.revokedAt);
+  return [
+    ...identityFacts(expected, o, a.dn),
+    {
+      fact: 'disabled',
+      ok: disabled,
+      observed: uac === undefined ? 'userAccountControl unreadable' : `userAccountControl ${uac} (${uacNames(uac).join(', ') || 'no flags'})`,
+      read: uac === undefined ? 'missing' : 'live',
+    },
+    {
+      fact: 'expiry',
+      ok: endOk,
+      observed: endOk ? `accountExpires ${expires}` : `accountExpires ${expires ?? 'absent'} is not at or before ${expected.revokedAt}`,
+      read: 'live',
+    },
+    groupFact(memberDNs(a)),
   ];
 }
 

@@ -1,10 +1,11 @@
+import type { AdStep } from './ad/plan.js';
 import type { IamStep } from './aws/plan.js';
 import type { LdapStep } from './ldap/plan.js';
 import type { TargetProof } from './proof.js';
 import type { Granted, Intent, Observed, TargetName } from './model.js';
 
 /** One change on one target, typed per kind: `apply` switches on `kind`, never on the id's text. */
-export type Step = LdapStep | IamStep;
+export type Step = LdapStep | IamStep | AdStep;
 
 export interface VerifyResult {
   target: TargetName;

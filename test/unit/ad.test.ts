@@ -7,7 +7,8 @@ import { loadConfig, warnings } from '../../src/config/load.js';
 import { ActionError, InputError } from '../../src/errors.js';
 import { bindRefusal, diagnose, mapAdError } from '../../src/targets/ad/errors.js';
 import { EPOCH_OFFSET, NEVER_MAX, fileTimeOfMs, fromFileTime, isNever, parseFileTime, toFileTime } from '../../src/targets/ad/filetime.js';
-import { checkAdUsername, provisionProblems, revocationProblems, toObservation } from '../../src/targets/ad/model.js';
+import { checkAdUsername, provisionProblems, toObservation, toObserved } from '../../src/targets/ad/model.js';
+import { prove, proofProblems } from '../../src/targets/proof.js';
 import { adTransport } from '../../src/targets/ad/transport.js';
 import { encodeUnicodePwd, randomPassword } from '../../src/targets/ad/password.js';
 import { NEW_DISABLED, UAC, isDisabled, parseUac, uacNames, unsafeBits, withDisabled } from '../../src/targets/ad/uac.js';
@@ -194,9 +195,8 @@ describe('targets.ad config', () => {
     const { cfg, dir } = load(base);
     warnings.splice(0);
     const ad = cfg().targets.ad!;
-    // Until a command uses it, every run says so.
-    expect(warnings).toEqual([expect.stringMatching(/targets\.ad .*preview.* no command uses it yet/)]);
-    warnings.splice(0);
+    // AD is a target now: no "preview" warning on every run.
+    expect(warnings).toEqual([]);
     expect(ad.caCertificate).toBe(join(dir, 'dc-ca.pem'));
     expect(ad.mustChangePassword).toBe(true);
     expect(ad.timeoutMs).toBe(10_000);
@@ -261,6 +261,7 @@ describe('AD observation and revocation proof (pure)', () => {
       mustChangePassword: true,
       memberOf: ['CN=a,OU=G,DC=x', 'CN=b,OU=G,DC=x'],
       memberOfSearch: ['CN=c,DC=x'],
+      attributes: { description: 'detailee:A-1', employeeType: 'detailee' },
     });
     // Unreadable flags are not "enabled"; two detailee descriptions name no assignment.
     const odd = toObservation('jd', { ...entry, userAccountControl: 'x', description: ['detailee:A-1', 'detailee:A-2'] }, []);
@@ -271,13 +272,23 @@ describe('AD observation and revocation proof (pure)', () => {
 
   it('proves a revocation only when disabled, expired by the revocation and in no group by either reading', () => {
     const revoked = toObservation('jd', { ...entry, memberOf: [] }, []);
-    expect(revocationProblems(revoked, '2025-03-01T12:00:00Z')).toEqual([]);
-    expect(revocationProblems(revoked, '2025-03-01T11:59:59.999Z')).toEqual([expect.stringMatching(/accountExpires 2025-03-01T12:00:00.000Z is after the revocation/)]);
-    expect(revocationProblems({ ...revoked, disabled: false, userAccountControl: 512 }, '2025-03-02T00:00:00Z')).toEqual([expect.stringMatching(/not disabled/)]);
-    expect(revocationProblems({ ...revoked, accountExpires: 'never' }, '2025-03-02T00:00:00Z')).toEqual([expect.stringMatching(/accountExpires never/)]);
-    expect(revocationProblems({ ...revoked, memberOfSearch: ['CN=g,DC=x'] }, '2025-03-02T00:00:00Z')).toEqual([expect.stringMatching(/still a member of CN=g/)]);
-    expect(revocationProblems({ ...revoked, memberOf: ['CN=g,DC=x'] }, '2025-03-02T00:00:00Z')).toEqual([expect.stringMatching(/memberOf still lists CN=g/)]);
-    expect(revocationProblems({ ...revoked, exists: false }, '2025-03-02T00:00:00Z')).toEqual([]);
+    const expect1 = (revokedAt: string) => ({ target: 'ad' as const, assignmentId: 'A-1', username: 'jd', revokedAt, object: 'cn=jd, ou=Detailees, dc=x' });
+    const read = { server: 'ldaps://dc', readAt: '2025-03-02T00:00:00Z' };
+    const problems = (o: typeof revoked, at: string) => proofProblems(prove(expect1(at), toObserved(o), read));
+    const ok = prove(expect1('2025-03-01T12:00:00Z'), toObserved(revoked), read);
+    expect(ok.ok).toBe(true);
+    expect(ok.facts.map((f) => f.fact)).toEqual(['identity', 'assignment', 'disabled', 'expiry', 'groups']);
+    expect(ok.object).toBe(entry.dn);
+    expect(problems(revoked, '2025-03-01T11:59:59.999Z')).toEqual([expect.stringMatching(/^expiry: accountExpires 2025-03-01T12:00:00.000Z is not at or before/)]);
+    expect(problems({ ...revoked, disabled: false, userAccountControl: 512 }, '2025-03-02T00:00:00Z')).toEqual(['disabled: userAccountControl 512 (NORMAL_ACCOUNT)']);
+    expect(problems({ ...revoked, accountExpires: 'never' }, '2025-03-02T00:00:00Z')).toEqual([expect.stringMatching(/^expiry: accountExpires never/)]);
+    expect(problems({ ...revoked, memberOfSearch: ['CN=g,DC=x'] }, '2025-03-02T00:00:00Z')).toEqual(['groups: still in CN=g,DC=x']);
+    expect(problems({ ...revoked, memberOf: ['CN=g,DC=x'] }, '2025-03-02T00:00:00Z')).toEqual(['groups: still in CN=g,DC=x']);
+    expect(problems({ ...revoked, assignmentId: 'A-2' }, '2025-03-02T00:00:00Z')).toEqual(['assignment: marked for A-2, not A-1']);
+    // Unreadable flags are not proven disabled.
+    const { userAccountControl: _u, ...noFlags } = revoked;
+    expect(problems(noFlags, '2025-03-02T00:00:00Z')).toEqual(['disabled: userAccountControl unreadable']);
+    expect(prove(expect1('2025-03-02T00:00:00Z'), toObserved({ ...revoked, exists: false }), read).ok).toBe(true);
   });
 
   it('refuses a username AD cannot hold as sAMAccountName (20 characters at most)', () => {
