@@ -2,6 +2,7 @@ import { BaseCommand } from '../src/cli/base.js';
 import { statusFilter, statusFlags, writeStatus } from '../src/cli/status-command.js';
 import { clockFromEnv } from '../src/time/clock.js';
 import { streamWriter } from '../src/ui/status-stream.js';
+import { jsonDocument } from '../src/cli/common.js';
 
 export default class Status extends BaseCommand {
   static override summary = 'List every assignment with its state, last day, days left and next action.';
@@ -16,6 +17,8 @@ export default class Status extends BaseCommand {
   // Shared with the fast start (src/cli/fast-status.ts), which parses with these definitions.
   static override flags = statusFlags;
 
+  /** The rows are on stdout, in part (`started`) or whole (`written`). */
+  private started = false;
   private written = false;
 
   /** The JSON document (JsonOutputs['status']) is written a page at a time by run(), not returned for oclif to print. */
@@ -24,13 +27,23 @@ export default class Status extends BaseCommand {
     // Parsed before the store is opened: bad input changes nothing and needs no config.
     const filter = statusFilter(flags);
     const store = await this.openStore();
-    const out = await writeStatus(store, clockFromEnv().now(), filter, flags, this.jsonEnabled(), streamWriter(process.stdout));
+    const stdout = streamWriter(process.stdout);
+    const out = await writeStatus(store, clockFromEnv().now(), filter, flags, this.jsonEnabled(), (s) => {
+      this.started = true;
+      return stdout(s);
+    });
     this.written = true;
     process.stderr.write(out.stderr);
   }
 
-  /** oclif prints run()'s result as JSON after it returns; the rows were written already. An error document still prints. */
+  /**
+   * oclif prints run()'s result as JSON after it returns: the rows are out already. An error before
+   * the first row is the usual JSON document on stdout; after it, on stderr, so what stdout holds
+   * is the part of the rows that was written, never two documents run together.
+   */
   override logJson(json: unknown): void {
-    if (!this.written) super.logJson(json);
+    if (this.written) return;
+    if (this.started) process.stderr.write(jsonDocument(json));
+    else super.logJson(json);
   }
 }

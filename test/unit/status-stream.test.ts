@@ -7,6 +7,7 @@ import type { AssignmentState } from '../../src/store/types.js';
 import { csv } from '../../src/ui/csv.js';
 import { STATUS_CSV_COLUMNS, statusText } from '../../src/ui/status.js';
 import { writeStatusCsv, writeStatusJson, writeStatusTable } from '../../src/ui/status-stream.js';
+import { writeStatus } from '../../src/cli/status-command.js';
 import { tempDir } from '../helpers/manifest.js';
 import { makeRecord } from '../helpers/pg.js';
 
@@ -64,4 +65,19 @@ describe('status a page at a time', () => {
     expect((await collect((w) => writeStatusTable(pages(none), w, 'No assignments match.'))).text).toBe('No assignments match.\n');
     expect((await collect((w) => writeStatusCsv(pages(none), w))).text).toBe(csv(STATUS_CSV_COLUMNS, []));
   });
+
+  it('a store that fails part-way (faked: a real one cannot be made to fail between two pages) stops the output where it was, and the error reaches the caller', async () => {
+    const failing = Object.create(store) as SqliteStore;
+    let calls = 0;
+    failing.listSummaries = async (states, page) => {
+      if (++calls === 2) throw new Error('disk I/O error');
+      return store.listSummaries(states, page);
+    };
+    let text = '';
+    const flags = { csv: false, state: undefined, 'ending-within': undefined };
+    await expect(writeStatus(failing, NOW, { states: undefined, endingWithinDays: undefined }, flags, true, (s) => void (text += s))).rejects.toThrow('disk I/O error');
+    expect(text.startsWith('[\n  {')).toBe(true);
+    expect(text.endsWith(']\n')).toBe(false);
+  });
 });
+
