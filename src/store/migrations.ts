@@ -81,6 +81,20 @@ function initialSchema(dialect: 'sqlite' | 'postgres'): string {
     `;
 }
 
-export const MIGRATIONS: Migration[] = [{ version: 1, name: 'initial', sqlite: initialSchema('sqlite'), postgres: initialSchema('postgres') }];
+export const MIGRATIONS: Migration[] = [
+  { version: 1, name: 'initial', sqlite: initialSchema('sqlite'), postgres: initialSchema('postgres') },
+  {
+    version: 2,
+    name: 'assignments by id in byte order, and those awaiting their start',
+    // Listings page by id in byte order (COLLATE "C" on PostgreSQL, so both stores list alike); the
+    // primary key's index is in the database's locale and cannot serve that order (SQLite's is
+    // byte order already). The second index finds, without reading every document, the few active
+    // assignments whose account waits for the nightly start-day enable: its expression is the
+    // dialect's jsonText('doc', ['data', 'awaitingStart']) exactly, or the planner cannot use it.
+    sqlite: "CREATE INDEX assignments_awaiting_start ON assignments (state, CAST(json_extract(doc, '$.data.awaitingStart') AS TEXT));",
+    postgres: `CREATE INDEX assignments_id_bytes ON assignments (id COLLATE "C");
+      CREATE INDEX assignments_awaiting_start ON assignments (state, (doc::jsonb #>> '{data,awaitingStart}'));`,
+  },
+];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -43,6 +43,7 @@ export function summaryFromRow(row: Row): AssignmentSummary {
     ...(row.revocation == null ? {} : { revocation: String(row.revocation) as RevocationCondition }),
     // Absent (older rows, or not asked) means unknown, which is not "unfinished".
     ...(row.provisioned == null ? {} : { provisioned: row.provisioned === 'true' || row.provisioned === '1' }),
+    ...(row.awaiting_start === 'true' || row.awaiting_start === '1' ? { awaitingStart: true } : {}),
   };
 }
 

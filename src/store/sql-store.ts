@@ -23,6 +23,7 @@ import {
   type LockInfo,
   type Store,
   type StoreTx,
+  type SummaryPage,
 } from './types.js';
 import { checkSchemaVersion } from './version.js';
 
@@ -53,7 +54,8 @@ export class SqlStore implements Store {
       CASE WHEN state = 'active' THEN NULL ELSE coalesce(${j(['data', 'revocation', 'condition'])},
         CASE ${j(['data', 'revocation', 'complete'])} WHEN 'true' THEN 'proven' WHEN '1' THEN 'proven'
           WHEN 'false' THEN 'incomplete' WHEN '0' THEN 'incomplete' END) END AS revocation,
-      CASE WHEN state = 'active' THEN ${j(['data', 'provisioned'])} END AS provisioned`;
+      CASE WHEN state = 'active' THEN ${j(['data', 'provisioned'])} END AS provisioned,
+      CASE WHEN state = 'active' THEN ${j(['data', 'awaitingStart'])} END AS awaiting_start`;
   }
 
   /** Open as the URL's kind requires: the embedded store migrates itself, a shared one only on `detailee migrate`. */
@@ -173,11 +175,23 @@ export class SqlStore implements Store {
     return row ? assignmentFromRow(row) : undefined;
   }
 
-  async listSummaries(states?: readonly AssignmentState[]) {
-    const where = states && states.length > 0 ? `WHERE state IN (${placeholders(states.length)})` : '';
-    return (await this.db.all(`SELECT ${this.summaryColumns} FROM assignments ${where} ORDER BY id${this.db.dialect.bytes}`, [...(states ?? [])])).map(
-      summaryFromRow,
-    );
+  async listSummaries(states?: readonly AssignmentState[], page?: SummaryPage) {
+    const b = this.db.dialect.bytes;
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (states && states.length > 0) {
+      // A page walks the id index: as a plain IN, SQLite would take the state index instead and
+      // sort every row of those states for each page (100 ms a page at 100,000 rows, not 1 ms).
+      where.push(page ? `CASE WHEN state IN (${placeholders(states.length)}) THEN 1 ELSE 0 END = 1` : `state IN (${placeholders(states.length)})`);
+      params.push(...states);
+    }
+    if (page?.after !== undefined) {
+      where.push(`id${b} > ?`);
+      params.push(page.after);
+    }
+    if (page) params.push(page.limit);
+    const sql = `SELECT ${this.summaryColumns} FROM assignments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id${b}${page ? ' LIMIT ?' : ''}`;
+    return (await this.db.all(sql, params)).map(summaryFromRow);
   }
 
   async listEndingBy(before: string, states: readonly AssignmentState[], page?: EndingPage) {
@@ -191,6 +205,13 @@ export class SqlStore implements Store {
          ORDER BY ends_at_ms, id${this.db.dialect.bytes}${page ? ' LIMIT ?' : ''}`,
       params,
     );
+    return rows.map(summaryFromRow);
+  }
+
+  async listAwaitingStart() {
+    // The same expression as the index of migration 2, so the planner reads only the rows it lists.
+    const waiting = this.db.dialect.jsonText('doc', ['data', 'awaitingStart']);
+    const rows = await this.db.all(`SELECT ${this.summaryColumns} FROM assignments WHERE state = 'active' AND ${waiting} IN ('true', '1') ORDER BY id${this.db.dialect.bytes}`);
     return rows.map(summaryFromRow);
   }
 

@@ -50,6 +50,8 @@ export interface AssignmentSummary {
   revocation?: RevocationCondition | undefined;
   /** For an active one: false while onboarding has not finished. */
   provisioned?: boolean | undefined;
+  /** For an active one: an account provisioned before the start waits for the nightly job to enable it (start-day.ts). */
+  awaitingStart?: true | undefined;
 }
 
 /** `proven` on every recorded target; `incomplete` (not yet, or a target failed); `regressed` (a re-proof failed after it was proven). */
@@ -106,6 +108,12 @@ export interface LockInfo {
   expiresAt: string;
 }
 
+/** A page of listSummaries: the id of the last row of the previous page (none for the first), and the size. */
+export interface SummaryPage {
+  after: string | undefined;
+  limit: number;
+}
+
 /** A page of listEndingBy: the last row of the previous page (none for the first), and the size. */
 export interface EndingPage {
   after: { endsAt: string; id: string } | undefined;
@@ -143,14 +151,20 @@ export interface Store {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
 
   getAssignment(id: string): Promise<AssignmentRecord | undefined>;
-  /** Every assignment, light rows, ordered by id. Pass states to filter. */
-  listSummaries(states?: readonly AssignmentState[]): Promise<AssignmentSummary[]>;
+  /**
+   * Every assignment, light rows, ordered by id (byte order). Pass states to filter. With `page`,
+   * at most `limit` rows whose id comes after `after`: a keyset, so a listing read a page at a
+   * time neither repeats nor skips a row that changes meanwhile.
+   */
+  listSummaries(states?: readonly AssignmentState[], page?: SummaryPage): Promise<AssignmentSummary[]>;
   /**
    * Light rows whose endsAt <= before (ISO instant), in the given states, ordered by (endsAt, id).
    * With `page`, at most `limit` rows that come after the row `after` in that order: a keyset, so a
    * row whose state changes meanwhile neither repeats nor shifts the next page.
    */
   listEndingBy(before: string, states: readonly AssignmentState[], page?: EndingPage): Promise<AssignmentSummary[]>;
+  /** Active assignments whose record says an account waits for the start-day enable (data.awaitingStart), by id. */
+  listAwaitingStart(): Promise<AssignmentSummary[]>;
   /** How many rows listEndingBy(before, states) would list. */
   countEndingBy(before: string, states: readonly AssignmentState[]): Promise<number>;
   countAssignments(): Promise<number>;

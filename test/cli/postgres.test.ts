@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, prepare, ROOT } from '../../scripts/scenario.js';
+import { cli, prepare, ROOT } from '../helpers/scenario.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { LOCK_NAME } from '../../src/lifecycle/expire.js';
 import { createTestSchema, type TestSchema } from '../helpers/pg.js';
@@ -67,7 +67,7 @@ describe('detailee CLI on a shared PostgreSQL store', () => {
     const r = cli(dir, ['status', '--json'], NOW);
     expect(r.exit).toBe(2);
     expect(JSON.stringify(r.json)).toMatch(/detailee migrate/);
-    expect(cli(dir, ['migrate', '--json'], NOW).json).toMatchObject({ schemaVersion: 1 });
+    expect(cli(dir, ['migrate', '--json'], NOW).json).toMatchObject({ schemaVersion: 2 });
     expect(cli(dir, ['status', '--json'], NOW).exit).toBe(0);
   });
 

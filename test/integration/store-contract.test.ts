@@ -165,6 +165,16 @@ describe.each(factories)('Store contract: %s', (kind, factory) => {
     expect((await store.listSummaries(['expired'])).map((s) => s.id)).toEqual(['A_0', 'B-1']);
     expect((await store.listSummaries(['active', 'expired'])).length).toBe(5);
     expect(await store.listSummaries(['closed'])).toEqual([]);
+    // A page at a time, by keyset: the same rows in the same order, with or without a state filter.
+    const paged: string[] = [];
+    for (let after: string | undefined; ; ) {
+      const page = await store.listSummaries(undefined, { after, limit: 2 });
+      paged.push(...page.map((s) => s.id));
+      if (page.length < 2) break;
+      after = page[page.length - 1]!.id;
+    }
+    expect(paged).toEqual(all.map((s) => s.id));
+    expect((await store.listSummaries(['active'], { after: '10', limit: 5 })).map((s) => s.id)).toEqual(['a.1', 'b-2']);
 
     const rec = makeRecord('10');
     expect(all[0]).toEqual({

@@ -8,6 +8,7 @@ import { InputError, VerificationError } from '../../src/errors.js';
 import { copyStore } from '../../src/store/copy.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { LATEST_SCHEMA } from '../../src/store/migrations.js';
 import { StoreConflictError, type Store } from '../../src/store/types.js';
 import { createTestSchema, makeRecord, type TestSchema } from '../helpers/pg.js';
 
@@ -166,8 +167,8 @@ describe('PostgresStore under concurrency', () => {
       await fresh.query('DROP SCHEMA IF EXISTS ' + fresh.schema + ' CASCADE');
       // The schema does not exist yet: migrate creates it, once.
       const stores = await Promise.all(Array.from({ length: 4 }, (_, i) => openPg(`m${i}`, fresh)));
-      for (const s of stores) expect(await s.schemaVersion()).toBe(1);
-      expect(await fresh.query('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }]);
+      for (const s of stores) expect(await s.schemaVersion()).toBe(LATEST_SCHEMA);
+      expect(await fresh.query('SELECT version FROM schema_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }]);
     } finally {
       for (const s of opened.splice(0)) await s.close();
       await fresh.drop();
