@@ -43,14 +43,14 @@ export async function seedAssignments(url, n, { start = '2025-02-06', days = 120
   await store.close();
 }
 
-/** n bare audit events. */
-export async function seedAudit(url, n) {
+/** n bare audit events; `details(j)` is each one's details (stored as JSON.stringify writes them). */
+export async function seedAudit(url, n, details = (j) => ({ j })) {
   const store = await openStore(url, { migrate: true });
   const BATCH = 10_000;
   for (let i = 0; i < n; i += BATCH) {
     await store.transaction(async (tx) => {
       for (let j = i; j < Math.min(n, i + BATCH); j++) {
-        await tx.appendAudit({ at: '2025-01-01T00:00:00.000Z', actor: 'bench', kind: 'bench.event', assignmentId: `bench-${j % 1000}`, details: { j } });
+        await tx.appendAudit({ at: '2025-01-01T00:00:00.000Z', actor: 'bench', kind: 'bench.event', assignmentId: `bench-${j % 1000}`, details: details(j) });
       }
     });
   }

@@ -2,15 +2,15 @@ import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 
 import { readFileSync } from 'node:fs';
 import { warnIfReadableByOthers } from '../config/load.js';
 import { InputError, VerificationError } from '../errors.js';
-import type { AuditEvent, Store } from '../store/types.js';
+import type { AuditEvent, Store, StoredAuditEvent } from '../store/types.js';
 import { verifyFileBytes } from '../offboarding/file-signature.js';
-import { ftiFromRow } from '../store/rows.js';
+import { ftiFromRow, storedAuditFromArray } from '../store/rows.js';
 import { FtiChainIndex, type FtiFinding } from '../offboarding/fti-chain.js';
 import { ed25519KeyId } from '../crypto/jws.js';
 import { ChainVerifier } from './chain.js';
+import { BATCH, finishBatch, walkStoredChain } from './read-chain.js';
+import { startTail } from './tail.js';
 import { canonicalJson } from '../crypto/canonical-json.js';
-
-const BATCH = 20_000;
 
 interface Checkpoint {
   format: 'detailee/audit-checkpoint/v1';
@@ -48,6 +48,8 @@ export interface AuditVerifyResult {
   fti: { checked: boolean; entries: number; rows: number; findings: FtiFinding[] };
 }
 
+type Progress = (stage: string, done: number, total: number) => void;
+
 /** Stream the chain in batches: memory stays flat however long the log is. */
 export async function* iterateAudit(store: Store): AsyncGenerator<AuditEvent> {
   let after = 0;
@@ -63,21 +65,13 @@ export async function verifyAudit(
   store: Store,
   checkpoint?: SignedCheckpoint,
   trustedKey?: KeyObject,
-  onProgress?: (stage: string, done: number, total: number) => void,
+  onProgress?: Progress,
 ): Promise<AuditVerifyResult> {
   if (checkpoint) verifyCheckpointSignature(checkpoint, trustedKey);
-  const v = new ChainVerifier(checkpoint ? [checkpoint.checkpoint.size] : []);
+  const watch = checkpoint ? [checkpoint.checkpoint.size] : [];
+  const v = new ChainVerifier(watch);
   const fti = new FtiChainIndex();
-  // The head read first is only the progress display's total: events appended meanwhile are
-  // verified too, and the count then simply passes it.
-  const total = onProgress ? ((await store.auditHead())?.seq ?? 0) : 0;
-  let done = 0;
-  for await (const e of iterateAudit(store)) {
-    v.add(e);
-    if (onProgress && (++done % 1000 === 0 || done === total)) onProgress('audit verify', done, Math.max(done, total));
-    if (v.problem) break;
-    fti.add(e);
-  }
+  await verifyChain(store, v, fti, watch, onProgress);
   const ftiResult: AuditVerifyResult['fti'] = { checked: false, entries: 0, rows: 0, findings: [] };
   if (!v.problem) {
     ftiResult.rows = await checkFtiRows(store, fti);
@@ -106,6 +100,58 @@ export async function verifyAudit(
     checkpoint: cp,
     fti: ftiResult,
   };
+}
+
+/**
+ * The chain through the verifier and, up to its first problem, its events through the FTI index.
+ * The events as stored: details are parsed only where they are not canonical already, or where
+ * the FTI index reads them (its own events). A long chain in a store file is verified in two
+ * halves at once (tail.ts), with the verdict of one pass.
+ */
+async function verifyChain(store: Store, v: ChainVerifier, fti: FtiChainIndex, watch: number[], onProgress: Progress | undefined): Promise<void> {
+  // The head read first is only a total (the progress display's, and where the halves meet):
+  // events appended meanwhile are verified too, and the count then simply passes it.
+  const head = onProgress || store.file !== undefined ? ((await store.auditHead())?.seq ?? 0) : 0;
+  const total = onProgress ? head : 0;
+  let done = 0;
+  const step = (e: StoredAuditEvent, canonical: boolean): boolean => {
+    v.addStored(e, canonical);
+    if (onProgress && (++done % 1000 === 0 || done === total)) onProgress('audit verify', done, Math.max(done, total));
+    if (v.problem) return false;
+    fti.add(e);
+    return true;
+  };
+  const tail = startTail(store, head, watch);
+  if (!tail) return walkStoredChain(store, step);
+  try {
+    await walkStoredChain(store, (e, canonical) => step(e, canonical) && v.count < tail.after);
+    // Stopped in the first half (a problem, or a chain shorter than the head said): that is the verdict.
+    if (v.problem || v.count !== tail.after || v.head?.seq !== tail.after) return;
+    const r = await tail.result;
+    if (r?.verified && r.startHash === v.head.hash) {
+      // The FTI events of the second half, in order; where the index throws, a single pass would
+      // have thrown too, once the rest of that event's batch was read (a text there that is not
+      // JSON failing first).
+      for (const row of r.fti) {
+        const e = storedAuditFromArray(row);
+        try {
+          fti.add(e);
+        } catch (err) {
+          await finishBatch(store, { after: e.seq, inBatch: e.seq % BATCH });
+          throw err;
+        }
+      }
+      v.absorb(r.state);
+      done += r.state.count;
+      onProgress?.('audit verify', done, Math.max(done, total));
+      return;
+    }
+    // No answer to use (the worker failed, met an error, or read another event where the halves
+    // meet): this thread goes on from there.
+    await walkStoredChain(store, step, { after: tail.after, inBatch: 0 });
+  } finally {
+    tail.stop();
+  }
 }
 
 /** Every FTI row of the store through the index, in pages; returns how many rows there were. */

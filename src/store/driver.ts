@@ -36,8 +36,15 @@ export interface Dialect {
 
 export interface SqlDriver extends Omit<SqlSession, 'exec' | 'exclusive'> {
   readonly dialect: Dialect;
+  /**
+   * `all`, each row an array of its values in the SELECT's column order: no object per row, for
+   * reads of a million rows (the audit chain's verification).
+   */
+  arrays(sql: string, params?: readonly unknown[]): Promise<unknown[][]>;
   /** Printable location (passwords redacted). */
   readonly location: string;
+  /** An embedded store's file (not in memory), which another thread can open too. */
+  readonly file?: string;
   /**
    * Outside a transaction, `all` reads committed data and `run` is one atomic statement. A body
    * commits when it resolves and rolls back when it throws.

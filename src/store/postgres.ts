@@ -211,6 +211,14 @@ class PostgresDriver implements SqlDriver {
     }
   }
 
+  async arrays(sql: string, params: readonly unknown[] = []): Promise<unknown[][]> {
+    try {
+      return (await this.pool.query<unknown[]>({ text: numberPlaceholders(sql), values: params as unknown[], rowMode: 'array' })).rows;
+    } catch (e) {
+      throw this.wrap(e);
+    }
+  }
+
   async run(sql: string, params: readonly unknown[] = []): Promise<number> {
     try {
       return (await this.pool.query(numberPlaceholders(sql), params as unknown[])).rowCount ?? 0;

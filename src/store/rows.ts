@@ -1,5 +1,14 @@
 import type { Row } from './driver.js';
-import type { RevocationCondition, AssignmentRecord, AssignmentSummary, AuditEvent, JournalEntry, StoredCertificate, StoredFti } from './types.js';
+import type {
+  RevocationCondition,
+  AssignmentRecord,
+  AssignmentSummary,
+  AuditEvent,
+  JournalEntry,
+  StoredAuditEvent,
+  StoredCertificate,
+  StoredFti,
+} from './types.js';
 
 
 /** Row shapes shared by both drivers, so both map identically. */
@@ -58,6 +67,44 @@ export function auditFromRow(row: Row): AuditEvent {
     prev: String(row.prev),
     hash: String(row.hash),
   };
+}
+
+/**
+ * An audit row, its columns converted as auditFromRow converts them (so the two agree on every
+ * row) but `details` parsed from the stored text only when it is read.
+ */
+class LazyAuditEvent implements StoredAuditEvent {
+  readonly seq: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly kind: string;
+  readonly assignmentId: string | null;
+  readonly detailsText: string;
+  readonly prev: string;
+  readonly hash: string;
+  private parsed: Record<string, unknown> | undefined;
+
+  /** `row` holds the audit columns in their order: seq, at, actor, kind, assignment_id, details, prev, hash. */
+  constructor(row: readonly unknown[]) {
+    this.seq = Number(row[0]);
+    this.at = String(row[1]);
+    this.actor = String(row[2]);
+    this.kind = String(row[3]);
+    this.assignmentId = row[4] == null ? null : String(row[4]);
+    this.detailsText = String(row[5]);
+    this.prev = String(row[6]);
+    this.hash = String(row[7]);
+  }
+
+  /** Parsed at the first read; throws as readAudit throws on a text that is not JSON. */
+  get details(): Record<string, unknown> {
+    return (this.parsed ??= JSON.parse(this.detailsText) as Record<string, unknown>);
+  }
+}
+
+/** `row`: the audit columns as values, in AUDIT_COLUMNS order. */
+export function storedAuditFromArray(row: readonly unknown[]): StoredAuditEvent {
+  return new LazyAuditEvent(row);
 }
 
 export function auditParams(e: AuditEvent): unknown[] {

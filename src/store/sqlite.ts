@@ -20,6 +20,7 @@ const MAX_CACHED_STATEMENTS = 64;
 class SqliteDriver implements SqlDriver {
   readonly dialect = SQLITE;
   readonly location: string;
+  readonly file: string | undefined;
   private readonly db: DatabaseSync;
   /** node:sqlite is synchronous, but a transaction body is async: serialise bodies in-process. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -34,6 +35,7 @@ class SqliteDriver implements SqlDriver {
   constructor(db: DatabaseSync, location: string) {
     this.db = db;
     this.location = location;
+    this.file = location === ':memory:' ? undefined : location;
     // Inside a transaction the one connection is the transaction: the session is the connection.
     this.session = {
       all: async (sql, params) => this.allSync(sql, params),
@@ -43,13 +45,16 @@ class SqliteDriver implements SqlDriver {
     };
   }
 
-  private prepare(sql: string): StatementSync {
-    let s = this.statements.get(sql);
+  private prepare(sql: string, arrays = false): StatementSync {
+    // A statement returning arrays is another statement: setReturnArrays changes it for good.
+    const key = arrays ? `[]${sql}` : sql;
+    let s = this.statements.get(key);
     if (!s) {
       // The SQL texts are a fixed set (IN lists vary only by the number of states); the bound is a guard.
       if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.clear();
       s = this.db.prepare(sql);
-      this.statements.set(sql, s);
+      if (arrays) s.setReturnArrays(true);
+      this.statements.set(key, s);
     }
     return s;
   }
@@ -64,6 +69,10 @@ class SqliteDriver implements SqlDriver {
 
   async all(sql: string, params?: readonly unknown[]): Promise<Row[]> {
     return this.allSync(sql, params);
+  }
+
+  async arrays(sql: string, params: readonly unknown[] = []): Promise<unknown[][]> {
+    return this.prepare(sql, true).all(...(params as SQLInputValue[])) as unknown as unknown[][];
   }
 
   /** A write outside a transaction waits for the transaction in flight, or it would join it. */
@@ -98,6 +107,18 @@ export class SqliteStore extends SqlStore {
   static async open(path: string, options: { migrate?: boolean } = {}): Promise<SqliteStore> {
     const store = new SqliteStore(new SqliteDriver(await openDatabase(path), path));
     return store.ready(options.migrate !== false);
+  }
+
+  /**
+   * An existing store file opened read-only, without creating or migrating anything: how a worker
+   * thread reads the audit chain beside the store's own connection (a worker may not set the
+   * umask that creating a store needs).
+   */
+  static async openReadOnly(path: string): Promise<SqliteStore> {
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(path, { readOnly: true });
+    db.exec('PRAGMA busy_timeout = 5000;');
+    return new SqliteStore(new SqliteDriver(db, path)).ready(false);
   }
 }
 

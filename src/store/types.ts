@@ -71,6 +71,11 @@ export interface AuditEvent extends AuditEventInput {
   hash: string;
 }
 
+/** An audit event as stored: `detailsText` is the stored text of `details`, which is parsed only when read. */
+export interface StoredAuditEvent extends Readonly<AuditEvent> {
+  readonly detailsText: string;
+}
+
 type JournalStatus = 'started' | 'done' | 'failed' | 'verified';
 
 export interface JournalEntry {
@@ -146,6 +151,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Printable location (passwords redacted). */
   readonly location: string;
+  /** An embedded store's file, which a worker thread can open to read the audit chain alongside; undefined on PostgreSQL or in memory. */
+  readonly file: string | undefined;
   /** Highest migration applied. */
   schemaVersion(): Promise<number>;
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -172,6 +179,8 @@ export interface Store {
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
   /** Events with seq > afterSeq in seq order, at most `limit`. */
   readAudit(afterSeq: number, limit: number): Promise<AuditEvent[]>;
+  /** The same events with `details` as the stored text, parsed only when read (verifying the whole chain). */
+  readAuditStored(afterSeq: number, limit: number): Promise<StoredAuditEvent[]>;
   auditFor(assignmentId: string): Promise<AuditEvent[]>;
 
   journalFor(assignmentId: string): Promise<(JournalEntry & { id: number })[]>;
