@@ -210,7 +210,7 @@ describe('detailee CLI: intake', () => {
     const forecast = run(['expire', '--dry-run', '--as-of', '2025-06-06']);
     expect(forecast.exit, JSON.stringify(forecast.json)).not.toBe(2);
     const r = forecast.json as Record<string, unknown> & { revoked: { id: string }[] };
-    expect(Object.keys(r).sort()).toEqual(['asOf', 'drift', 'dryRun', 'failed', 'lock', 'notices', 'ranAt', 'regressed', 'reproved', 'revoked']);
+    expect(Object.keys(r).sort()).toEqual(['asOf', 'drift', 'dryRun', 'enabled', 'failed', 'lock', 'notices', 'ranAt', 'regressed', 'reproved', 'revoked']);
     // The start of 2025-06-06 in New York: the end of the 120-day term from 2025-02-06.
     expect(r).toMatchObject({ ranAt: '2025-02-03T15:00:00.000Z', asOf: '2025-06-06T04:00:00.000Z', dryRun: true });
     expect(r.revoked.map((x) => x.id), JSON.stringify(r)).toContain('irs-2025-0042');
