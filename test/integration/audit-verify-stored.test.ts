@@ -2,17 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { storeFactories, type Harness } from '../helpers/store-harness.js';
 import { verifyAudit } from '../../src/audit/audit.js';
 import { GENESIS } from '../../src/audit/chain.js';
 import { walkStoredChain } from '../../src/audit/read-chain.js';
 import { ftiEntryHash } from '../../src/offboarding/fti-chain.js';
-import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { AuditEvent, Store } from '../../src/store/types.js';
 import { AT, hashBefore, longChain, settle, verifyBefore, type Outcome, type VerdictBefore } from '../helpers/audit-before.js';
-import { createTestSchema } from '../helpers/pg.js';
 
 /**
  * `audit verify` reads the chain as stored and hashes a details text as it is when it is canonical
@@ -35,54 +33,6 @@ function resultOf(o: Outcome): VerdictBefore {
   return o.result as VerdictBefore;
 }
 
-interface Harness {
-  store: Store;
-  exec(sql: string): Promise<void>;
-  cleanup(): Promise<void>;
-}
-
-const factories: [string, () => Promise<Harness>][] = [
-  [
-    'sqlite',
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'detailee-audit-'));
-      const path = join(dir, 'detailee.db');
-      const store = await SqliteStore.open(path);
-      return {
-        store,
-        exec: async (sql) => {
-          const db = new DatabaseSync(path);
-          try {
-            db.exec(sql);
-          } finally {
-            db.close();
-          }
-        },
-        cleanup: async () => {
-          await store.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  ],
-  [
-    'postgres',
-    async () => {
-      const schema = await createTestSchema();
-      const store = await PostgresStore.open(schema.url, { migrate: true });
-      return {
-        store,
-        exec: async (sql) => {
-          await schema.query(sql);
-        },
-        cleanup: async () => {
-          await store.close();
-          await schema.drop();
-        },
-      };
-    },
-  ],
-];
 
 const sql = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const FTI_DATA = { id: 'F-1', assignmentId: 'A1', description: 'batch 7', type: 'transcripts', taxYears: [2021], records: 250, media: 'paper', location: 'safe 3', received: '2025-03-03', recordedAt: AT, recordedBy: 'officer' };
@@ -133,7 +83,7 @@ function hashOverText(e: Omit<AuditEvent, 'hash'>, text: string): string {
   return createHash('sha256').update(preimage).digest('hex');
 }
 
-describe.each(factories)('audit verify over stored text agrees with parse-and-canonicalise: %s', (_kind, factory) => {
+describe.each(storeFactories)('audit verify over stored text agrees with parse-and-canonicalise: %s', (_kind, factory) => {
   let h: Harness;
   beforeEach(async () => {
     h = await factory();

@@ -1,9 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { storeFactories, type Harness } from '../helpers/store-harness.js';
 import { makeCheckpoint, verifyAudit } from '../../src/audit/audit.js';
 import type { Config } from '../../src/config/resolve.js';
 import type { Context } from '../../src/lifecycle/context.js';
@@ -13,67 +10,15 @@ import { checkCertificateAgainstChain } from '../../src/offboarding/certificate-
 import type { FtiEntry } from '../../src/offboarding/fti.js';
 import { correctFti, importLegacyFti, listFtiEntries, recordFti } from '../../src/offboarding/log.js';
 import { checkAnswers } from '../../src/offboarding/rules.js';
-import { PostgresStore } from '../../src/store/postgres.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import type { Store } from '../../src/store/types.js';
-import { createTestSchema, makeRecord } from '../helpers/pg.js';
+import { makeRecord } from '../helpers/pg.js';
 import { certificateInput, goodAnswers, SIGNER_PRIVATE } from '../helpers/offboarding-fixtures.js';
 
-/** One backing store, with a side door for the SQL an intruder with write access would run. */
-interface Harness {
-  store: Store;
-  exec(sql: string): Promise<void>;
-  cleanup(): Promise<void>;
-}
-
-const factories: [string, () => Promise<Harness>][] = [
-  [
-    'sqlite',
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'detailee-fti-'));
-      const path = join(dir, 'detailee.db');
-      const store = await SqliteStore.open(path);
-      return {
-        store,
-        exec: async (sql) => {
-          const db = new DatabaseSync(path);
-          try {
-            db.exec(sql);
-          } finally {
-            db.close();
-          }
-        },
-        cleanup: async () => {
-          await store.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  ],
-  [
-    'postgres',
-    async () => {
-      const schema = await createTestSchema();
-      const store = await PostgresStore.open(schema.url, { migrate: true });
-      return {
-        store,
-        exec: async (sql) => {
-          await schema.query(sql);
-        },
-        cleanup: async () => {
-          await store.close();
-          await schema.drop();
-        },
-      };
-    },
-  ],
-];
 
 const ID = 'A-fti';
 const PAPER = { description: 'TY2021 extract batch 7', type: 'return transcripts', taxYears: [2021], records: 250, media: 'paper', location: 'Bldg 2, Room 114, safe 3', received: '2025-03-03' };
 const SSD = { description: 'TY2019-2021 sample', type: 'account transcripts', taxYears: [2019, 2020, 2021], records: 1200, media: 'ssd', location: 'Laptop GFE-4411', received: '2025-04-01', sender: 'IRS RAS' };
 
-describe.each(factories)('the FTI log in the audit chain: %s', (_kind, factory) => {
+describe.each(storeFactories)('the FTI log in the audit chain: %s', (_kind, factory) => {
   let h: Harness;
   let now: string;
   let key: KeyObject;
