@@ -187,8 +187,8 @@ const fast = await build({
   outdir,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  // The PostgreSQL driver stays a package of its own: the fast start hands such stores to the
-  // full command, so it is never loaded from here in practice.
+  // The PostgreSQL driver stays a package of its own (loaded from node_modules for a shared store
+  // only), so an update of pg needs no rebuild of the bundle.
   external: ['pg', 'pgpass', 'pg-connection-string'],
   plugins: [builtins({ lazyRequire: true }), oclifHelpStub],
   metafile: true,

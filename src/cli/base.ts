@@ -9,6 +9,7 @@ import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { openTargets } from '../targets/index.js';
 import { baseFlags, jsonDocument } from './common.js';
+import { detaileeFailure, writeFailure, type Failure } from './failure.js';
 
 /**
  * Every command: `--json` (exactly one JSON document on stdout, also on error) and `--config`.
@@ -64,37 +65,28 @@ export abstract class BaseCommand extends Command {
   }
 
   override async catch(err: Error & { oclif?: { exit?: number }; exitCode?: number }): Promise<void> {
-    let exit: number;
-    let body: Record<string, unknown>;
+    let f: Failure;
     if (err instanceof DetaileeError) {
-      exit = err.exit;
-      body = err.toJSON();
+      f = detaileeFailure(err);
     } else if (err instanceof Errors.ExitError) {
-      exit = err.oclif.exit ?? ExitCode.actionFailed;
+      const exit = err.oclif.exit ?? ExitCode.actionFailed;
       // The command chose its exit after saying why on its own (a report, a failed check).
-      body = { code: 'exit', message: err.message, exit, fault: exit === ExitCode.badInput ? 'user' : 'environment', actions: [] };
+      f = { exit, body: { code: 'exit', message: err.message, exit, fault: exit === ExitCode.badInput ? 'user' : 'environment', actions: [] } };
     } else if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
       // Ctrl-C at a prompt (the terminal is in raw mode there, so it is not a signal). Answers
       // are saved after each one and every change is journaled: a rerun resumes.
-      exit = ExitCode.interrupted;
-      body = { code: 'interrupted', message: 'interrupted', exit, fault: 'user', actions: ['Run the same command again to resume where it stopped.'] };
+      const exit = ExitCode.interrupted;
+      f = { exit, body: { code: 'interrupted', message: 'interrupted', exit, fault: 'user', actions: ['Run the same command again to resume where it stopped.'] } };
     } else if (err.oclif?.exit !== undefined) {
       // oclif's own parse errors (unknown flag, missing argument) are usage errors: exit 2.
-      exit = err.oclif.exit === 1 ? ExitCode.badInput : err.oclif.exit;
-      body = { code: 'usage', message: err.message, exit, fault: 'user', actions: ['Run the command with --help.'] };
+      const exit = err.oclif.exit === 1 ? ExitCode.badInput : err.oclif.exit;
+      f = { exit, body: { code: 'usage', message: err.message, exit, fault: 'user', actions: ['Run the command with --help.'] } };
     } else {
-      exit = ExitCode.actionFailed;
-      body = { code: 'internal', message: err.message, exit, fault: 'tool', actions: ['This is a bug or an environment problem; the message says which.'] };
+      const exit = ExitCode.actionFailed;
+      f = { exit, body: { code: 'internal', message: err.message, exit, fault: 'tool', actions: ['This is a bug or an environment problem; the message says which.'] } };
     }
-    process.exitCode = exit;
-    if (this.jsonEnabled()) {
-      this.logJson({ error: body });
-    } else {
-      process.stderr.write(exit === ExitCode.interrupted ? 'interrupted\n' : `Error: ${body.message as string}\n`);
-      const actions = (body.actions as string[] | undefined) ?? [];
-      for (const a of actions) process.stderr.write(`  → ${a}\n`);
-      if (process.env.DETAILEE_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
-    }
+    process.exitCode = f.exit;
+    writeFailure(f, this.jsonEnabled(), err, { json: (doc) => this.logJson(doc), stderr: (s) => process.stderr.write(s) });
   }
 
   override async finally(err: Error | undefined): Promise<void> {

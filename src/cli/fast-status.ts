@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { DetaileeError } from '../errors.js';
 import { fileURLToPath } from 'node:url';
 import { boolean } from '@oclif/core/flags';
 import { parse } from '@oclif/core/parser';
@@ -8,7 +9,8 @@ import type { ConfigFile } from '../config/schema.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { readTextFile } from '../text-file.js';
-import { baseFlags } from './common.js';
+import { baseFlags, jsonDocument } from './common.js';
+import { detaileeFailure, writeFailure } from './failure.js';
 import { statusFilter, statusFlags, writeStatus } from './status-command.js';
 import { streamWriter, type Write } from '../ui/status-stream.js';
 
@@ -17,10 +19,13 @@ import { streamWriter, type Write } from '../ui/status-stream.js';
  * loading oclif, the YAML parser and the schema library took most of its time. It is the same
  * command: its flags are the command's own definitions (status-command.ts, common.ts), parsed by
  * oclif's own parser, and its filter and output come from the same functions. It takes every form
- * the command takes on an embedded store. Anything else — a flag the parser refuses, `--help`, a
- * config that does not validate, a PostgreSQL store, any error — returns false before a byte is
- * written, and the caller runs the command through oclif, which then reports exactly as it always
- * does. Reading the status changes nothing, so running it twice is safe.
+ * the command takes, on an embedded store or a shared PostgreSQL one. Anything else — a flag the
+ * parser refuses, `--help`, a config that does not validate, an unexpected error — returns false
+ * before a byte is written, and the caller runs the command through oclif, which then reports
+ * exactly as it always does. Reading the status changes nothing, so running it twice is safe.
+ * The store's own errors (it cannot be reached, it needs `detailee migrate`) are reported here,
+ * with the command's own renderer (failure.ts): handing them over would try the store a second
+ * time, and a server that does not answer would keep a cron job waiting twice as long.
  */
 export interface FastIo {
   env: NodeJS.ProcessEnv;
@@ -31,6 +36,8 @@ export interface FastIo {
   helpFlags: readonly string[];
   stdout: Write;
   stderr: (s: string) => void;
+  /** Sets the exit code (process.exitCode; a test records it). */
+  setExit: (code: number) => void;
 }
 
 /**
@@ -107,9 +114,11 @@ async function validatedConfig(file: string | undefined, io: FastIo): Promise<{ 
 export async function fastStatus(argv: readonly string[], io: FastIo): Promise<boolean> {
   if (argv[0] !== 'status' || helpRequested(argv, io.helpFlags)) return false;
   const args = argv.slice(1);
+  const json = jsonEnabled(args, io.env);
   let store: Store | undefined;
+  let storeNamed = false;
   let started = false;
-  let err: string;
+  let err = '';
   try {
     // A parse error (an unknown flag, a missing value, --csv with --json) is the command's to report.
     const { flags } = await parse([...args], { flags: statusParseFlags, args: {}, strict: true });
@@ -120,23 +129,31 @@ export async function fastStatus(argv: readonly string[], io: FastIo): Promise<b
     if (file === undefined) return false;
     const validated = await validatedConfig(file, io);
     const cfg = resolveConfig(validated.config, file, io.env, io.cwd);
-    if (!cfg.storeUrl.startsWith('sqlite:')) return false; // also '' (no store named): the full command refuses
+    // No store named (''), or one of a kind no store opens: the full command refuses.
+    if (!cfg.storeUrl.startsWith('sqlite:') && !/^postgres(ql)?:\/\//.test(cfg.storeUrl)) return false;
     const now = pinnedNow(io.env);
     if (now === undefined) return false;
+    storeNamed = true;
     store = await openStore(cfg.storeUrl, {});
     // The output is written a page at a time, as the command writes it (status-command.ts).
-    ({ stderr: err } = await writeStatus(store, now, filter, flags, jsonEnabled(args, io.env), (s) => {
+    ({ stderr: err } = await writeStatus(store, now, filter, flags, json, (s) => {
       started = true;
       return io.stdout(s);
     }));
     validated.remember();
   } catch (e) {
-    // Before the first byte, the full command runs instead and reports as it always does; after
-    // it, handing over would print twice, so the failure is reported here (exit 1).
-    if (!started) return false;
-    io.stderr(`Error: status stopped part-way: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-    return true;
+    if (started) {
+      // Handing over after the first byte would print twice: the failure is reported here (exit 1).
+      io.stderr(`Error: status stopped part-way: ${(e as Error).message}\n`);
+      io.setExit(1);
+    } else if (storeNamed && e instanceof DetaileeError) {
+      const f = detaileeFailure(e);
+      io.setExit(f.exit);
+      writeFailure(f, json, e, { json: (doc) => void io.stdout(jsonDocument(doc)), stderr: io.stderr });
+    } else {
+      // Before the first byte, the full command runs instead and reports as it always does.
+      return false;
+    }
   } finally {
     await store?.close().catch(() => undefined);
   }
@@ -153,5 +170,8 @@ export function runFastStatus(argv: readonly string[], helpFlags: readonly strin
     helpFlags,
     stdout: streamWriter(process.stdout),
     stderr: (s) => process.stderr.write(s),
+    setExit: (code) => {
+      process.exitCode = code;
+    },
   });
 }

@@ -1,12 +1,14 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { Config } from '@oclif/core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ROOT } from '../helpers/scenario.js';
 import { HEARTBEAT_KEY } from '../../src/lifecycle/status.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { tempDir } from '../helpers/manifest.js';
-import { makeRecord } from '../helpers/pg.js';
+import { createTestSchema, makeRecord, type TestSchema } from '../helpers/pg.js';
+import { PostgresStore } from '../../src/store/postgres.js';
 
 /**
  * The built binary has one CLI, started two ways: `status` and `--version` from the fast start
@@ -31,11 +33,12 @@ let caches = 0;
  * src/cli/common.ts), stderr and exit code, and says whether the fast start answered (only it
  * keeps a validated config, and only once it has answered; a run it declines leaves nothing).
  */
-function bothStarts(args: string[], env: Record<string, string> = {}) {
-  const fastCache = join(dir, `.cache-${++caches}`);
-  const fullCache = join(dir, `.cache-${++caches}`);
-  const fast = cli(dir, args, NOW, { XDG_CACHE_HOME: fastCache, ...env });
-  const full = cli(dir, args, NOW, { XDG_CACHE_HOME: fullCache, ...env, DETAILEE_FAST_START: '0' });
+function bothStarts(args: string[], env: Record<string, string> = {}, where = dir, between = () => undefined as void) {
+  const fastCache = join(where, `.cache-${++caches}`);
+  const fullCache = join(where, `.cache-${++caches}`);
+  const fast = cli(where, args, NOW, { XDG_CACHE_HOME: fastCache, ...env });
+  between();
+  const full = cli(where, args, NOW, { XDG_CACHE_HOME: fullCache, ...env, DETAILEE_FAST_START: '0' });
   const label = `${args.join(' ')} ${JSON.stringify(env)}`;
   expect(fast.exit, label).toBe(full.exit);
   expect(fast.json, label).toEqual(full.json);
@@ -234,3 +237,88 @@ describe('detailee status: finding assignments by state and end', () => {
     expect(cli(dir, ['status', '--csv', '--json'], NOW).exit).toBe(2);
   });
 });
+
+describe('detailee status on a shared PostgreSQL store: the fast start answers it, as oclif would', () => {
+  let pg: TestSchema;
+  let pgDir: string;
+  beforeAll(async () => {
+    pg = await createTestSchema();
+    pgDir = tempDir('detailee-cli-status-pg-');
+    writeFileSync(join(pgDir, 'detailee.yaml'), `store: ${pg.url}\ntimezone: America/New_York\n`);
+    const store = await PostgresStore.open(pg.url, { migrate: true });
+    await store.transaction(async (tx) => {
+      await tx.insertAssignment(makeRecord('irs-2025-0101', { start: '2025-01-06' }));
+      await tx.insertAssignment(makeRecord('irs-2025-0102', { start: '2025-04-01' }));
+      await tx.insertAssignment(makeRecord('irs-2025-0103', { start: '2024-09-02', state: 'revoked' }));
+    });
+    await store.close();
+  });
+  afterAll(async () => {
+    await pg?.drop();
+  });
+
+  it.each([[['status', '--json']], [['status']], [['status', '--csv']], [['status', '--state', 'scheduled,revoked', '--json']]])('%j', (args) => {
+    const run = bothStarts(args, {}, pgDir);
+    expect(run.exit).toBe(0);
+    expect(run.answeredFast).toBe(true);
+    if (args.includes('--json')) expect((run.json as { id: string }[]).map((r) => r.id)).toEqual(args.includes('--state') ? ['irs-2025-0102', 'irs-2025-0103'] : ['irs-2025-0101', 'irs-2025-0102', 'irs-2025-0103']);
+  });
+
+  it('an unmigrated store: the same refusal (exit 2, run detailee migrate) either way, with and without --json', async () => {
+    const bare = await createTestSchema();
+    try {
+      for (const args of [['status', '--json'], ['status']]) {
+        const run = bothStarts(args, { DETAILEE_DATABASE_URL: bare.url }, pgDir);
+        expect(run.exit).toBe(2);
+        expect(`${JSON.stringify(run.json)}${run.stderr}`).toMatch(/detailee migrate/);
+      }
+    } finally {
+      await bare.drop();
+    }
+  });
+
+  it('a server that fails the connection is tried by the fast start alone, not again by oclif, and reported the same way', async () => {
+    const server = await connectionCounter();
+    try {
+      const url = `postgres://detailee@127.0.0.1:${server.port}/test`;
+      let fast = 0;
+      const run = bothStarts(['status', '--json'], { DETAILEE_DATABASE_URL: url }, pgDir, () => {
+        fast = server.count();
+      });
+      expect(run.exit).toBe(1);
+      expect(run.json).toMatchObject({ error: { exit: 1, fault: 'environment' } });
+      // Handed over to oclif, the fast start's attempt would have been followed by oclif's own.
+      expect(fast).toBeGreaterThan(0);
+      expect(server.count()).toBe(2 * fast);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+/**
+ * A loopback TCP server in a child process (the CLI runs synchronously in this one) that counts
+ * connections and closes each once the client's first message is in (closing before it, the
+ * client's write meets a reset and the message varies with timing).
+ */
+async function connectionCounter(): Promise<{ port: number; count: () => number; stop: () => Promise<void> }> {
+  const log = join(tempDir('detailee-pg-counter-'), 'connections');
+  writeFileSync(log, '');
+  const child = spawn(
+    process.execPath,
+    ['-e', `const fs=require('node:fs');require('node:net').createServer((s)=>{fs.appendFileSync(${JSON.stringify(log)}, 'x');s.once('data',()=>s.end());}).listen(0,'127.0.0.1',function(){console.log(this.address().port)})`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+    child.once('exit', (code) => reject(new Error(`the counting server exited (${code})`)));
+  });
+  return {
+    port,
+    count: () => readFileSync(log, 'utf8').length,
+    stop: async () => {
+      child.kill();
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
