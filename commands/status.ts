@@ -1,5 +1,5 @@
 import { BaseCommand } from '../src/cli/base.js';
-import { statusFilter, statusFlags, writeStatus } from '../src/cli/status-command.js';
+import { keepYoungGenerationSmall, statusFilter, statusFlags, writeStatus } from '../src/cli/status-command.js';
 import { clockFromEnv } from '../src/time/clock.js';
 import { streamWriter } from '../src/ui/status-stream.js';
 import { jsonDocument } from '../src/cli/common.js';
@@ -27,6 +27,7 @@ export default class Status extends BaseCommand {
     // Parsed before the store is opened: bad input changes nothing and needs no config.
     const filter = statusFilter(flags);
     const store = await this.openStore();
+    keepYoungGenerationSmall();
     const stdout = streamWriter(process.stdout);
     const out = await writeStatus(store, clockFromEnv().now(), filter, flags, this.jsonEnabled(), (s) => {
       this.started = true;

@@ -11,7 +11,7 @@ import type { Store } from '../store/types.js';
 import { readTextFile } from '../text-file.js';
 import { baseFlags, jsonDocument } from './common.js';
 import { detaileeFailure, writeFailure } from './failure.js';
-import { statusFilter, statusFlags, writeStatus } from './status-command.js';
+import { keepYoungGenerationSmall, statusFilter, statusFlags, writeStatus } from './status-command.js';
 import { streamWriter, type Write } from '../ui/status-stream.js';
 
 /**
@@ -38,6 +38,8 @@ export interface FastIo {
   stderr: (s: string) => void;
   /** Sets the exit code (process.exitCode; a test records it). */
   setExit: (code: number) => void;
+  /** Called once the store is open, before the rows are read (the process's memory setting). */
+  beforeRows?: () => void;
 }
 
 /**
@@ -135,6 +137,7 @@ export async function fastStatus(argv: readonly string[], io: FastIo): Promise<b
     if (now === undefined) return false;
     storeNamed = true;
     store = await openStore(cfg.storeUrl, {});
+    io.beforeRows?.();
     // The output is written a page at a time, as the command writes it (status-command.ts).
     ({ stderr: err } = await writeStatus(store, now, filter, flags, json, (s) => {
       started = true;
@@ -173,5 +176,6 @@ export function runFastStatus(argv: readonly string[], helpFlags: readonly strin
     setExit: (code) => {
       process.exitCode = code;
     },
+    beforeRows: keepYoungGenerationSmall,
   });
 }
