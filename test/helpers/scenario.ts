@@ -25,6 +25,8 @@ const RUN = join(ROOT, 'bin', 'run.js');
 export interface Servers {
   ldap: { url: string; bindDN: string; password: string; peopleDN: string; groupsDN: string };
   awsEndpoint: string;
+  /** An Active Directory DC (Samba) as a third target: the detailee gets `groups` there too. */
+  ad?: { url: string; bindDN: string; password: string; usersDN: string; groupsDN: string; upnSuffix: string; caCertificate: string; groups: string[] };
 }
 
 export interface StepOutput {
@@ -80,6 +82,8 @@ export function prepare(dir: string, servers: Servers): { manifest: string; answ
   writeFileSync(approverKey, approver.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   writeFileSync(join(dir, 'keys', 'alan.turing.pub.pem'), approver.publicKey.export({ type: 'spki', format: 'pem' }));
   writeFileSync(join(dir, 'secrets', 'ldap'), `${servers.ldap.password}\n`, { mode: 0o600 });
+  const ad = servers.ad;
+  if (ad) writeFileSync(join(dir, 'secrets', 'ad'), `${ad.password}\n`, { mode: 0o600 });
   const cfgPath = join(dir, 'detailee.yaml');
   const cfg = parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
   cfg.trust = { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'keys/alan.turing.pub.pem' }], caCertificates: [], crls: [], requiredRoles: ['approver'] };
@@ -92,10 +96,20 @@ export function prepare(dir: string, servers: Servers): { manifest: string; answ
       groupsDN: servers.ldap.groupsDN,
     },
     aws: { region: 'us-east-1', endpoint: servers.awsEndpoint, path: '/detailees/' },
+    ...(ad
+      ? { ad: { url: ad.url, bindDN: ad.bindDN, bindPasswordFile: 'secrets/ad', usersDN: ad.usersDN, groupsDN: ad.groupsDN, upnSuffix: ad.upnSuffix, caCertificate: ad.caCertificate } }
+      : {}),
   };
   writeFileSync(cfgPath, stringify(cfg));
   const manifest = join(dir, 'assignment.yaml');
-  writeFileSync(manifest, readFileSync(join(ROOT, 'examples', 'assignment.yaml')));
+  const example = readFileSync(join(ROOT, 'examples', 'assignment.yaml'), 'utf8');
+  if (ad) {
+    const doc = parse(example) as { access: Record<string, unknown> };
+    doc.access.ad = { groups: ad.groups };
+    writeFileSync(manifest, stringify(doc));
+  } else {
+    writeFileSync(manifest, example);
+  }
   const answers = join(dir, 'answers.yaml');
   writeFileSync(answers, readFileSync(join(ROOT, 'examples', 'answers.yaml')));
   return { manifest, answers, approverKey };
