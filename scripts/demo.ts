@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startMoto } from '../test/helpers/moto.js';
-import { sambaInstalled, startSambaDC, type SambaDC } from '../test/helpers/samba.js';
+import { adServers, sambaInstalled, startSambaDC, type SambaDC } from '../test/helpers/samba.js';
 import { startSlapd } from '../test/helpers/slapd.js';
 import { ROOT, runLifecycle } from '../test/helpers/scenario.js';
 
@@ -36,7 +36,7 @@ try {
   const steps = runLifecycle(out, {
     ldap: { url: slapd.url, bindDN: slapd.bindDN, password: slapd.password, peopleDN: slapd.peopleDN, groupsDN: slapd.groupsDN },
     awsEndpoint: moto.endpoint,
-    ...(dc ? { ad: { url: dc.url, bindDN: dc.adminDN, password: dc.adminPassword, usersDN: dc.usersDN, groupsDN: dc.groupsDN, upnSuffix: dc.upnSuffix, caCertificate: dc.caFile, groups: ['modernization'] } } : {}),
+    ...(dc ? { ad: adServers(dc, ['modernization']) } : {}),
   });
   for (const s of steps) {
     const ok = s.exit === 0;

@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
@@ -10,7 +9,7 @@ import { fromFileTime } from '../../src/targets/ad/filetime.js';
 import { cli, runLifecycle } from '../helpers/scenario.js';
 import { startCliServers } from '../helpers/servers.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
-import { startSambaDC, sambaSkipReason, type SambaDC } from '../helpers/samba.js';
+import { adServers, startSambaDC, sambaSkipReason, writeAdWorkspace, type SambaDC } from '../helpers/samba.js';
 
 /**
  * The built CLI with an Active Directory target (a real Samba DC): onboard, revoke with its proof,
@@ -43,19 +42,7 @@ describe.skipIf(skip !== undefined)('detailee with targets.ad (built CLI, real S
     dc = await startSambaDC();
     await dc.addGroup('vpn-users');
     dir = tempDir('detailee-cli-ad-');
-    const approver = generateKeyPairSync('ed25519');
-    writeFileSync(join(dir, 'approver.pub.pem'), approver.publicKey.export({ type: 'spki', format: 'pem' }));
-    writeFileSync(join(dir, 'ad-password'), dc.adminPassword, { mode: 0o600 });
-    writeFileSync(
-      join(dir, 'detailee.yaml'),
-      stringify({
-        store: 'sqlite:detailee.db',
-        timezone: 'UTC',
-        trust: { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'approver.pub.pem' }], requiredRoles: ['approver'] },
-        targets: { ad: { url: dc.url, bindDN: dc.adminDN, bindPasswordFile: 'ad-password', usersDN: dc.usersDN, groupsDN: dc.groupsDN, upnSuffix: dc.upnSuffix, caCertificate: dc.caFile, mustChangePassword: false } },
-        notices: { daysBefore: [] },
-      }),
-    );
+    approverPem = writeAdWorkspace(dir, dc);
     const past = dateOf(real - 40 * 86_400_000);
     file = writeManifest(
       dir,
@@ -68,7 +55,6 @@ describe.skipIf(skip !== undefined)('detailee with targets.ad (built CLI, real S
       }),
       `${ID}.yaml`,
     );
-    approverPem = approver.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     writeFileSync(`${file}.jws`, signJws(readFileSync(file), undefined, approverPem, 'alan.turing'));
   }, 400_000);
   afterAll(async () => {
@@ -164,7 +150,7 @@ describe.skipIf(skip !== undefined)('detailee with targets.ad (built CLI, real S
       const d = tempDir('detailee-cli-ad-demo-');
       const steps = runLifecycle(d, {
         ...servers.servers,
-        ad: { url: dc.url, bindDN: dc.adminDN, password: dc.adminPassword, usersDN: dc.usersDN, groupsDN: dc.groupsDN, upnSuffix: dc.upnSuffix, caCertificate: dc.caFile, groups: ['modernization'] },
+        ad: adServers(dc, ['modernization']),
       });
       expect(steps.map((s) => [s.step, s.exit, s.exit === 0 ? '' : s.stderr])).toEqual(steps.map((s) => [s.step, 0, '']));
       const step = (prefix: string, nth = 0) => steps.filter((s) => s.args.join(' ').startsWith(prefix))[nth]!;

@@ -1,10 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'ldapts';
+import { stringify } from 'yaml';
+import type { Servers } from './scenario.js';
 import { delay } from './net.js';
 import { serverLog } from './server-log.js';
 
@@ -415,4 +417,34 @@ export async function startSambaDC(): Promise<SambaDC> {
       });
     },
   };
+}
+
+/** This DC as the third target of the demo's lifecycle (scenario.ts), the detailee in `groups`. */
+export function adServers(dc: SambaDC, groups: string[]): NonNullable<Servers['ad']> {
+  return { url: dc.url, bindDN: dc.adminDN, password: dc.adminPassword, usersDN: dc.usersDN, groupsDN: dc.groupsDN, upnSuffix: dc.upnSuffix, caCertificate: dc.caFile, groups };
+}
+
+/**
+ * A workspace in `dir` whose only target is this DC (the service password in `ad-password`, mode
+ * 0600; no must-change-at-first-logon, so the tests can sign in with a password they set), with
+ * an embedded store, the UTC zone and no notices. Returns the private key (PEM) of the approver
+ * the config trusts as alan.turing.
+ */
+export function writeAdWorkspace(dir: string, dc: SambaDC): string {
+  const approver = generateKeyPairSync('ed25519');
+  writeFileSync(join(dir, 'approver.pub.pem'), approver.publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(join(dir, 'ad-password'), dc.adminPassword, { mode: 0o600 });
+  writeFileSync(
+    join(dir, 'detailee.yaml'),
+    stringify({
+      store: 'sqlite:detailee.db',
+      timezone: 'UTC',
+      trust: { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'approver.pub.pem' }], requiredRoles: ['approver'] },
+      targets: {
+        ad: { url: dc.url, bindDN: dc.adminDN, bindPasswordFile: 'ad-password', usersDN: dc.usersDN, groupsDN: dc.groupsDN, upnSuffix: dc.upnSuffix, caCertificate: dc.caFile, mustChangePassword: false },
+      },
+      notices: { daysBefore: [] },
+    }),
+  );
+  return approver.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }

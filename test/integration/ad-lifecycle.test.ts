@@ -1,9 +1,7 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { runDoctor } from '../../src/doctor/doctor.js';
 import type { Config } from '../../src/config/resolve.js';
@@ -18,7 +16,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import { bindRefusal } from '../../src/targets/ad/errors.js';
 import { openTargets } from '../../src/targets/index.js';
 import { manifest, tempDir, writeManifest } from '../helpers/manifest.js';
-import { startSambaDC, sambaSkipReason, type SambaDC } from '../helpers/samba.js';
+import { startSambaDC, sambaSkipReason, writeAdWorkspace, type SambaDC } from '../helpers/samba.js';
 import { TestClock } from '../helpers/world.js';
 
 /**
@@ -73,22 +71,7 @@ describe.skipIf(skip !== undefined)('Active Directory in the lifecycle, against 
     dc = await startSambaDC();
     await dc.addGroup('vpn-users');
     dir = tempDir('detailee-ad-');
-    const approver = generateKeyPairSync('ed25519');
-    const approverPem = approver.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    writeFileSync(join(dir, 'approver.pub.pem'), approver.publicKey.export({ type: 'spki', format: 'pem' }));
-    writeFileSync(join(dir, 'ad-password'), dc.adminPassword, { mode: 0o600 });
-    writeFileSync(
-      join(dir, 'detailee.yaml'),
-      stringify({
-        store: 'sqlite:detailee.db',
-        timezone: 'UTC',
-        trust: { signers: [{ name: 'alan.turing', role: 'approver', publicKey: 'approver.pub.pem' }], requiredRoles: ['approver'] },
-        targets: {
-          ad: { url: dc.url, bindDN: dc.adminDN, bindPasswordFile: 'ad-password', usersDN: dc.usersDN, groupsDN: dc.groupsDN, upnSuffix: dc.upnSuffix, caCertificate: dc.caFile, mustChangePassword: false },
-        },
-        notices: { daysBefore: [] },
-      }),
-    );
+    const approverPem = writeAdWorkspace(dir, dc);
     config = loadConfig(join(dir, 'detailee.yaml'), {}, dir);
     store = await SqliteStore.open(join(dir, 'detailee.db'));
     sign = (d, name) => {
