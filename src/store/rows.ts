@@ -1,3 +1,4 @@
+import { canonicalJson } from '../crypto/canonical-json.js';
 import type { Row } from './driver.js';
 import type {
   RevocationCondition,
@@ -107,8 +108,13 @@ export function storedAuditFromArray(row: readonly unknown[]): StoredAuditEvent 
   return new LazyAuditEvent(row);
 }
 
+/**
+ * `details` is stored as the RFC 8785 text its hash covers (keys sorted; the same values as
+ * JSON.stringify writes), so `audit verify` hashes the stored text as it is instead of parsing and
+ * re-serialising every event (2.5-3.4 s a million events against 1.8-2.0 s).
+ */
 export function auditParams(e: AuditEvent): unknown[] {
-  return [e.seq, e.at, e.actor, e.kind, e.assignmentId, JSON.stringify(e.details), e.prev, e.hash];
+  return [e.seq, e.at, e.actor, e.kind, e.assignmentId, canonicalJson(e.details), e.prev, e.hash];
 }
 
 export function journalFromRow(row: Row): JournalEntry & { id: number } {

@@ -38,8 +38,9 @@ const sql = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const FTI_DATA = { id: 'F-1', assignmentId: 'A1', description: 'batch 7', type: 'transcripts', taxYears: [2021], records: 250, media: 'paper', location: 'safe 3', received: '2025-03-03', recordedAt: AT, recordedBy: 'officer' };
 
 /**
- * What each of the 12 events carries: canonical text, keys out of order (as JSON.stringify stores
- * them), escapes, non-ASCII, an FTI entry; event 6 an actor JSON.stringify escapes.
+ * What each of the 12 events carries: canonical text, keys out of order (as JSON.stringify wrote
+ * them, which is how detailee stored details before it stored them canonical), escapes, non-ASCII,
+ * an FTI entry; event 6 an actor JSON.stringify escapes.
  */
 const ODD_ACTOR = 'o"ff\\icer\u0001\u2028é😀';
 const DETAILS: [string, Record<string, unknown>][] = [
@@ -91,6 +92,9 @@ describe.each(storeFactories)('audit verify over stored text agrees with parse-a
       const actor = details === DETAILS[5]![1] ? ODD_ACTOR : 'officer';
       await h.store.transaction((tx) => tx.appendAudit({ at: AT, actor, kind, assignmentId: kind.startsWith('fti.') ? 'A1' : null, details }));
     }
+    // Stored as detailee stored details before it stored them canonical (JSON.stringify, keys in
+    // insertion order): some texts are canonical, others not, as in a store written by both.
+    await h.exec(DETAILS.map(([, d], i) => `UPDATE audit SET details = ${sql(JSON.stringify(d))} WHERE seq = ${i + 1}`).join(';\n'));
     await h.exec(`INSERT INTO fti (assignment_id, id, seq, recorded_at, data) VALUES ('A1', 'F-1', 1, ${sql(AT)}, ${sql(JSON.stringify(FTI_DATA))})`);
   });
   afterEach(async () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ChainVerifier, GENESIS } from '../../src/audit/chain.js';
+import { ChainVerifier, GENESIS, hashEvent } from '../../src/audit/chain.js';
+import { canonicalJson } from '../../src/crypto/canonical-json.js';
 import { InputError } from '../../src/errors.js';
 import { LATEST_SCHEMA } from '../../src/store/migrations.js';
 import { PostgresStore } from '../../src/store/postgres.js';
@@ -291,6 +292,16 @@ describe.each(factories)('Store contract: %s', (kind, factory) => {
       [7, null],
     ]);
     expect(several[1]?.prev).toBe(several[0]?.hash);
+  });
+
+  it("stores an event's details as the canonical JSON its hash covers (keys sorted), and reads back the same values", async () => {
+    const details = { zeta: 1, alpha: { b: [3, 'x'], a: null }, 'é': 'ü', n: 1e21, s: 'line\nbreak' };
+    const e = await store.transaction((tx) => tx.appendAudit({ at: '2025-01-01T00:00:00.000Z', actor: 'officer', kind: 'test.event', assignmentId: null, details }));
+    const [stored] = await store.readAuditStored(0, 1);
+    expect(stored!.detailsText).toBe('{"alpha":{"a":null,"b":[3,"x"]},"n":1e+21,"s":"line\\nbreak","zeta":1,"é":"ü"}');
+    expect(stored!.detailsText).toBe(canonicalJson(details));
+    expect((await store.readAudit(0, 1))[0]!.details).toEqual(details);
+    expect(hashEvent(e)).toBe(e.hash);
   });
 
   it('keeps a chain ChainVerifier accepts, and shows where a row was edited behind its back', async () => {
