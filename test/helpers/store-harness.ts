@@ -7,22 +7,25 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
 import { createTestSchema } from './pg.js';
 
-/** One backing store, with a side door for the SQL an intruder with write access would run. */
-export interface Harness {
-  store: Store;
+/**
+ * Where a store lives (a SQLite file, a PostgreSQL schema), reopenable, with a side door for the
+ * SQL a store would never run (an intruder with write access, a hand edit).
+ */
+export interface Backing {
+  open(options?: { migrate?: boolean }): Promise<Store>;
   exec(sql: string): Promise<void>;
+  /** Removes the location; close the stores opened on it first. */
   cleanup(): Promise<void>;
 }
 
-export const storeFactories: [string, () => Promise<Harness>][] = [
+export const storeBackings: [string, () => Promise<Backing>][] = [
   [
     'sqlite',
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'detailee-store-'));
       const path = join(dir, 'detailee.db');
-      const store = await SqliteStore.open(path);
       return {
-        store,
+        open: (o = {}) => SqliteStore.open(path, { migrate: o.migrate ?? true }),
         exec: async (sql) => {
           const db = new DatabaseSync(path);
           try {
@@ -31,10 +34,7 @@ export const storeFactories: [string, () => Promise<Harness>][] = [
             db.close();
           }
         },
-        cleanup: async () => {
-          await store.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
+        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
       };
     },
   ],
@@ -42,17 +42,36 @@ export const storeFactories: [string, () => Promise<Harness>][] = [
     'postgres',
     async () => {
       const schema = await createTestSchema();
-      const store = await PostgresStore.open(schema.url, { migrate: true });
       return {
-        store,
+        open: (o = {}) => PostgresStore.open(schema.url, { migrate: o.migrate ?? true }),
         exec: async (sql) => {
           await schema.query(sql);
         },
-        cleanup: async () => {
-          await store.close();
-          await schema.drop();
-        },
+        cleanup: () => schema.drop(),
       };
     },
   ],
 ];
+
+/** One migrated store on a fresh backing, with its side door. */
+export interface Harness {
+  store: Store;
+  exec(sql: string): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export const storeFactories: [string, () => Promise<Harness>][] = storeBackings.map(([name, backing]) => [
+  name,
+  async () => {
+    const b = await backing();
+    const store = await b.open();
+    return {
+      store,
+      exec: (sql) => b.exec(sql),
+      cleanup: async () => {
+        await store.close();
+        await b.cleanup();
+      },
+    };
+  },
+]);

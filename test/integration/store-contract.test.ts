@@ -1,58 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChainVerifier, GENESIS, hashEvent } from '../../src/audit/chain.js';
 import { canonicalJson } from '../../src/crypto/canonical-json.js';
 import { InputError } from '../../src/errors.js';
 import { LATEST_SCHEMA } from '../../src/store/migrations.js';
-import { PostgresStore } from '../../src/store/postgres.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
 import { StoreConflictError, type AuditEventInput, type JournalEntry, type Store } from '../../src/store/types.js';
-import { createTestSchema, makeRecord } from '../helpers/pg.js';
-
-/** One backing location, reopenable, with a side door for SQL a store would never run. */
-interface Harness {
-  open(options?: { migrate?: boolean }): Promise<Store>;
-  exec(sql: string): Promise<void>;
-  cleanup(): Promise<void>;
-}
-
-const factories: [string, () => Promise<Harness>][] = [
-  [
-    'sqlite',
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'detailee-store-'));
-      const path = join(dir, 'detailee.db');
-      return {
-        open: (o = {}) => SqliteStore.open(path, { migrate: o.migrate ?? true }),
-        exec: async (sql) => {
-          const db = new DatabaseSync(path);
-          try {
-            db.exec(sql);
-          } finally {
-            db.close();
-          }
-        },
-        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-      };
-    },
-  ],
-  [
-    'postgres',
-    async () => {
-      const schema = await createTestSchema();
-      return {
-        open: (o = {}) => PostgresStore.open(schema.url, { migrate: o.migrate ?? true }),
-        exec: async (sql) => {
-          await schema.query(sql);
-        },
-        cleanup: () => schema.drop(),
-      };
-    },
-  ],
-];
+import { makeRecord } from '../helpers/pg.js';
+import { storeBackings, type Backing } from '../helpers/store-harness.js';
 
 function event(n: number, assignmentId: string | null = null): AuditEventInput {
   return { at: `2025-02-01T00:00:${String(n).padStart(2, '0')}.000Z`, actor: 'tester', kind: 'test.event', assignmentId, details: { n, nested: { b: 2, a: [1, 'x'] } } };
@@ -68,8 +21,8 @@ async function verify(store: Store): Promise<ChainVerifier> {
   return v;
 }
 
-describe.each(factories)('Store contract: %s', (kind, factory) => {
-  let h: Harness;
+describe.each(storeBackings)('Store contract: %s', (kind, factory) => {
+  let h: Backing;
   let store: Store;
   const opened: Store[] = [];
   const open = async (o?: { migrate?: boolean }) => {
