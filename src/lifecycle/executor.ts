@@ -88,6 +88,16 @@ function errText(e: unknown): string {
  * must get as far as it can everywhere, and the result says per target what happened.
  */
 export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): Promise<TargetResult[]> {
+  const results = await applyPlans(plans, o);
+  await verifyPlans(plans, results, o);
+  return results;
+}
+
+/**
+ * Apply each target's plan, without verifying: `verifyPlans` reads the results back later, so a
+ * batch of assignments can be written first and then read back together.
+ */
+export async function applyPlans(plans: PlannedTarget[], o: ExecuteOptions): Promise<TargetResult[]> {
   const results: TargetResult[] = [];
   let applied = 0;
   for (const p of plans) {
@@ -140,38 +150,47 @@ export async function executePlans(plans: PlannedTarget[], o: ExecuteOptions): P
       applied++;
       await o.afterStep?.(applied);
     }
-    if (!failed) {
-      let v: VerifyResult;
-      try {
-        v = await p.target.verify(p.intent);
-      } catch (e) {
-        res.ok = false;
-        res.error = `verification could not be read: ${errText(e)}`;
-        res.verify = { ok: false, problems: [res.error] };
-        continue;
-      }
-      res.verify = { ok: v.ok, problems: v.problems };
-      res.proof = v.proof;
-      res.object = objectOfObserved(v.observed);
-      const groupObjects = (v.observed.facts as { groupObjects?: Record<string, string> }).groupObjects;
-      if (groupObjects !== undefined) res.groupObjects = groupObjects;
-      if (!v.ok) {
-        res.ok = false;
-        res.error = `verification failed: ${v.problems.join('; ')}`;
-      }
-      await o.store.appendJournal({
-        runId: o.runId,
-        assignmentId: o.assignmentId,
-        operation: o.operation,
-        stepId: `${p.target.name}.verify`,
-        target: p.target.name,
-        status: v.ok ? 'verified' : 'failed',
-        detail: v.ok ? 'read back: as planned' : v.problems.join('; '),
-        at: o.clock.now().toISOString(),
-      });
-    }
   }
   return results;
+}
+
+/**
+ * Read back each target whose plan applied in full (`results` from `applyPlans`, in the same
+ * order) and fill in its verification; a target that failed to apply is left as it failed.
+ */
+export async function verifyPlans(plans: PlannedTarget[], results: TargetResult[], o: ExecuteOptions): Promise<void> {
+  for (const [i, p] of plans.entries()) {
+    const res = results[i]!;
+    if (p.error !== undefined || res.steps.some((s) => s.status !== 'done')) continue;
+    let v: VerifyResult;
+    try {
+      v = await p.target.verify(p.intent);
+    } catch (e) {
+      res.ok = false;
+      res.error = `verification could not be read: ${errText(e)}`;
+      res.verify = { ok: false, problems: [res.error] };
+      continue;
+    }
+    res.verify = { ok: v.ok, problems: v.problems };
+    res.proof = v.proof;
+    res.object = objectOfObserved(v.observed);
+    const groupObjects = (v.observed.facts as { groupObjects?: Record<string, string> }).groupObjects;
+    if (groupObjects !== undefined) res.groupObjects = groupObjects;
+    if (!v.ok) {
+      res.ok = false;
+      res.error = `verification failed: ${v.problems.join('; ')}`;
+    }
+    await o.store.appendJournal({
+      runId: o.runId,
+      assignmentId: o.assignmentId,
+      operation: o.operation,
+      stepId: `${p.target.name}.verify`,
+      target: p.target.name,
+      status: v.ok ? 'verified' : 'failed',
+      detail: v.ok ? 'read back: as planned' : v.problems.join('; '),
+      at: o.clock.now().toISOString(),
+    });
+  }
 }
 
 /** A failed step's journal row and its audit event, in one transaction. */

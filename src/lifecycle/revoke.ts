@@ -1,12 +1,12 @@
 import { ActionError, InputError } from '../errors.js';
 import { closeTargets } from '../targets/index.js';
 import { summarizeProof, type TargetProof } from '../targets/proof.js';
-import type { Intent } from '../targets/model.js';
+import type { Intent, TargetName } from '../targets/model.js';
 import type { Target } from '../targets/target.js';
 import type { AssignmentRecord, RevocationCondition } from '../store/types.js';
 import { withAssignmentLock } from './assignment-lock.js';
 import { clockNote, newRunId, type Context } from './context.js';
-import { executePlans, planAll, type PlannedTarget, type TargetResult } from './executor.js';
+import { applyPlans, executePlans, planAll, verifyPlans, type ExecuteOptions, type PlannedTarget, type TargetResult } from './executor.js';
 import { planRows, type PlanRow } from './onboard.js';
 import { objectOf, recordedTargets, selectRecorded, type RecordedTarget } from './recorded.js';
 import { transition } from './state.js';
@@ -83,6 +83,46 @@ export async function revokeAssignment(
   id: string,
   options: { reason: string; finalState: 'revoked' | 'expired'; targets?: Target[]; dryRun?: boolean },
 ): Promise<RevokeResult> {
+  const ownTargets = options.targets === undefined;
+  let open: Target[] | undefined = options.targets;
+  try {
+    const started = await applyRevocation(ctx, id, { ...options, targets: async () => (open ??= await ctx.openTargets()) });
+    return 'complete' in started ? started : await proveRevocation(ctx, started);
+  } finally {
+    if (ownTargets && open) await closeTargets(open);
+  }
+}
+
+/** A revocation whose writes were made and whose proof is still to be read. */
+export interface AppliedRevocation {
+  id: string;
+  /** The state before, and the state now. */
+  before: AssignmentRecord['state'];
+  state: AssignmentRecord['state'];
+  username: string;
+  revokedAt: string;
+  recorded: RecordedTarget[];
+  targets: Target[];
+  missing: RecordedTarget[];
+  intentFor: (t: Target) => { target: Target; intent: Intent };
+  /** Targets planned from the record: a failed proof there sends the target round again. */
+  fromRecord: readonly TargetName[];
+  plans: PlannedTarget[];
+  rows: PlanRow[];
+  applied: TargetResult[];
+  exec: ExecuteOptions;
+}
+
+/**
+ * The first half of a revocation: the state change under the assignment's lock, the plan and the
+ * writes; nothing is read back. A dry run ends here with what would be done. `proveRevocation`
+ * reads back and records, so the nightly job can write a page of assignments before reading any.
+ */
+export async function applyRevocation(
+  ctx: Context,
+  id: string,
+  options: { reason: string; finalState: 'revoked' | 'expired'; targets: () => Promise<Target[]>; dryRun?: boolean | undefined },
+): Promise<AppliedRevocation | RevokeResult> {
   const rec = await ctx.store.getAssignment(id);
   if (!rec) {
     throw new InputError(`No assignment ${id} in the store.`, {
@@ -100,100 +140,118 @@ export async function revokeAssignment(
   const now = ctx.clock.now();
   // A repeated revocation keeps the first time, so the deny policy and evidence stay stable.
   const revokedAt = rec.revokedAt ?? now.toISOString();
-  const ownTargets = options.targets === undefined;
-  const open = options.targets ?? (await ctx.openTargets());
+  const open = await options.targets();
   const note = clockNote(ctx);
-  try {
-    const { targets, missing } = selectRecorded(recorded, open);
-    const intentFor = (t: Target) => ({ target: t, intent: revokeIntent(rec, revokedAt, recorded, t.name) });
-    if (options.dryRun) {
-      const plans = await planAll(targets.map(intentFor));
-      return { id, state: rec.state, revokedAt, complete: false, changed: false, plan: planRows(plans), targets: missing.map(missingTargetResult), message: 'dry run: nothing changed' };
-    }
-    let state: AssignmentRecord['state'] = rec.state;
-    let firstRevocation = false;
-    if (rec.state === 'active') {
-      state = options.finalState;
-      await withAssignmentLock(ctx, id, () =>
-        ctx.store.transaction(async (tx) => {
-          const cur = await tx.getAssignment(id);
-          if (!cur) throw new ActionError(`Assignment ${id} vanished from the store.`, { code: 'store.lost' });
-          if (cur.state !== 'active') {
-            state = cur.state;
-            return;
-          }
-          firstRevocation = true;
-          await transition(tx, cur, options.finalState, {
-            at: now.toISOString(),
-            revokedAt,
-            revokeReason: options.reason,
-            data: { revocation: { revokedAt, complete: false, condition: 'incomplete', targets: [], proofs: [], unproven: [], checkedAt: now.toISOString() } satisfies RevocationData },
-          });
-          await tx.appendAudit({
-            at: now.toISOString(),
-            actor: ctx.actor,
-            kind: options.finalState === 'expired' ? 'assignment.expiring' : 'assignment.revoking',
-            assignmentId: id,
-            details: { reason: options.reason, revokedAt, targets: recorded.map((r) => r.target), ...note },
-          });
-        }),
-      );
-    }
-    // Planned only now, after the state change: whatever an onboarding applied before it is seen.
-    // A first revocation of a fully provisioned account plans from its record, without a read;
-    // the proof after the writes is the read, and a target whose proof fails goes round again
-    // from a fresh read.
-    const intents = targets.map(intentFor);
-    const fromRecord = firstRevocation ? planFromRecord(intents, recorded) : [];
-    const plans = [...fromRecord, ...(await planAll(intents.filter((x) => !fromRecord.some((p) => p.target === x.target)), { settle: true }))];
-    plans.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
-    const rows = planRows(plans);
-    const runId = newRunId();
-    const exec = (ps: PlannedTarget[]) =>
-      executePlans(ps, {
-        store: ctx.store,
-        clock: ctx.clock,
-        actor: ctx.actor,
-        runId,
-        assignmentId: id,
-        operation: options.finalState === 'expired' ? 'expire' : 'revoke',
-        afterStep: ctx.afterStep,
-        auditExtra: note,
-      });
-    let applied = await exec(plans);
-    // Only a target whose writes all took but whose proof failed goes round again: the account
-    // was changed by hand since onboarding. A write that failed (a server down) is reported as it
-    // is; reading the same unreachable server again would only bury that error under another.
-    const again = applied.filter((r) => !r.ok && r.steps.every((st) => st.status === 'done') && fromRecord.some((p) => p.target.name === r.target));
-    if (again.length > 0) {
-      const retried = await exec(await planAll(targets.filter((t) => again.some((r) => r.target === t.name)).map(intentFor), { settle: true }));
-      applied = applied.map((r) => {
-        const second = retried.find((x) => x.target === r.target);
-        // Both rounds' steps are reported; the outcome is the second round's.
-        return second ? { ...second, steps: [...r.steps.filter((st) => st.status === 'done'), ...second.steps] } : r;
-      });
-    }
-    const results = [...applied, ...missing.map(missingTargetResult)];
-    const at = ctx.clock.now().toISOString();
-    const data = await recordRevocation(ctx, id, revokedAt, results, { runId, at, note });
-    return {
-      id,
-      state,
-      revokedAt,
-      complete: data.complete,
-      changed: results.some((r) => r.steps.some((s) => s.status === 'done')) || state !== rec.state,
-      plan: rows,
-      targets: results,
-      message: data.complete
-        ? `Access for ${id} is revoked and proven on every recorded target (${recorded.map((r) => r.target).join(', ')}) by reading it back.`
-        : `Revocation of ${id} is INCOMPLETE: ${results
-            .filter((r) => !r.ok)
-            .map((r) => `${r.target}: ${r.error}`)
-            .join('; ')}. It is not proven until every recorded target reads back revoked. Run the command again once what is named is fixed.`,
-    };
-  } finally {
-    if (ownTargets) await closeTargets(open);
+  const { targets, missing } = selectRecorded(recorded, open);
+  const intentFor = (t: Target) => ({ target: t, intent: revokeIntent(rec, revokedAt, recorded, t.name) });
+  if (options.dryRun) {
+    const plans = await planAll(targets.map(intentFor));
+    return { id, state: rec.state, revokedAt, complete: false, changed: false, plan: planRows(plans), targets: missing.map(missingTargetResult), message: 'dry run: nothing changed' };
   }
+  let state: AssignmentRecord['state'] = rec.state;
+  let firstRevocation = false;
+  if (rec.state === 'active') {
+    state = options.finalState;
+    await withAssignmentLock(ctx, id, () =>
+      ctx.store.transaction(async (tx) => {
+        const cur = await tx.getAssignment(id);
+        if (!cur) throw new ActionError(`Assignment ${id} vanished from the store.`, { code: 'store.lost' });
+        if (cur.state !== 'active') {
+          state = cur.state;
+          return;
+        }
+        firstRevocation = true;
+        await transition(tx, cur, options.finalState, {
+          at: now.toISOString(),
+          revokedAt,
+          revokeReason: options.reason,
+          data: { revocation: { revokedAt, complete: false, condition: 'incomplete', targets: [], proofs: [], unproven: [], checkedAt: now.toISOString() } satisfies RevocationData },
+        });
+        await tx.appendAudit({
+          at: now.toISOString(),
+          actor: ctx.actor,
+          kind: options.finalState === 'expired' ? 'assignment.expiring' : 'assignment.revoking',
+          assignmentId: id,
+          details: { reason: options.reason, revokedAt, targets: recorded.map((r) => r.target), ...note },
+        });
+      }),
+    );
+  }
+  // Planned only now, after the state change: whatever an onboarding applied before it is seen.
+  // A first revocation of a fully provisioned account plans from its record, without a read;
+  // the proof after the writes is the read, and a target whose proof fails goes round again
+  // from a fresh read.
+  const intents = targets.map(intentFor);
+  const fromRecord = firstRevocation ? planFromRecord(intents, recorded) : [];
+  const plans = [...fromRecord, ...(await planAll(intents.filter((x) => !fromRecord.some((p) => p.target === x.target)), { settle: true }))];
+  plans.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
+  const exec: ExecuteOptions = {
+    store: ctx.store,
+    clock: ctx.clock,
+    actor: ctx.actor,
+    runId: newRunId(),
+    assignmentId: id,
+    operation: options.finalState === 'expired' ? 'expire' : 'revoke',
+    afterStep: ctx.afterStep,
+    auditExtra: note,
+  };
+  const applied = await applyPlans(plans, exec);
+  return {
+    id,
+    before: rec.state,
+    state,
+    username: rec.username,
+    revokedAt,
+    recorded,
+    targets,
+    missing,
+    intentFor,
+    fromRecord: fromRecord.map((p) => p.target.name),
+    plans,
+    rows: planRows(plans),
+    applied,
+    exec,
+  };
+}
+
+/**
+ * The second half: read every target back and prove it, send a target planned from the record
+ * whose proof failed round again from a fresh read, and record the outcome.
+ */
+export async function proveRevocation(ctx: Context, r: AppliedRevocation): Promise<RevokeResult> {
+  const { id, revokedAt, targets, exec } = r;
+  await verifyPlans(r.plans, r.applied, exec);
+  let applied = r.applied;
+  // Only a target whose writes all took but whose proof failed goes round again: the account
+  // was changed by hand since onboarding. A write that failed (a server down) is reported as it
+  // is; reading the same unreachable server again would only bury that error under another.
+  const again = applied.filter((x) => !x.ok && x.steps.every((st) => st.status === 'done') && r.fromRecord.includes(x.target));
+  if (again.length > 0) {
+    const retried = await executePlans(await planAll(targets.filter((t) => again.some((x) => x.target === t.name)).map(r.intentFor), { settle: true }), exec);
+    applied = applied.map((x) => {
+      const second = retried.find((y) => y.target === x.target);
+      // Both rounds' steps are reported; the outcome is the second round's.
+      return second ? { ...second, steps: [...x.steps.filter((st) => st.status === 'done'), ...second.steps] } : x;
+    });
+  }
+  const results = [...applied, ...r.missing.map(missingTargetResult)];
+  const at = ctx.clock.now().toISOString();
+  const data = await recordRevocation(ctx, id, revokedAt, results, { runId: exec.runId, at, note: exec.auditExtra ?? {} });
+  return {
+    id,
+    state: r.state,
+    revokedAt,
+    complete: data.complete,
+    changed: results.some((x) => x.steps.some((s) => s.status === 'done')) || r.state !== r.before,
+    plan: r.rows,
+    targets: results,
+    message: data.complete
+      ? `Access for ${id} is revoked and proven on every recorded target (${r.recorded.map((x) => x.target).join(', ')}) by reading it back.`
+      : `Revocation of ${id} is INCOMPLETE: ${results
+          .filter((x) => !x.ok)
+          .map((x) => `${x.target}: ${x.error}`)
+          .join('; ')}. It is not proven until every recorded target reads back revoked. Run the command again once what is named is fixed.`,
+  };
 }
 
 /**
