@@ -9,7 +9,7 @@ import { clockNote, newRunId, type Context } from './context.js';
 import { executePlans, planAll, type TargetResult } from './executor.js';
 import { pagesEndingBy } from './pages.js';
 import { mapPool } from './pool.js';
-import { missingTargetResult, recordRevocation, revokeAssignment, revokeIntent, type RevocationData } from './revoke.js';
+import { applyRevocation, missingTargetResult, proveRevocation, recordRevocation, revokeAssignment, revokeIntent, type RevocationData } from './revoke.js';
 import { recordedTargets, selectRecorded } from './recorded.js';
 import { reproofDue } from './reproof.js';
 import { HEARTBEAT_KEY } from './status.js';
@@ -153,12 +153,29 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
           ts,
           page.filter((s) => s.provisioned !== true),
         );
-        const results = await mapPool(page, o.dryRun ? 1 : o.concurrency, async (d) => {
+        // The page's writes first, then one listing per target for the proofs (where a target
+        // has one: the reads it replaces would cost the server more than the writes), then the proofs.
+        const revokeOptions = { reason: 'end of term', finalState: 'expired' as const, targets: async () => ts, dryRun: o.dryRun };
+        const written = await mapPool(page, o.dryRun ? 1 : o.concurrency, async (d) => {
           await keepLock();
           try {
-            const r = await revokeAssignment(ctx, d.id, { reason: 'end of term', finalState: 'expired', targets: ts, dryRun: o.dryRun });
+            return { d, started: await applyRevocation(ctx, d.id, revokeOptions) };
+          } catch (e) {
+            report.failed.push({ id: d.id, stage: 'revoke', error: (e as Error).message });
+            o.onProgress?.('revoke', ++done, dueTotal);
+            return undefined;
+          }
+        });
+        const toProve = written.flatMap((w) => (w && !('complete' in w.started) ? [w.started] : []));
+        await listForProof(ts, toProve.map((r) => r.username));
+        const results = await mapPool(written, o.dryRun ? 1 : o.concurrency, async (w) => {
+          if (!w) return undefined;
+          const { d, started } = w;
+          try {
             // A dry run changes nothing, so nothing is complete: it lists what would be revoked.
-            if (o.dryRun) return { id: d.id, username: d.username, complete: false, wouldRevoke: true as const, targets: [] };
+            if ('complete' in started) return { id: d.id, username: d.username, complete: false, wouldRevoke: true as const, targets: [] };
+            await keepLock();
+            const r = await proveRevocation(ctx, started);
             return { id: d.id, username: d.username, complete: r.complete, targets: r.targets.map((t) => ({ target: t.target, ok: t.ok, error: t.error })) };
           } catch (e) {
             report.failed.push({ id: d.id, stage: 'revoke', error: (e as Error).message });
@@ -225,6 +242,12 @@ export async function runExpire(ctx: Context, o: ExpireOptions): Promise<ExpireR
     if (!o.dryRun) await ctx.store.releaseLock(LOCK_NAME, holder).catch(() => undefined);
   }
   return report;
+}
+
+/** After the page's writes, let each target list the accounts for their proofs; failing that, each is read on its own. */
+async function listForProof(targets: Target[], usernames: string[]): Promise<void> {
+  if (usernames.length === 0) return;
+  await Promise.all(targets.map((t) => t.listForProof?.(usernames).catch(() => undefined)));
 }
 
 /** Let each target read the page's accounts ahead for their revocation plans; failing that, each is read on its own. */

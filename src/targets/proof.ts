@@ -37,7 +37,10 @@ export interface TargetProof {
   object: string;
   /** Where it was read (URL or endpoint; never credentials). */
   server: string;
+  /** When the first of the proof's reads was asked for; every one of them came after the change. */
   readAt: string;
+  /** How the facts were read, when not by the account's own requests (an account-wide listing). */
+  via?: string | undefined;
   ok: boolean;
   facts: ProofFact[];
 }
@@ -45,6 +48,7 @@ export interface TargetProof {
 export interface ReadContext {
   server: string;
   readAt: string;
+  via?: string | undefined;
 }
 
 export function prove(expected: RevocationExpectation, observed: Observed, read: ReadContext): TargetProof {
@@ -66,7 +70,7 @@ export function prove(expected: RevocationExpectation, observed: Observed, read:
 export function summarizeProof(p: TargetProof): string {
   const bad = p.facts.filter((f) => !f.ok);
   const covered = p.facts.filter((f) => f.read === 'covered').map((f) => f.fact);
-  const head = `${p.target} ${p.object} read ${p.readAt} from ${p.server}`;
+  const head = `${p.target} ${p.object} read ${p.readAt} from ${p.server}${p.via ? ` by ${p.via}` : ''}`;
   if (bad.length > 0) return `${head}: NOT PROVEN (${bad.map((f) => `${f.fact}: ${f.observed}`).join('; ')})`;
   return `${head}: ${p.facts
     .filter((f) => f.read === 'live')
@@ -83,7 +87,7 @@ function finish(expected: RevocationExpectation, observed: Observed, read: ReadC
   const object = objectOfObserved(observed) ?? expected.object ?? expected.username;
   // An empty list of facts proves nothing.
   const ok = facts.length > 0 && facts.every((f) => f.ok);
-  return { target: expected.target, object, server: read.server, readAt: read.readAt, ok, facts };
+  return { target: expected.target, object, server: read.server, readAt: read.readAt, ...(read.via ? { via: read.via } : {}), ok, facts };
 }
 
 /** The object an observation read (LDAP or AD DN, IAM ARN); undefined when the account is gone. */

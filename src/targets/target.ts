@@ -43,6 +43,14 @@ export interface Target {
    */
   readAhead?(usernames: readonly string[]): Promise<void>;
   /**
+   * Optional: after a batch of revocations has been written, read in as few requests as the target
+   * can what their proofs read. Each account's listing serves its next revocation `verify` once,
+   * and only if no write to that account was under way or started while it was being read; any
+   * other `verify` reads the account on its own. Replaces the previous listing; a failure to list
+   * only means each account is read on its own.
+   */
+  listForProof?(usernames: readonly string[]): Promise<void>;
+  /**
    * Optional: the account as its provisioning record describes it, so a first revocation can plan
    * its writes without reading first. Never evidence: the proof after the writes reads everything
    * live, and whatever the record missed (a group added by hand, a new key) fails that proof, after

@@ -245,6 +245,15 @@ describe('IAM target against moto: what a revocation reads', () => {
   const revokedAt = '2025-04-01T13:14:15.000Z';
   const intent: Intent = { kind: 'revoke', assignmentId: 'A-2025-001', username: 'alovelace', revokedAt };
   const count = (ops: string[]) => Object.fromEntries([...new Set(ops)].sort().map((op) => [op, ops.filter((x) => x === op).length]));
+  /** A listing of fewer than ten users is not taken (each is read on its own); of ten it is one request. */
+  async function expectOneListing(seen: string[], list: (usernames: string[]) => Promise<void>, names: string[]): Promise<void> {
+    seen.length = 0;
+    await list(names.slice(0, 9));
+    expect(seen).toEqual([]);
+    await list(names);
+    expect(seen).toEqual(['GetAccountAuthorizationDetails']);
+    seen.length = 0;
+  }
 
   it('plans from and proves with only what it uses: no term document, inline policy names, MFA devices or the credential kinds the deny-all covers', async () => {
     const seen: string[] = [];
@@ -320,13 +329,7 @@ describe('IAM target against moto: what a revocation reads', () => {
     await admin.send(new sdk.CreateAccessKeyCommand({ UserName: 'det0' }));
     const revoke = (i: number): Intent => ({ kind: 'revoke', assignmentId: `A-${i}`, username: names[i]!, revokedAt });
 
-    seen.length = 0;
-    await t.readAhead!(names.slice(0, 9));
-    expect(seen).toEqual([]); // fewer than ten: each is read on its own
-    await t.readAhead!(names);
-    expect(seen).toEqual(['GetAccountAuthorizationDetails']);
-
-    seen.length = 0;
+    await expectOneListing(seen, t.readAhead!, names);
     const ahead = await t.inspect('det0', 'revoke');
     expect(count(seen)).toEqual({ GetLoginProfile: 1, ListAccessKeys: 1 });
     expect(t.plan(ahead, revoke(0))).toEqual(t.plan(await t.inspect('det0'), revoke(0)));
@@ -343,6 +346,66 @@ describe('IAM target against moto: what a revocation reads', () => {
     const v = await t.verify(revoke(1));
     expect(v.ok).toBe(false);
     expect(v.problems).toEqual(['groups: still in fti-readers']);
+  });
+
+  it('a proof listing taken after the writes serves each user\'s next proof once, with only its credentials read per user; a change made before the listing fails that proof', async () => {
+    const seen: string[] = [];
+    const t = await open({}, (op) => seen.push(op));
+    const names = Array.from({ length: 10 }, (_, i) => `pl${i}`);
+    const revoke = (i: number): Intent => ({ kind: 'revoke', assignmentId: `P-${i}`, username: names[i]!, revokedAt });
+    for (const [i, u] of names.entries()) await converge(t, { kind: 'provision', desired: desired({ assignmentId: `P-${i}`, username: u, groups: ['analysts'], policies: [] }) });
+    for (const i of names.keys()) await converge(t, revoke(i));
+    // By hand, after the revocation's writes and before the listing.
+    await admin.send(new sdk.AddUserToGroupCommand({ UserName: 'pl1', GroupName: 'fti-readers' }));
+
+    await expectOneListing(seen, t.listForProof!, names);
+    const v0 = await t.verify(revoke(0));
+    expect(count(seen)).toEqual({ GetLoginProfile: 1, ListAccessKeys: 1 });
+    expect(v0).toMatchObject({ ok: true, proof: { readAt: clock.now().toISOString(), via: expect.stringMatching(/^GetAccountAuthorizationDetails /) } });
+    expect(v0.proof!.facts.filter((f) => f.read !== 'live').map((f) => f.fact)).toEqual(['signingCertificates', 'sshPublicKeys', 'serviceSpecificCredentials']);
+    const v1 = await t.verify(revoke(1));
+    expect(v1).toMatchObject({ ok: false, problems: ['groups: still in fti-readers'], proof: { via: expect.any(String) } });
+    // Used once: the next proof of pl0 reads the user itself.
+    seen.length = 0;
+    const again = await t.verify(revoke(0));
+    expect(seen).toEqual(expect.arrayContaining(['GetUser', 'ListGroupsForUser', 'ListAttachedUserPolicies', 'GetUserPolicy']));
+    expect(again.ok).toBe(true);
+    expect(again.proof!.via).toBeUndefined();
+  });
+
+  it('a proof listing serves no user written while it was being read, or written after it: those proofs read the user itself', async () => {
+    const seen: string[] = [];
+    const t = await open({}, (op) => seen.push(op));
+    const names = Array.from({ length: 10 }, (_, i) => `pw${i}`);
+    const revoke = (i: number): Intent => ({ kind: 'revoke', assignmentId: `W-${i}`, username: names[i]!, revokedAt });
+    for (const [i, u] of names.entries()) await converge(t, { kind: 'provision', desired: desired({ assignmentId: `W-${i}`, username: u, groups: ['analysts'], policies: [] }) });
+    for (const i of names.keys()) if (i !== 0) await converge(t, revoke(i));
+    const steps = t.plan(await t.inspect('pw0', 'revoke'), revoke(0));
+    expect(steps.length).toBeGreaterThan(1);
+    for (const s of steps.slice(0, -1)) await t.apply(s);
+    await admin.send(new sdk.AddUserToGroupCommand({ UserName: 'pw1', GroupName: 'fti-readers' }));
+    // pw0's last write is under way when the listing is asked for: the listing may not show it.
+    const last = t.apply(steps[steps.length - 1]!);
+    await t.listForProof!(names);
+    await last;
+    // pw1 is written again after the listing (its hand-added group taken away), then changed by hand.
+    const again = t.plan(await t.inspect('pw1', 'revoke'), revoke(1));
+    expect(again.length).toBeGreaterThan(0);
+    for (const s of again) await t.apply(s);
+    await admin.send(new sdk.AddUserToGroupCommand({ UserName: 'pw1', GroupName: 'fti-readers' }));
+
+    seen.length = 0;
+    const v0 = await t.verify(revoke(0));
+    expect(seen).toContain('GetUser');
+    expect(v0.ok).toBe(true);
+    expect(v0.proof!.via).toBeUndefined();
+    // Had the listing served pw1, it would have missed the group added after it.
+    const v1 = await t.verify(revoke(1));
+    expect(v1.proof!.via).toBeUndefined();
+    expect(v1.problems).toEqual(['groups: still in fti-readers']);
+    seen.length = 0;
+    expect((await t.verify(revoke(2))).proof!.via).toEqual(expect.any(String));
+    expect(seen).not.toContain('GetUser');
   });
 
   it('observe reads the live user in full and leaves a read-ahead for the plan it was made for', async () => {

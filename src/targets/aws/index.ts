@@ -2,10 +2,11 @@ import type { AwsConfig } from '../../config/schema.js';
 import { InputError } from '../../errors.js';
 import { prove, proofProblems } from '../proof.js';
 import type { Granted, Intent, Observed } from '../model.js';
-import type { Target, VerifyResult } from '../target.js';
+import type { Step, Target, VerifyResult } from '../target.js';
 import { createIamWriter } from './apply.js';
 import { GONE, errText, openIamClient, type IamClientOptions } from './client.js';
 import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_MANAGED_BY, emptyIamFacts, iamFacts, isDenied, type IamFacts } from './facts.js';
+import { LISTING } from './listing.js';
 import { createIamReader, observedFromFacts } from './observe.js';
 import { planIam, type IamStep } from './plan.js';
 import { systemClock } from '../../time/clock.js';
@@ -30,9 +31,11 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
   const conn = await openIamClient(config, options);
   const { sdk, client, where, server, call } = conn;
   const planConfig = { path: config.path, permissionsBoundary: config.permissionsBoundary };
-  const reader = createIamReader(conn);
+  const clock = options.clock ?? systemClock;
+  const reader = createIamReader(conn, () => clock.now());
   const { inspect } = reader;
-  const apply = createIamWriter(conn, reader.tagsOf);
+  const write = createIamWriter(conn, reader.tagsOf);
+  const apply = (step: Step): Promise<void> => (step.target === 'aws' ? reader.write(step.params.username, () => write(step)) : write(step));
 
   const plan = (observed: Observed, intent: Intent): IamStep[] => planIam(observed, intent, planConfig);
 
@@ -63,16 +66,18 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
   async function verify(intent: Intent): Promise<VerifyResult> {
     const granting = intent.kind === 'provision' || intent.kind === 'renew';
     const username = granting ? intent.desired.username : intent.username;
-    // Always a live read: a read-ahead serves plans only, never the proof.
-    const observed = await inspect(username, granting ? 'grant' : 'revoke');
     if (intent.kind === 'revoke') {
+      // Always read after the writes: a read-ahead serves plans only, never the proof.
+      const readAt = clock.now().toISOString();
+      const { observed, listedAt } = await reader.proofRead(username);
       const proof = prove(
         { target: 'aws', assignmentId: intent.assignmentId, username, revokedAt: intent.revokedAt, object: intent.object },
         observed,
-        { server, readAt: (options.clock ?? systemClock).now().toISOString() },
+        listedAt === undefined ? { server, readAt } : { server, readAt: listedAt, via: `${LISTING} (one listing after the writes), then ListAccessKeys and GetLoginProfile` },
       );
       return { target: 'aws', ok: proof.ok, problems: proofProblems(proof), observed, proof };
     }
+    const observed = await inspect(username, 'grant');
     const f = iamFacts(observed);
     const problems: string[] = [];
     let steps: IamStep[] = [];
@@ -115,6 +120,7 @@ export async function createIamTarget(config: AwsConfig, options: IamTargetOptio
     inspect: reader.inspectFor,
     observe: (username) => inspect(username, 'full'),
     readAhead: reader.readAhead,
+    listForProof: reader.listForProof,
     plan,
     apply,
     verify,

@@ -1,14 +1,11 @@
-import type * as IamSdk from '@aws-sdk/client-iam';
-import { ActionError } from '../../errors.js';
 import type { Intent, Observed } from '../model.js';
 import { GONE, type IamConnection } from './client.js';
 import { decodeDocument, revokedFromDocument, termFromDocument } from './documents.js';
+import { LISTING_MIN, createProofListings, listUsers, tidy, type ListedUser } from './listing.js';
 import { MANAGED_BY, REVOKED_POLICY, TAG_ASSIGNMENT, TAG_ENDS_AT, TAG_MANAGED_BY, TAG_REVOKED_AT, TERM_POLICY, emptyIamFacts, isEnabled, type IamCredential, type IamFacts } from './facts.js';
 
 /** Reading IAM: a user and everything that lets it in, a read-ahead for revocations, and every managed user. */
 
-/** Fewer users than this due at once are read one by one rather than by an account-wide listing. */
-const READ_AHEAD_MIN = 10;
 /**
  * Credential kinds a revocation neither lists nor changes: the deny-all policy, read back in every
  * proof, refuses every request they could sign. Access keys and the console password are still
@@ -60,14 +57,19 @@ export interface IamReader {
   /** Target.inspect: a revocation's plan reads only what it needs, from the read-ahead when there is one. */
   inspectFor(username: string, purpose?: Intent['kind']): Promise<Observed>;
   readAhead(usernames: readonly string[]): Promise<void>;
+  /** Target.listForProof: one listing, after a batch's writes, for the proofs that follow. */
+  listForProof(usernames: readonly string[]): Promise<void>;
+  /** A revocation proof's read: the proof listing when it serves the user, else the user's own reads. */
+  proofRead(username: string): Promise<{ observed: Observed; listedAt?: string }>;
+  /** Every write to a user goes through here, so a listing it may have missed serves no proof. */
+  write<T>(username: string, fn: () => Promise<T>): Promise<T>;
   tagsOf(username: string): Promise<Record<string, string>>;
   listManaged(): Promise<Observed[]>;
 }
 
-export function createIamReader(conn: IamConnection): IamReader {
+export function createIamReader(conn: IamConnection, now: () => Date): IamReader {
   const { sdk, client, config, call, collect, optionalList } = conn;
-
-  const tidy = (xs: string[] | undefined): string[] => [...new Set((xs ?? []).filter((x) => x !== ''))].sort();
+  const listings = createProofListings(conn, now);
 
   const creds = (items: { id: string | undefined; status: string | undefined }[]): IamCredential[] =>
     items
@@ -202,49 +204,39 @@ export function createIamReader(conn: IamConnection): IamReader {
     return observedFromFacts(username, facts, tidy(groups), tidy(policies));
   }
 
-  /** A user as an account-wide listing reported it: everything a revocation plans from but the credentials. */
-  type AheadUser = Omit<IamFacts, keyof Credentials | 'managed' | 'unsupported' | 'notRead'> & { groups: string[]; policies: string[] };
-  const ahead = new Map<string, AheadUser>();
+  const ahead = new Map<string, ListedUser>();
 
   /**
-   * One account-wide listing (GetAccountAuthorizationDetails) instead of four or five requests per
-   * user for what a revocation plans from. Each entry serves the next revocation plan for its user
-   * once; verification always reads the live user.
+   * One account-wide listing instead of four or five requests per user for what a revocation
+   * plans from. Each entry serves the next revocation plan for its user once; a proof never does.
    */
   async function readAhead(usernames: readonly string[]): Promise<void> {
     ahead.clear();
-    // The listing covers the whole account: for a handful of users, reading each is cheaper.
-    if (new Set(usernames).size < READ_AHEAD_MIN) return;
-    const want = new Set(usernames);
-    let users: IamSdk.UserDetail[] | undefined;
-    try {
-      users = await collect(
-        'GetAccountAuthorizationDetails',
-        (Marker) => client.send(new sdk.GetAccountAuthorizationDetailsCommand({ Filter: ['User'], Marker, MaxItems: 1000 })),
-        (r) => r.UserDetailList?.filter((u) => u.UserName !== undefined && want.has(u.UserName)),
-      );
-    } catch (e) {
-      // Not allowed to list (or an emulator without it): each user is read on its own, as without a read-ahead.
-      if (e instanceof ActionError) return;
-      throw e;
+    if (new Set(usernames).size < LISTING_MIN) return;
+    for (const [u, entry] of (await listUsers(conn, usernames)) ?? []) ahead.set(u, entry);
+  }
+
+  /** The facts of a listed user and its credentials, read now; undefined when a listing says the user is gone. */
+  async function withCredentials(username: string, listed: ListedUser): Promise<Observed | undefined> {
+    const unsupported: string[] = [];
+    const credentials = await credentialsOf(username, unsupported, { mfa: false, covered: true, gone: GONE });
+    if (!credentials) return undefined;
+    const { groups, policies, ...rest } = listed;
+    const facts: IamFacts = { ...rest, managed: listed.tags[TAG_MANAGED_BY] === MANAGED_BY, ...credentials, unsupported, notRead: ['ListMFADevices', ...COVERED_LISTINGS] };
+    return observedFromFacts(username, facts, groups, policies);
+  }
+
+  /**
+   * The read a revocation's proof stands on, always made after the writes: from the proof listing
+   * when one taken after them serves this user (its time is `listedAt`), else the user's own reads.
+   */
+  async function proofRead(username: string): Promise<{ observed: Observed; listedAt?: string }> {
+    const listed = listings.take(username);
+    if (listed) {
+      const observed = await withCredentials(username, listed.user);
+      if (observed) return { observed, listedAt: listed.listedAt };
     }
-    for (const u of users ?? []) {
-      // The tags say whose user it is; a listing that left them out is no basis for a plan.
-      if (u.UserName === undefined || u.Tags === undefined) continue;
-      const inline = (u.UserPolicyList ?? []).filter((p) => p.PolicyName !== undefined);
-      const documents: Record<string, unknown> = {};
-      for (const p of inline) if (p.PolicyName === TERM_POLICY || p.PolicyName === REVOKED_POLICY) documents[p.PolicyName] = decodeDocument(p.PolicyDocument) ?? null;
-      ahead.set(u.UserName, {
-        path: u.Path,
-        arn: u.Arn,
-        boundary: u.PermissionsBoundary?.PermissionsBoundaryArn,
-        tags: Object.fromEntries(u.Tags.map((t) => [t.Key ?? '', t.Value ?? ''])),
-        inlinePolicies: tidy(inline.map((p) => p.PolicyName ?? '')),
-        documents,
-        groups: tidy(u.GroupList),
-        policies: tidy(u.AttachedManagedPolicies?.map((p) => p.PolicyArn ?? '')),
-      });
-    }
+    return { observed: await inspect(username, 'revoke') };
   }
 
   /** Target.inspect: a revocation's plan reads only what it needs, from the read-ahead when there is one. */
@@ -253,13 +245,8 @@ export function createIamReader(conn: IamConnection): IamReader {
     const pre = ahead.get(username);
     if (!pre) return inspect(username, 'revoke');
     ahead.delete(username);
-    const unsupported: string[] = [];
-    const credentials = await credentialsOf(username, unsupported, { mfa: false, covered: true, gone: GONE });
     // Deleted since the listing: read the user as it is now.
-    if (!credentials) return inspect(username, 'revoke');
-    const { groups, policies, ...rest } = pre;
-    const facts: IamFacts = { ...rest, managed: pre.tags[TAG_MANAGED_BY] === MANAGED_BY, ...credentials, unsupported, notRead: ['ListMFADevices', ...COVERED_LISTINGS] };
-    return observedFromFacts(username, facts, groups, policies);
+    return (await withCredentials(username, pre)) ?? inspect(username, 'revoke');
   }
 
   async function tagsOf(username: string): Promise<Record<string, string>> {
@@ -289,5 +276,5 @@ export function createIamReader(conn: IamConnection): IamReader {
     return out.sort((a, b) => a.username.localeCompare(b.username));
   }
 
-  return { inspect, inspectFor, readAhead, tagsOf, listManaged };
+  return { inspect, inspectFor, readAhead, listForProof: listings.list, proofRead, write: listings.write, tagsOf, listManaged };
 }
