@@ -1,4 +1,4 @@
-import { AddUserToGroupCommand, CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { AddUserToGroupCommand, CreateAccessKeyCommand, CreateGroupCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExpire } from '../../src/lifecycle/expire.js';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
@@ -112,5 +112,34 @@ describe('the nightly job plans from the provisioning records and proves from li
     } finally {
       check.destroy();
     }
+  });
+  it('a group added by hand to one of ten fails that proof from the listing; the revocation reads that user, takes it out and proves it from its own read, the others from the listing', async () => {
+    w.clock.set('2025-02-05T15:00:00Z');
+    const batch = Array.from({ length: 10 }, (_, i) => `irs-2025-${String(950 + i)}`);
+    for (const [i, id] of batch.entries()) await applyOnboarding(w.ctx(), await prepareOnboarding(w.ctx(), w.signedManifest(detaileeDoc(id, `listed${i}`)), undefined));
+    const admin = await w.moto.iam();
+    try {
+      await admin.send(new CreateGroupCommand({ GroupName: 'hand-added' }));
+      await admin.send(new AddUserToGroupCommand({ UserName: 'listed4', GroupName: 'hand-added' }));
+    } finally {
+      admin.destroy();
+    }
+    w.clock.set('2025-06-10T05:00:00Z');
+    const { ctx, ops } = counting();
+    const r = await runExpire(ctx, { dryRun: false, concurrency: 4 });
+    expect(r.failed).toEqual([]);
+    expect(r.revoked.filter((x) => batch.includes(x.id)).every((x) => x.complete)).toBe(true);
+    expect(ops.get('GetAccountAuthorizationDetails')).toBe(1);
+    const awsProof = async (id: string) => ((await w.store.getAssignment(id))?.data.revocation as { proofs: { target: string; via?: string; ok: boolean }[] }).proofs.find((p) => p.target === 'aws');
+    for (const [i, id] of batch.entries()) {
+      const proof = await awsProof(id);
+      expect(proof?.ok, id).toBe(true);
+      // The second round's proof is the user's own read: its write came after the listing.
+      if (i === 4) expect(proof?.via).toBeUndefined();
+      else expect(proof?.via, id).toMatch(/^GetAccountAuthorizationDetails /);
+    }
+    const journal = (await w.store.journalFor(batch[4]!)).filter((j) => j.operation === 'expire' && j.target === 'aws');
+    expect(journal.filter((j) => j.stepId === 'aws.verify').map((j) => j.status)).toEqual(['failed', 'verified']);
+    expect(journal.find((j) => j.stepId === 'aws.verify' && j.status === 'failed')?.detail).toMatch(/groups: still in hand-added/);
   });
 });
