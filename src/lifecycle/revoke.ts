@@ -108,7 +108,6 @@ export interface AppliedRevocation {
   /** Targets planned from the record: a failed proof there sends the target round again. */
   fromRecord: readonly TargetName[];
   plans: PlannedTarget[];
-  rows: PlanRow[];
   applied: TargetResult[];
   exec: ExecuteOptions;
 }
@@ -208,7 +207,6 @@ export async function applyRevocation(
     intentFor,
     fromRecord: fromRecord.map((p) => p.target.name),
     plans,
-    rows: planRows(plans),
     applied,
     exec,
   };
@@ -243,7 +241,7 @@ export async function proveRevocation(ctx: Context, r: AppliedRevocation): Promi
     revokedAt,
     complete: data.complete,
     changed: results.some((x) => x.steps.some((s) => s.status === 'done')) || r.state !== r.before,
-    plan: r.rows,
+    plan: planRows(r.plans),
     targets: results,
     message: data.complete
       ? `Access for ${id} is revoked and proven on every recorded target (${r.recorded.map((x) => x.target).join(', ')}) by reading it back.`
