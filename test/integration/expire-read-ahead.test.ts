@@ -1,4 +1,4 @@
-import { AddUserToGroupCommand, CreateAccessKeyCommand, CreateGroupCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { AddUserToGroupCommand, CreateAccessKeyCommand, ListAccessKeysCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExpire } from '../../src/lifecycle/expire.js';
 import { applyOnboarding, prepareOnboarding } from '../../src/lifecycle/onboard.js';
@@ -16,6 +16,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await w?.close();
 });
+
+/** One request to moto as an administrator would make it by hand, outside the tool. */
+async function byHand<T>(fn: (iam: IAMClient) => Promise<T>): Promise<T> {
+  const iam = await w.moto.iam();
+  try {
+    return await fn(iam);
+  } finally {
+    iam.destroy();
+  }
+}
 
 /** A context whose targets tally the requests they send, by operation: IAM in `ops`, LDAP in `ldapOps`. */
 function counting(): { ctx: Context; ops: Map<string, number>; ldapOps: Map<string, number> } {
@@ -66,12 +76,7 @@ describe('the nightly job plans from the provisioning records and proves from li
   });
 
   it('the next night re-proves each account from its own live read (never a listing made before), and catches and repairs an account put back in a group by hand', async () => {
-    const admin = await w.moto.iam();
-    try {
-      await admin.send(new AddUserToGroupCommand({ UserName: 'ahead3', GroupName: 'detailee-readonly' }));
-    } finally {
-      admin.destroy();
-    }
+    await byHand((iam) => iam.send(new AddUserToGroupCommand({ UserName: 'ahead3', GroupName: 'detailee-readonly' })));
     w.clock.set('2025-06-07T05:00:00Z');
     const { ctx, ops } = counting();
     const r = await runExpire(ctx, { dryRun: false, concurrency: 4 });
@@ -89,12 +94,7 @@ describe('the nightly job plans from the provisioning records and proves from li
     w.clock.set('2025-02-05T15:00:00Z');
     const id = 'irs-2025-0990';
     await applyOnboarding(w.ctx(), await prepareOnboarding(w.ctx(), w.signedManifest(detaileeDoc(id, 'handkey')), undefined));
-    const admin = await w.moto.iam();
-    try {
-      await admin.send(new CreateAccessKeyCommand({ UserName: 'handkey' }));
-    } finally {
-      admin.destroy();
-    }
+    await byHand((iam) => iam.send(new CreateAccessKeyCommand({ UserName: 'handkey' })));
     w.clock.set('2025-06-08T05:00:00Z');
     const { ctx } = counting();
     const r = await runExpire(ctx, { dryRun: false, concurrency: 4 });
@@ -105,25 +105,15 @@ describe('the nightly job plans from the provisioning records and proves from li
     expect(journal.filter((j) => j.stepId === 'aws.verify').map((j) => j.status)).toEqual(['failed', 'verified']);
     expect(journal.find((j) => j.stepId === 'aws.verify' && j.status === 'failed')?.detail).toMatch(/accessKeys: active access keys/);
     expect(journal.some((j) => j.stepId.startsWith('aws.key.deactivate:') && j.status === 'done')).toBe(true);
-    const check = await w.moto.iam();
-    try {
-      const keys = await check.send(new ListAccessKeysCommand({ UserName: 'handkey' }));
-      expect(keys.AccessKeyMetadata?.map((k) => k.Status)).toEqual(['Inactive']);
-    } finally {
-      check.destroy();
-    }
+    const keys = await byHand((iam) => iam.send(new ListAccessKeysCommand({ UserName: 'handkey' })));
+    expect(keys.AccessKeyMetadata?.map((k) => k.Status)).toEqual(['Inactive']);
   });
   it('a group added by hand to one of ten fails that proof from the listing; the revocation reads that user, takes it out and proves it from its own read, the others from the listing', async () => {
     w.clock.set('2025-02-05T15:00:00Z');
     const batch = Array.from({ length: 10 }, (_, i) => `irs-2025-${String(950 + i)}`);
     for (const [i, id] of batch.entries()) await applyOnboarding(w.ctx(), await prepareOnboarding(w.ctx(), w.signedManifest(detaileeDoc(id, `listed${i}`)), undefined));
-    const admin = await w.moto.iam();
-    try {
-      await admin.send(new CreateGroupCommand({ GroupName: 'hand-added' }));
-      await admin.send(new AddUserToGroupCommand({ UserName: 'listed4', GroupName: 'hand-added' }));
-    } finally {
-      admin.destroy();
-    }
+    await w.moto.createGroup('hand-added');
+    await byHand((iam) => iam.send(new AddUserToGroupCommand({ UserName: 'listed4', GroupName: 'hand-added' })));
     w.clock.set('2025-06-10T05:00:00Z');
     const { ctx, ops } = counting();
     const r = await runExpire(ctx, { dryRun: false, concurrency: 4 });
